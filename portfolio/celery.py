@@ -1,0 +1,31 @@
+"""Celery application, and the one way the service queues work after a commit."""
+
+import logging
+import os
+
+from celery import Celery
+from django.db import transaction
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portfolio.settings")
+
+app = Celery("portfolio")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue_on_commit(task, *args, **kwargs):
+    """Queue `task` once the current transaction commits.
+
+    A broker outage must not undo or fail the user's save: the publish is retried briefly
+    (CELERY_TASK_PUBLISH_RETRY_POLICY), then logged, and the nightly job catches up.
+    """
+
+    def publish():
+        try:
+            task.apply_async(args=args, kwargs=kwargs)
+        except Exception:  # any broker or network error; the save has already committed
+            logger.warning("Could not queue %s%r; the nightly job will catch up.", task.name, args)
+
+    transaction.on_commit(publish)

@@ -1,0 +1,51 @@
+"""/healthz reports database and broker reachability; a dead broker never breaks a save."""
+
+import time
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from portfolio.celery import app, enqueue_on_commit
+from portfolio.tasks import ping
+from tests.conftest import free_port
+
+
+@pytest.fixture
+def broker_down():
+    """Point Celery at a port where nothing listens, as when Redis has died."""
+    original = app.conf.broker_url
+    app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
+    app.pool.force_close_all()
+    app._pool = None
+    yield
+    app.conf.broker_url = original
+    app.pool.force_close_all()
+    app._pool = None
+
+
+@pytest.mark.django_db
+def test_healthz_answers_200_when_database_and_broker_answer(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": True, "broker": True}
+
+
+@pytest.mark.django_db
+def test_healthz_answers_503_when_broker_is_unreachable(client, broker_down):
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "database": True, "broker": False}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_save_succeeds_and_returns_quickly_when_broker_is_unreachable(broker_down, caplog):
+    started = time.monotonic()
+    with transaction.atomic():
+        get_user_model().objects.create_user("officer", password="x")
+        enqueue_on_commit(ping)
+    elapsed = time.monotonic() - started
+
+    assert get_user_model().objects.filter(username="officer").exists()
+    assert "Could not queue portfolio.tasks.ping" in caplog.text
+    assert elapsed < 15, "publishing must give up quickly, not hang the request"
