@@ -1,0 +1,288 @@
+"""Which days of a launched project's obligation window are paid for, and which lapse flags follow.
+
+All intervals are inclusive of both ends. Secured coverage comes from committed or
+disbursed maintenance tranches; pipeline coverage adds planned ones. Cancelled tranches
+are never passed in.
+
+Flags are raised only when ``as_of`` lies inside the obligation window; before launch
+or once the window has ended ``assess`` still works out coverage and gaps but raises
+nothing. The caller leaves out projects that are not launched.
+
+- ``lapsed``: ``as_of`` is not in secured coverage. The flag names the gap that contains
+  ``as_of`` (never beyond the window end); ``days_to_lapse`` is zero or negative.
+- Otherwise, take the first secured gap that starts after ``as_of``. When there is one
+  and ``0 < days_to_lapse <= warning_days`` (reaching the horizon exactly counts):
+  ``unsecured`` if planned tranches cover the whole gap, else ``at_risk``. Nothing when
+  the gap is farther away, or when secured coverage runs to the window end.
+  So ``lapsed``, ``at_risk`` and ``unsecured`` exclude one another.
+- ``no_maintenance``: the project has no maintenance tranche that is not cancelled.
+  The flag names the whole window. It comes on top of the others, since such a
+  project has also lapsed.
+- ``underfunded``: only when an annual maintenance cost is known. The next 12 months
+  are ``as_of`` up to a year later less one day, cut at the window end. The need is the
+  annual cost times the days of that period over 365. Secured money is each funded
+  period's amount times the share of its days that fall in that period. Both are
+  rounded to cents (half up) before they are compared; when the money falls short
+  the flag names that period, ``days_to_lapse`` is 0 and ``shortfall`` is need minus money.
+
+Flags come in that order: the lapse flag, then ``no_maintenance``, then ``underfunded``.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from dateutil.relativedelta import relativedelta
+
+LAPSED = "lapsed"
+AT_RISK = "at_risk"
+UNSECURED = "unsecured"
+NO_MAINTENANCE = "no_maintenance"
+UNDERFUNDED = "underfunded"
+
+ONE_DAY = timedelta(days=1)
+DAYS_PER_YEAR = 365
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Interval:
+    start: date
+    end: date
+
+    def __post_init__(self):
+        if self.start > self.end:
+            raise ValueError(f"interval starts {self.start} after it ends {self.end}")
+
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def contains(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+
+@dataclass(frozen=True)
+class FundedPeriod:
+    """A secured maintenance tranche, its amount already in the reporting currency."""
+
+    start: date
+    end: date
+    amount: Decimal
+
+    def __post_init__(self):
+        if self.start > self.end:
+            raise ValueError(f"funded period starts {self.start} after it ends {self.end}")
+
+
+@dataclass(frozen=True)
+class Flag:
+    kind: str
+    gap_start: date | None
+    gap_end: date | None
+    days_to_lapse: int
+    shortfall: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Assessment:
+    window: Interval
+    secured: list[Interval]
+    pipeline: list[Interval]
+    gaps: list[Interval]
+    next_gap: Interval | None
+    days_to_lapse: int | None
+    flags: list[Flag]
+
+
+@dataclass(frozen=True)
+class MonthCoverage:
+    month: date
+    secured_days: int
+    pipeline_only_days: int
+    uncovered_days: int
+    outside_window_days: int
+
+
+def obligation_window(launch_date: date, sustainability_months: int) -> Interval:
+    if sustainability_months < 1:
+        raise ValueError(f"sustainability_months must be at least 1, not {sustainability_months}")
+    end = launch_date + relativedelta(months=sustainability_months) - ONE_DAY
+    return Interval(launch_date, end)
+
+
+def merge(intervals: Iterable[Interval]) -> list[Interval]:
+    merged: list[Interval] = []
+    for interval in sorted(intervals, key=lambda each: (each.start, each.end)):
+        # Touching intervals merge too: paid until 31 Jan and from 1 Feb leaves no gap.
+        if merged and (interval.start - merged[-1].end).days <= 1:
+            last = merged[-1]
+            merged[-1] = Interval(last.start, max(last.end, interval.end))
+        else:
+            merged.append(interval)
+    return merged
+
+
+def clip(intervals: Iterable[Interval], window: Interval) -> list[Interval]:
+    clipped = []
+    for interval in intervals:
+        start = max(interval.start, window.start)
+        end = min(interval.end, window.end)
+        if start <= end:
+            clipped.append(Interval(start, end))
+    return clipped
+
+
+def gaps(window: Interval, coverage: Iterable[Interval]) -> list[Interval]:
+    found = []
+    first_uncovered = window.start
+    for covered in clip(merge(coverage), window):
+        if first_uncovered < covered.start:
+            found.append(Interval(first_uncovered, covered.start - ONE_DAY))
+        if covered.end == window.end:
+            return found
+        first_uncovered = covered.end + ONE_DAY
+    found.append(Interval(first_uncovered, window.end))
+    return found
+
+
+def assess(
+    window: Interval,
+    secured: Iterable[Interval],
+    planned: Iterable[Interval],
+    as_of: date,
+    *,
+    warning_days: int = 90,
+    has_maintenance: bool = True,
+    annual_cost: Decimal | None = None,
+    funded: Iterable[FundedPeriod] = (),
+) -> Assessment:
+    # Callers may pass generators, and secured intervals are read twice.
+    secured = list(secured)
+    secured_coverage = clip(merge(secured), window)
+    pipeline_coverage = clip(merge([*secured, *planned]), window)
+    secured_gaps = gaps(window, secured_coverage)
+    next_gap = _next_gap(secured_gaps, as_of)
+    days_to_lapse = None if next_gap is None else (next_gap.start - as_of).days
+
+    flags = []
+    if window.contains(as_of):
+        lapse = _lapse_flag(next_gap, as_of, pipeline_coverage, warning_days)
+        if lapse is not None:
+            flags.append(lapse)
+        if not has_maintenance:
+            flags.append(
+                Flag(NO_MAINTENANCE, window.start, window.end, (window.start - as_of).days)
+            )
+        if annual_cost is not None:
+            underfunded = _underfunded_flag(window, as_of, annual_cost, funded)
+            if underfunded is not None:
+                flags.append(underfunded)
+
+    return Assessment(
+        window=window,
+        secured=secured_coverage,
+        pipeline=pipeline_coverage,
+        gaps=secured_gaps,
+        next_gap=next_gap,
+        days_to_lapse=days_to_lapse,
+        flags=flags,
+    )
+
+
+def forecast(
+    window: Interval,
+    secured: Iterable[Interval],
+    planned: Iterable[Interval],
+    first_month: date,
+    months: int = 24,
+) -> list[MonthCoverage]:
+    secured = list(secured)
+    secured_coverage = clip(merge(secured), window)
+    pipeline_coverage = clip(merge([*secured, *planned]), window)
+    first_day = first_month.replace(day=1)
+
+    result = []
+    for offset in range(months):
+        month_start = first_day + relativedelta(months=offset)
+        month = Interval(month_start, month_start + relativedelta(months=1) - ONE_DAY)
+        window_days = _overlap_days(month, window)
+        secured_days = _covered_days(secured_coverage, month)
+        pipeline_days = _covered_days(pipeline_coverage, month)
+        result.append(
+            MonthCoverage(
+                month=month_start,
+                secured_days=secured_days,
+                # Pipeline coverage includes secured coverage, so the difference is planned only.
+                pipeline_only_days=pipeline_days - secured_days,
+                uncovered_days=window_days - pipeline_days,
+                outside_window_days=month.days() - window_days,
+            )
+        )
+    return result
+
+
+def _next_gap(sorted_gaps: list[Interval], as_of: date) -> Interval | None:
+    # Gaps are sorted and disjoint, so the first one not over yet either holds as_of
+    # or is the next to come.
+    for gap in sorted_gaps:
+        if gap.end >= as_of:
+            return gap
+    return None
+
+
+def _lapse_flag(
+    next_gap: Interval | None,
+    as_of: date,
+    pipeline_coverage: list[Interval],
+    warning_days: int,
+) -> Flag | None:
+    if next_gap is None:
+        return None
+    days_to_lapse = (next_gap.start - as_of).days
+    if days_to_lapse <= 0:
+        return Flag(LAPSED, next_gap.start, next_gap.end, days_to_lapse)
+    if days_to_lapse > warning_days:
+        return None
+    # Pipeline coverage is merged, so one interval holds the whole gap or none does.
+    planned_for = any(
+        covered.start <= next_gap.start and next_gap.end <= covered.end
+        for covered in pipeline_coverage
+    )
+    kind = UNSECURED if planned_for else AT_RISK
+    return Flag(kind, next_gap.start, next_gap.end, days_to_lapse)
+
+
+def _underfunded_flag(
+    window: Interval,
+    as_of: date,
+    annual_cost: Decimal,
+    funded: Iterable[FundedPeriod],
+) -> Flag | None:
+    year_end = min(as_of + relativedelta(years=1) - ONE_DAY, window.end)
+    next_year = Interval(as_of, year_end)
+    need = annual_cost * next_year.days() / DAYS_PER_YEAR
+
+    money = Decimal(0)
+    # A fixed order keeps the sum identical however the caller ordered the periods.
+    for period in sorted(funded, key=lambda each: (each.start, each.end, each.amount)):
+        paid_for = Interval(period.start, period.end)
+        overlap = _overlap_days(paid_for, next_year)
+        if overlap:
+            money += period.amount * overlap / paid_for.days()
+
+    need = need.quantize(CENT, rounding=ROUND_HALF_UP)
+    money = money.quantize(CENT, rounding=ROUND_HALF_UP)
+    if money >= need:
+        return None
+    return Flag(UNDERFUNDED, next_year.start, next_year.end, 0, shortfall=need - money)
+
+
+def _overlap_days(first: Interval, second: Interval) -> int:
+    start = max(first.start, second.start)
+    end = min(first.end, second.end)
+    return max((end - start).days + 1, 0)
+
+
+def _covered_days(coverage: list[Interval], period: Interval) -> int:
+    return sum(_overlap_days(covered, period) for covered in coverage)
