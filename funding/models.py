@@ -1,0 +1,304 @@
+"""Tranches of money from funders to projects, their disbursements and loan terms."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from portfolio.fields import CurrencyField, MoneyField, currency_is_iso_shaped
+
+from . import schedules
+
+ZERO = Decimal("0.00")
+
+
+class Instrument(models.TextChoices):
+    GRANT = "grant", "Grant"
+    LOAN = "loan", "Concessional loan"
+    RESULTS_BASED = "results_based", "Results-based funding"
+
+
+class Purpose(models.TextChoices):
+    LAUNCH = "launch", "Launch (build and roll-out)"
+    MAINTENANCE = "maintenance", "Maintenance (operations, updates, security, support)"
+    CAPACITY = "capacity", "Capacity (training)"
+    OTHER = "other", "Other"
+
+
+class TrancheStatus(models.TextChoices):
+    PLANNED = "planned", "Planned (not signed)"
+    COMMITTED = "committed", "Committed (signed)"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class DisbursementState(models.TextChoices):
+    NONE = "none", "Not disbursed"
+    PARTIAL = "partial", "Partly disbursed"
+    FULL = "full", "Fully disbursed"
+
+
+class TrancheQuerySet(models.QuerySet):
+    def maintenance(self):
+        return self.filter(purpose=Purpose.MAINTENANCE)
+
+    def secured(self):
+        return self.filter(status=TrancheStatus.COMMITTED)
+
+    def not_cancelled(self):
+        return self.exclude(status=TrancheStatus.CANCELLED)
+
+
+class Tranche(models.Model):
+    Instrument = Instrument
+    Purpose = Purpose
+    Status = TrancheStatus
+
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.PROTECT, related_name="tranches"
+    )
+    funder = models.ForeignKey(
+        "portfolio.Organisation",
+        on_delete=models.PROTECT,
+        related_name="tranches",
+        limit_choices_to={"is_funder": True},
+    )
+    instrument = models.CharField(max_length=20, choices=Instrument.choices)
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    amount = MoneyField(validators=[MinValueValidator(Decimal("0.01"))])
+    currency = CurrencyField()
+    status = models.CharField(
+        max_length=20, choices=TrancheStatus.choices, default=TrancheStatus.PLANNED
+    )
+    committed_on = models.DateField(
+        null=True, blank=True, help_text="Date the agreement was signed."
+    )
+    expected_disbursement_on = models.DateField(null=True, blank=True)
+    covers_from = models.DateField(
+        null=True, blank=True, help_text="Maintenance: first day of service paid for."
+    )
+    covers_until = models.DateField(
+        null=True, blank=True, help_text="Maintenance: last day of service paid for."
+    )
+    funder_reference = models.CharField(
+        max_length=100, blank=True, help_text="The funder's own reference; unique per funder."
+    )
+    notes = models.TextField(blank=True)
+    # Kept by services.disburse() under a row lock; the database refuses a total above the amount.
+    disbursed_amount = MoneyField(default=ZERO, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    objects = TrancheQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["project", "covers_from", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="tranche_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=currency_is_iso_shaped("currency"), name="tranche_currency_iso"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(disbursed_amount__gte=0)
+                & models.Q(disbursed_amount__lte=models.F("amount")),
+                name="tranche_disbursed_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="cancelled") | models.Q(disbursed_amount=0),
+                name="tranche_cancelled_has_no_disbursements",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="committed") | models.Q(committed_on__isnull=False),
+                name="tranche_committed_has_date",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(covers_from__isnull=True)
+                | models.Q(covers_until__isnull=True)
+                | models.Q(covers_from__lte=models.F("covers_until")),
+                name="tranche_cover_period_ordered",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(purpose="maintenance")
+                | (models.Q(covers_from__isnull=False) & models.Q(covers_until__isnull=False)),
+                name="tranche_maintenance_has_cover_period",
+            ),
+            models.UniqueConstraint(
+                fields=["funder", "funder_reference"],
+                condition=~models.Q(funder_reference=""),
+                name="tranche_funder_reference_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["purpose", "status", "project"])]
+
+    def __str__(self):
+        return f"{self.get_instrument_display()} {self.currency} {self.amount:,} to {self.project.code}"
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._stored_project_id = instance.project_id
+        return instance
+
+    @property
+    def undisbursed_amount(self):
+        return self.amount - self.disbursed_amount
+
+    @property
+    def disbursement_state(self):
+        if self.disbursed_amount <= 0:
+            return DisbursementState.NONE
+        if self.disbursed_amount < self.amount:
+            return DisbursementState.PARTIAL
+        return DisbursementState.FULL
+
+    @property
+    def is_secured(self):
+        return self.status == TrancheStatus.COMMITTED
+
+    def clean(self):
+        errors = {}
+        if self.purpose == Purpose.MAINTENANCE:
+            if not self.covers_from:
+                errors["covers_from"] = (
+                    "A maintenance tranche needs the first day of service it pays for."
+                )
+            if not self.covers_until:
+                errors["covers_until"] = (
+                    "A maintenance tranche needs the last day of service it pays for."
+                )
+        if self.covers_from and self.covers_until and self.covers_from > self.covers_until:
+            errors["covers_until"] = "The cover period cannot end before it starts."
+        if self.status == TrancheStatus.COMMITTED and not self.committed_on:
+            errors["committed_on"] = "A committed tranche needs the date it was signed."
+        if self.amount is not None and self.amount < self.disbursed_amount:
+            errors["amount"] = (
+                f"The amount cannot fall below the {self.disbursed_amount:,} already disbursed."
+            )
+        if self.status == TrancheStatus.CANCELLED and self.disbursed_amount > 0:
+            errors["status"] = "A tranche with disbursements cannot be cancelled."
+        if self.status != TrancheStatus.PLANNED and self.disbursed_amount > 0 and self.committed_on:
+            first = (
+                self.disbursements.order_by("disbursed_on")
+                .values_list("disbursed_on", flat=True)
+                .first()
+            )
+            if first and self.committed_on > first:
+                errors["committed_on"] = (
+                    f"The commitment cannot be dated after the first disbursement ({first})."
+                )
+        if self.status == TrancheStatus.PLANNED and self.disbursed_amount > 0:
+            errors["status"] = (
+                "A tranche with disbursements is committed; it cannot go back to planned."
+            )
+        if (
+            self.project_id
+            and getattr(self, "_stored_project_id", self.project_id) != self.project_id
+        ):
+            errors["project"] = (
+                "A tranche cannot move to another project; cancel it and create a new one."
+            )
+        if self.funder_id and not self.funder.is_funder:
+            errors["funder"] = "The funder must be an organisation marked as a funder."
+        if errors:
+            raise ValidationError(errors)
+
+
+class LoanTerms(models.Model):
+    """The terms of a concessional loan tranche, from which its repayment schedule follows."""
+
+    Method = models.TextChoices(
+        "Method", [(schedules.ANNUITY, "Annuity"), (schedules.LINEAR, "Linear")]
+    )
+    FREQUENCIES = [(1, "Monthly"), (3, "Quarterly"), (6, "Semi-annual"), (12, "Annual")]
+
+    tranche = models.OneToOneField(Tranche, on_delete=models.CASCADE, related_name="loan_terms")
+    annual_rate_percent = models.DecimalField(
+        max_digits=6,
+        decimal_places=3,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="Annual interest rate in percent, e.g. 0.750.",
+    )
+    tenor_months = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1)], help_text="Including grace."
+    )
+    grace_months = models.PositiveSmallIntegerField(default=0)
+    method = models.CharField(max_length=10, choices=Method.choices, default=schedules.ANNUITY)
+    frequency_months = models.PositiveSmallIntegerField(choices=FREQUENCIES, default=6)
+    first_payment_date = models.DateField()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "loan terms"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(annual_rate_percent__gte=0)
+                & models.Q(annual_rate_percent__lte=100),
+                name="loan_rate_between_0_and_100",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(tenor_months__gt=0)
+                & models.Q(grace_months__lt=models.F("tenor_months")),
+                name="loan_grace_shorter_than_tenor",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(frequency_months__in=[1, 3, 6, 12]), name="loan_frequency_known"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Loan terms of {self.tranche}"
+
+    def schedule(self):
+        return schedules.repayment_schedule(
+            principal=self.tranche.amount,
+            annual_rate_percent=self.annual_rate_percent,
+            tenor_months=self.tenor_months,
+            grace_months=self.grace_months,
+            method=self.method,
+            frequency_months=self.frequency_months,
+            first_payment_date=self.first_payment_date,
+        )
+
+    def clean(self):
+        if self.tranche_id and self.tranche.instrument != Instrument.LOAN:
+            raise ValidationError({"tranche": "Loan terms belong to a loan tranche."})
+        if None in (
+            self.tenor_months,
+            self.grace_months,
+            self.frequency_months,
+            self.annual_rate_percent,
+        ):
+            return
+        if self.tranche_id and self.first_payment_date:
+            try:
+                self.schedule()
+            except schedules.ScheduleError as error:
+                raise ValidationError(str(error)) from error
+
+
+class Disbursement(models.Model):
+    tranche = models.ForeignKey(Tranche, on_delete=models.PROTECT, related_name="disbursements")
+    disbursed_on = models.DateField()
+    amount = MoneyField(validators=[MinValueValidator(Decimal("0.01"))])
+    reference = models.CharField(max_length=100, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["tranche", "disbursed_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="disbursement_amount_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.amount:,} {self.tranche.currency} on {self.disbursed_on}"

@@ -1,0 +1,80 @@
+"""Operations on money that span rows or need locks: disbursing, undoing a disbursement."""
+
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+
+from .models import Disbursement, Instrument, Tranche, TrancheStatus
+
+
+def disbursable_limit(tranche):
+    """The most that may ever be disbursed on this tranche.
+
+    A results-based tranche pays only what verified results have earned (its payout terms'
+    eligible amount); any other tranche pays up to its amount.
+    """
+    if tranche.instrument != Instrument.RESULTS_BASED:
+        return tranche.amount
+    terms = getattr(tranche, "payout_terms", None)
+    eligible = terms.eligible_amount if terms is not None else Decimal("0.00")
+    return min(tranche.amount, eligible)
+
+
+@transaction.atomic
+def disburse(tranche, amount, disbursed_on: date, reference="", recorded_by=None) -> Disbursement:
+    """Record a disbursement, never taking the tranche past what it may pay.
+
+    The tranche row is locked for the rest of the transaction, so two concurrent requests
+    are checked one after the other against the same running total.
+    """
+    locked = Tranche.objects.select_for_update().get(pk=tranche.pk)
+    amount = Decimal(amount)
+    if amount <= 0:
+        raise ValidationError({"amount": "A disbursement must be a positive amount."})
+    if locked.status != TrancheStatus.COMMITTED:
+        raise ValidationError(
+            {
+                "tranche": f"Only a committed tranche can be disbursed; this one is {locked.get_status_display().lower()}."
+            }
+        )
+    if locked.committed_on and disbursed_on < locked.committed_on:
+        raise ValidationError(
+            {
+                "disbursed_on": f"A disbursement cannot be dated before the commitment ({locked.committed_on})."
+            }
+        )
+    limit = disbursable_limit(locked)
+    remaining = limit - locked.disbursed_amount
+    if amount > remaining:
+        if locked.instrument == Instrument.RESULTS_BASED and limit < locked.amount:
+            reason = f"Verified results have earned {limit:,} {locked.currency}; only {remaining:,} remains payable."
+        else:
+            reason = f"Only {remaining:,} {locked.currency} of this tranche remains undisbursed."
+        raise ValidationError({"amount": reason})
+
+    disbursement = Disbursement(
+        tranche=locked,
+        amount=amount,
+        disbursed_on=disbursed_on,
+        reference=reference,
+        recorded_by=recorded_by,
+    )
+    disbursement.full_clean(exclude=["tranche"])
+    disbursement.save()
+    Tranche.objects.filter(pk=locked.pk).update(disbursed_amount=F("disbursed_amount") + amount)
+    locked.refresh_from_db(fields=["disbursed_amount"])
+    tranche.disbursed_amount = locked.disbursed_amount
+    return disbursement
+
+
+@transaction.atomic
+def undo_disbursement(disbursement):
+    """Remove a disbursement recorded in error, and give its amount back to the tranche."""
+    Tranche.objects.select_for_update().get(pk=disbursement.tranche_id)
+    Tranche.objects.filter(pk=disbursement.tranche_id).update(
+        disbursed_amount=F("disbursed_amount") - disbursement.amount
+    )
+    disbursement.delete()

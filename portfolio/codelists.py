@@ -1,0 +1,37 @@
+"""IATI 2.03 codelists the project ships as data files (currencies, DAC sectors)."""
+
+import csv
+from functools import cache
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+@cache
+def _load(filename):
+    with open(DATA_DIR / filename, newline="", encoding="utf-8") as f:
+        return {row["code"]: (row["name"], row["status"]) for row in csv.DictReader(f)}
+
+
+def currencies():
+    """Active ISO 4217 currencies, code to name."""
+    return {
+        code: name for code, (name, status) in _load("currencies.csv").items() if status == "active"
+    }
+
+
+def sectors():
+    """Active OECD DAC 5-digit purpose codes, code to name."""
+    return {
+        code: name
+        for code, (name, status) in _load("dac_sectors.csv").items()
+        if status == "active"
+    }
+
+
+def currency_choices():
+    return [(code, f"{code} – {name}") for code, name in sorted(currencies().items())]
+
+
+def sector_choices():
+    return [(code, f"{code} – {name}") for code, name in sorted(sectors().items())]

@@ -1,0 +1,77 @@
+"""Model fields shared by the apps: money and ISO 4217 currency codes."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from .codelists import currencies, currency_choices, sector_choices, sectors
+
+
+def validate_currency(value):
+    if value not in currencies():
+        raise ValidationError(
+            "%(value)s is not an ISO 4217 currency code.", code="currency", params={"value": value}
+        )
+
+
+def validate_sector(value):
+    if value not in sectors():
+        raise ValidationError(
+            "%(value)s is not an OECD DAC 5-digit purpose code.",
+            code="sector",
+            params={"value": value},
+        )
+
+
+class CodelistField(models.CharField):
+    """A code from a shipped IATI codelist. The list is read at run time, not frozen into
+    migrations, so a codelist update needs no migration."""
+
+    validator = None
+    choices_from = None
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", self.max_code_length)
+        kwargs.setdefault("validators", [type(self).validator])
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs.pop("validators", None)
+        return name, path, args, kwargs
+
+    def formfield(self, **kwargs):
+        field = super().formfield(**kwargs)
+        field.widget = forms.Select(choices=[("", "---------"), *type(self).choices_from()])
+        return field
+
+
+class CurrencyField(CodelistField):
+    """Three-letter ISO 4217 currency code."""
+
+    max_code_length = 3
+    validator = staticmethod(validate_currency)
+    choices_from = staticmethod(currency_choices)
+
+
+class SectorField(CodelistField):
+    """OECD DAC 5-digit purpose code."""
+
+    max_code_length = 5
+    validator = staticmethod(validate_sector)
+    choices_from = staticmethod(sector_choices)
+
+
+class MoneyField(models.DecimalField):
+    """Decimal with two places, large enough for any tranche (up to 10^16)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_digits", 18)
+        kwargs.setdefault("decimal_places", 2)
+        super().__init__(*args, **kwargs)
+
+
+def currency_is_iso_shaped(field_name):
+    """Database-level guard: the column holds three capital letters (the model validates the
+    code against the ISO list)."""
+    return models.Q(**{f"{field_name}__regex": r"^[A-Z]{3}$"})

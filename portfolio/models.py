@@ -1,0 +1,198 @@
+"""Portfolios, organisations and their people's roles, and exchange rates."""
+
+import re
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django_countries.fields import CountryField
+from simple_history.models import HistoricalRecords
+
+from .fields import CurrencyField, currency_is_iso_shaped
+from .rates import Conversion, NoRateError, RateTable
+
+__all__ = ["Conversion", "NoRateError"]
+
+
+def default_reminder_days():
+    return [180, 90, 30]
+
+
+def validate_reminder_days(value):
+    if not isinstance(value, list) or not all(isinstance(d, int) and 0 < d <= 3650 for d in value):
+        raise ValidationError("Reminder days must be a list of whole days between 1 and 3650.")
+
+
+class Portfolio(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    reporting_currency = CurrencyField(default="USD")
+    lapse_warning_days = models.PositiveSmallIntegerField(
+        default=90,
+        help_text="Flag a project at risk when its secured maintenance ends within this many days.",
+    )
+    reminder_days = models.JSONField(
+        default=default_reminder_days,
+        validators=[validate_reminder_days],
+        help_text="Remind funders this many days before secured maintenance ends.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=currency_is_iso_shaped("reporting_currency"),
+                name="portfolio_reporting_currency_iso",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(lapse_warning_days__gt=0), name="portfolio_warning_days_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+IATI_ORG_ID = re.compile(r"^[A-Z]{2}-[A-Z0-9]+-[A-Za-z0-9._/-]+$")
+
+
+def validate_iati_identifier(value):
+    if not IATI_ORG_ID.match(value):
+        raise ValidationError(
+            "An IATI organisation identifier is a registration agency prefix and a number, "
+            "for example XM-DAC-41114 or GB-CHC-202918."
+        )
+
+
+class Organisation(models.Model):
+    class FunderType(models.TextChoices):
+        MULTILATERAL_BANK = "multilateral_bank", "Multilateral development bank"
+        BILATERAL_DONOR = "bilateral_donor", "Bilateral donor"
+        PHILANTHROPY = "philanthropy", "Philanthropy"
+        PRIVATE = "private", "Private investor"
+
+    name = models.CharField(max_length=200, unique=True)
+    is_funder = models.BooleanField("funder", default=False)
+    is_implementer = models.BooleanField("implementing partner", default=False)
+    is_evaluator = models.BooleanField("evaluation firm", default=False)
+    funder_type = models.CharField(max_length=20, choices=FunderType.choices, blank=True)
+    country = CountryField(blank=True)
+    iati_identifier = models.CharField(
+        "IATI organisation identifier",
+        max_length=100,
+        blank=True,
+        validators=[validate_iati_identifier],
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["iati_identifier"],
+                condition=~models.Q(iati_identifier=""),
+                name="organisation_iati_identifier_unique",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if not (self.is_funder or self.is_implementer or self.is_evaluator):
+            raise ValidationError("An organisation must play at least one part.")
+        if self.funder_type and not self.is_funder:
+            raise ValidationError({"funder_type": "Only a funder has a funder type."})
+
+
+class Role(models.TextChoices):
+    DONOR_OFFICER = "donor_officer", "Donor officer"
+    EVALUATOR = "evaluator", "Evaluator"
+    FINANCE = "finance", "Finance staff"
+    PORTFOLIO_MANAGER = "portfolio_manager", "Portfolio manager"
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organisation", "role"], name="membership_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} – {self.get_role_display()} at {self.organisation}"
+
+    def clean(self):
+        if (
+            self.role == Role.DONOR_OFFICER
+            and self.organisation_id
+            and not self.organisation.is_funder
+        ):
+            raise ValidationError(
+                {"organisation": "A donor officer belongs to a funding organisation."}
+            )
+
+
+class ExchangeRate(models.Model):
+    """How many units of `to_currency` one unit of `currency` was worth on `valid_on`."""
+
+    currency = CurrencyField()
+    to_currency = CurrencyField()
+    rate = models.DecimalField(
+        max_digits=20, decimal_places=8, validators=[MinValueValidator(Decimal("0.00000001"))]
+    )
+    valid_on = models.DateField()
+    source = models.CharField(max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["currency", "to_currency", "-valid_on"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["currency", "to_currency", "valid_on"], name="exchange_rate_unique_per_day"
+            ),
+            models.CheckConstraint(condition=models.Q(rate__gt=0), name="exchange_rate_positive"),
+            models.CheckConstraint(
+                condition=~models.Q(currency=models.F("to_currency")),
+                name="exchange_rate_distinct_currencies",
+            ),
+            models.CheckConstraint(
+                condition=currency_is_iso_shaped("currency"), name="exchange_rate_currency_iso"
+            ),
+            models.CheckConstraint(
+                condition=currency_is_iso_shaped("to_currency"),
+                name="exchange_rate_to_currency_iso",
+            ),
+        ]
+        indexes = [models.Index(fields=["to_currency", "currency", "valid_on"])]
+
+    def __str__(self):
+        return f"1 {self.currency} = {self.rate} {self.to_currency} on {self.valid_on}"
+
+    @classmethod
+    def table(cls, to_currency):
+        """All rates into `to_currency`, for converting many amounts with one query."""
+        rows = cls.objects.filter(to_currency=to_currency).values_list(
+            "currency", "valid_on", "rate"
+        )
+        return RateTable(to_currency, rows)
+
+    @classmethod
+    def convert(cls, amount, currency, to_currency, on: date) -> Conversion:
+        """Convert with the latest rate on or before `on`; raises NoRateError if there is none."""
+        rows = (
+            cls.objects.filter(currency=currency, to_currency=to_currency, valid_on__lte=on)
+            .order_by("-valid_on")
+            .values_list("currency", "valid_on", "rate")[:1]
+        )
+        return RateTable(to_currency, rows).convert(amount, currency, on)

@@ -1,0 +1,189 @@
+"""Pilot projects and their lifecycle."""
+
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django_countries.fields import CountryField
+from simple_history.models import HistoricalRecords
+
+from portfolio.codelists import sectors
+from portfolio.fields import CurrencyField, MoneyField, SectorField, currency_is_iso_shaped
+
+
+class TargetGroup(models.TextChoices):
+    WOMEN = "women", "Women"
+    DISABILITY = "disability", "Persons with disabilities"
+    OLDER_ADULTS = "older_adults", "Older adults"
+    RURAL = "rural", "Rural population"
+    LOW_INCOME = "low_income", "Low-income households"
+    YOUTH = "youth", "Youth"
+
+
+def validate_target_groups(value):
+    allowed = set(TargetGroup.values)
+    if not isinstance(value, list) or not set(value) <= allowed:
+        raise ValidationError(
+            "Target groups must be a list drawn from: %(allowed)s.",
+            params={"allowed": ", ".join(sorted(allowed))},
+        )
+
+
+class Status(models.TextChoices):
+    PIPELINE = "pipeline", "Pipeline"
+    APPROVED = "approved", "Approved"
+    IMPLEMENTING = "implementing", "Implementing"
+    LAUNCHED = "launched", "Launched"
+    CLOSED = "closed", "Closed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# Each status may move only to these; closed and cancelled are final.
+TRANSITIONS = {
+    Status.PIPELINE: {Status.APPROVED, Status.CANCELLED},
+    Status.APPROVED: {Status.IMPLEMENTING, Status.CANCELLED},
+    Status.IMPLEMENTING: {Status.LAUNCHED, Status.CANCELLED},
+    Status.LAUNCHED: {Status.CLOSED, Status.CANCELLED},
+    Status.CLOSED: set(),
+    Status.CANCELLED: set(),
+}
+
+
+class ProjectQuerySet(models.QuerySet):
+    def launched(self):
+        return self.filter(status=Status.LAUNCHED)
+
+
+class Project(models.Model):
+    Status = Status
+
+    portfolio = models.ForeignKey(
+        "portfolio.Portfolio", on_delete=models.PROTECT, related_name="projects"
+    )
+    code = models.CharField(max_length=40, help_text="Unique within the portfolio, e.g. KE-ID-01.")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    country = CountryField()
+    sector_code = SectorField("sector (DAC purpose code)")
+    implementing_partner = models.ForeignKey(
+        "portfolio.Organisation",
+        on_delete=models.PROTECT,
+        related_name="implemented_projects",
+        limit_choices_to={"is_implementer": True},
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PIPELINE)
+    planned_launch_date = models.DateField(null=True, blank=True)
+    launch_date = models.DateField("actual launch date", null=True, blank=True)
+    sustainability_months = models.PositiveSmallIntegerField(
+        default=36,
+        validators=[MinValueValidator(1)],
+        help_text="How long after launch the service must stay funded.",
+    )
+    annual_maintenance_cost = MoneyField(
+        null=True, blank=True, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    maintenance_cost_currency = CurrencyField(blank=True)
+    target_groups = models.JSONField(default=list, blank=True, validators=[validate_target_groups])
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    objects = ProjectQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["portfolio", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["portfolio", "code"], name="project_code_unique_in_portfolio"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status__in=["launched", "closed"])
+                | models.Q(launch_date__isnull=False),
+                name="project_launched_has_launch_date",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(sustainability_months__gt=0),
+                name="project_sustainability_positive",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(annual_maintenance_cost__isnull=True)
+                | (
+                    models.Q(annual_maintenance_cost__gt=0)
+                    & currency_is_iso_shaped("maintenance_cost_currency")
+                ),
+                name="project_maintenance_cost_positive_with_currency",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "launch_date"])]
+
+    def __str__(self):
+        return f"{self.code} – {self.title}"
+
+    def get_absolute_url(self):
+        return reverse("admin:projects_project_change", args=[self.pk])
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # Remember what was stored, to check status transitions and to notice changes
+        # that require a coverage rescan.
+        instance._stored = {name: getattr(instance, name, None) for name in cls.RESCAN_FIELDS}
+        return instance
+
+    RESCAN_FIELDS = ("status", "launch_date", "sustainability_months", "annual_maintenance_cost")
+
+    @property
+    def sector_name(self):
+        return sectors().get(self.sector_code, "")
+
+    @property
+    def stored_status(self):
+        return getattr(self, "_stored", {}).get("status")
+
+    def changed_for_coverage(self):
+        stored = getattr(self, "_stored", None)
+        if stored is None:
+            return True
+        return any(stored[name] != getattr(self, name) for name in self.RESCAN_FIELDS)
+
+    def can_move_to(self, status):
+        return status in TRANSITIONS[Status(self.stored_status or Status.PIPELINE)]
+
+    @property
+    def obligation_end(self):
+        """Last day the service must stay funded, or None before launch."""
+        if not self.launch_date:
+            return None
+        return (
+            self.launch_date
+            + relativedelta(months=self.sustainability_months)
+            - relativedelta(days=1)
+        )
+
+    def clean(self):
+        errors = {}
+        stored = self.stored_status
+        if stored and stored != self.status and not self.can_move_to(self.status):
+            errors["status"] = (
+                f"A project cannot move from {Status(stored).label.lower()} to {Status(self.status).label.lower()}."
+            )
+        if not stored and self.status not in (
+            Status.PIPELINE,
+            Status.APPROVED,
+            Status.IMPLEMENTING,
+            Status.LAUNCHED,
+        ):
+            errors["status"] = (
+                "A new project starts in pipeline, approved, implementing or launched."
+            )
+        if self.status in (Status.LAUNCHED, Status.CLOSED) and not self.launch_date:
+            errors["launch_date"] = "A launched project needs its actual launch date."
+        if self.annual_maintenance_cost is not None and not self.maintenance_cost_currency:
+            errors["maintenance_cost_currency"] = (
+                "Give the currency of the annual maintenance cost."
+            )
+        if errors:
+            raise ValidationError(errors)
