@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from portfolio.fields import CurrencyField, MoneyField, currency_is_iso_shaped
@@ -141,7 +142,7 @@ class Tranche(models.Model):
     @classmethod
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
-        instance._stored_project_id = instance.project_id
+        instance._stored_project_id = dict(zip(field_names, values, strict=True)).get("project_id")
         return instance
 
     @property
@@ -302,3 +303,105 @@ class Disbursement(models.Model):
 
     def __str__(self):
         return f"{self.amount:,} {self.tranche.currency} on {self.disbursed_on}"
+
+
+class FlagKind(models.TextChoices):
+    LAPSED = "lapsed", "Lapsed"
+    AT_RISK = "at_risk", "At risk"
+    UNSECURED = "unsecured", "Unsecured"
+    NO_MAINTENANCE = "no_maintenance", "No maintenance funding"
+    UNDERFUNDED = "underfunded", "Underfunded"
+    DISBURSEMENT_OVERDUE = "disbursement_overdue", "Disbursement overdue"
+
+
+# A new lapse after one of these was open is an escalation, announced as such.
+ESCALATES_TO_LAPSED = (FlagKind.AT_RISK, FlagKind.UNSECURED)
+
+
+class LapseFlagQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(resolved_at__isnull=True)
+
+
+class LapseFlag(models.Model):
+    """A warning that a project's money does not cover what it must; kept after it resolves."""
+
+    Kind = FlagKind
+
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="lapse_flags"
+    )
+    kind = models.CharField(max_length=30, choices=FlagKind.choices)
+    gap_start = models.DateField(null=True, blank=True)
+    gap_end = models.DateField(null=True, blank=True, help_text="Empty when the gap is open-ended.")
+    days_to_lapse = models.IntegerField(
+        null=True, blank=True, help_text="Days until the lapse; zero or negative once lapsed."
+    )
+    shortfall = MoneyField(
+        null=True, blank=True, help_text="Underfunded: missing money in the reporting currency."
+    )
+    escalated_from = models.CharField(max_length=30, choices=FlagKind.choices, blank=True)
+    raised_at = models.DateTimeField()
+    last_seen_on = models.DateField(help_text="The scan date that last found the cause.")
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledgement_note = models.TextField(blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LapseFlagQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-raised_at", "project"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "kind"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="lapse_flag_one_open_per_project_and_kind",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(gap_start__isnull=True)
+                | models.Q(gap_end__isnull=True)
+                | models.Q(gap_start__lte=models.F("gap_end")),
+                name="lapse_flag_gap_ordered",
+            ),
+        ]
+        indexes = [models.Index(fields=["kind", "resolved_at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.project_id}"
+
+    @property
+    def is_open(self):
+        return self.resolved_at is None
+
+    def acknowledge(self, user, note=""):
+        if not self.is_open:
+            raise ValidationError("A resolved flag cannot be acknowledged.")
+        self.acknowledged_by = user
+        self.acknowledged_at = timezone.now()
+        self.acknowledgement_note = note
+        self.save(update_fields=["acknowledged_by", "acknowledged_at", "acknowledgement_note"])
+
+
+class LapseReminder(models.Model):
+    """A reminder sent as secured maintenance approaches its end; one per threshold and end date."""
+
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="lapse_reminders"
+    )
+    coverage_ends_on = models.DateField()
+    threshold_days = models.PositiveSmallIntegerField()
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "coverage_ends_on", "threshold_days"],
+                name="lapse_reminder_sent_once",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.threshold_days}-day reminder for {self.project_id} (ends {self.coverage_ends_on})"

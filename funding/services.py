@@ -1,13 +1,31 @@
-"""Operations on money that span rows or need locks: disbursing, undoing a disbursement."""
+"""Operations that span rows or need locks: disbursing, and scanning for lapsed maintenance."""
 
-from datetime import date
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import F, Min
+from django.urls import reverse
+from django.utils import timezone
 
-from .models import Disbursement, Instrument, Tranche, TrancheStatus
+from portfolio.celery import enqueue_on_commit
+from portfolio.models import ExchangeRate, Membership, NoRateError, Portfolio, Role
+from projects.models import Project
+
+from . import coverage
+from .models import (
+    ESCALATES_TO_LAPSED,
+    Disbursement,
+    FlagKind,
+    Instrument,
+    LapseFlag,
+    LapseReminder,
+    Tranche,
+    TrancheStatus,
+)
 
 
 def disbursable_limit(tranche):
@@ -78,3 +96,397 @@ def undo_disbursement(disbursement):
         disbursed_amount=F("disbursed_amount") - disbursement.amount
     )
     disbursement.delete()
+
+
+# --- Maintenance coverage and lapse flags -------------------------------------------------
+
+SCAN_LOCK_KEY = 7_310_001  # PostgreSQL advisory lock: two scans at once run one after the other
+BATCH = 2000
+
+
+@dataclass
+class ProjectCoverage:
+    """What one launched project's coverage looks like on a date (read in bulk, judged purely)."""
+
+    project_id: int
+    code: str
+    title: str
+    portfolio_id: int
+    assessment: coverage.Assessment | None
+    unconverted: str = ""  # why the underfunded test was skipped (no exchange rate)
+
+
+@dataclass
+class ScanResult:
+    as_of: date
+    raised: int = 0
+    escalated: int = 0
+    resolved: int = 0
+    open: int = 0
+    reminders: int = 0
+    flags: list = field(default_factory=list)  # the open flags after the scan
+    warnings: list = field(default_factory=list)
+    digests: dict = field(default_factory=dict)  # email -> list of digest lines
+
+    def as_dict(self):
+        return {
+            "as_of": self.as_of.isoformat(),
+            "raised": self.raised,
+            "escalated": self.escalated,
+            "resolved": self.resolved,
+            "open": self.open,
+            "reminders": self.reminders,
+        }
+
+
+def _scoped(queryset, project_ids, field_name="project_id"):
+    return (
+        queryset if project_ids is None else queryset.filter(**{f"{field_name}__in": project_ids})
+    )
+
+
+def assess_projects(as_of: date, project_ids=None):
+    """Judge every launched project (or those given) on `as_of`, in a fixed number of queries."""
+    projects = list(
+        _scoped(Project.objects.launched(), project_ids, "id").values(
+            "id",
+            "code",
+            "title",
+            "portfolio_id",
+            "launch_date",
+            "sustainability_months",
+            "annual_maintenance_cost",
+            "maintenance_cost_currency",
+            "portfolio__reporting_currency",
+            "portfolio__lapse_warning_days",
+        )
+    )
+    tranches = defaultdict(list)
+    rows = _scoped(
+        Tranche.objects.maintenance()
+        .not_cancelled()
+        .filter(project__status=Project.Status.LAUNCHED),
+        project_ids,
+    ).values_list("project_id", "status", "covers_from", "covers_until", "amount", "currency")
+    for project_id, *rest in rows.iterator(chunk_size=BATCH):
+        tranches[project_id].append(rest)
+    rate_tables = ExchangeRate.tables({p["portfolio__reporting_currency"] for p in projects})
+
+    judged = []
+    for p in projects:
+        window = coverage.obligation_window(p["launch_date"], p["sustainability_months"])
+        secured, planned, funded = [], [], []
+        reporting = p["portfolio__reporting_currency"]
+        unconverted = ""
+        for status, covers_from, covers_until, amount, currency in tranches[p["id"]]:
+            interval = coverage.Interval(covers_from, covers_until)
+            if status == TrancheStatus.COMMITTED:
+                secured.append(interval)
+                try:
+                    value = rate_tables[reporting].convert(amount, currency, as_of).amount
+                except NoRateError as error:
+                    unconverted = str(error)
+                    continue
+                funded.append(coverage.FundedPeriod(covers_from, covers_until, value))
+            else:
+                planned.append(interval)
+        annual_cost = None
+        if p["annual_maintenance_cost"] is not None and not unconverted:
+            try:
+                annual_cost = (
+                    rate_tables[reporting]
+                    .convert(p["annual_maintenance_cost"], p["maintenance_cost_currency"], as_of)
+                    .amount
+                )
+            except NoRateError as error:
+                unconverted = str(error)
+        assessment = coverage.assess(
+            window,
+            secured,
+            planned,
+            as_of,
+            warning_days=p["portfolio__lapse_warning_days"],
+            has_maintenance=bool(tranches[p["id"]]),
+            annual_cost=annual_cost,
+            funded=funded,
+        )
+        judged.append(
+            ProjectCoverage(
+                p["id"], p["code"], p["title"], p["portfolio_id"], assessment, unconverted
+            )
+        )
+    return judged
+
+
+def overdue_disbursements(as_of: date, project_ids=None):
+    """Committed tranches whose expected disbursement date has passed with nothing paid,
+    earliest expected date per project (closed and cancelled projects excluded)."""
+    rows = (
+        _scoped(Tranche.objects.secured(), project_ids)
+        .filter(expected_disbursement_on__lt=as_of, disbursed_amount=0)
+        .exclude(project__status__in=[Project.Status.CLOSED, Project.Status.CANCELLED])
+        .values("project_id")
+        .annotate(first_expected=Min("expected_disbursement_on"))
+        .values_list("project_id", "first_expected")
+    )
+    return dict(rows)
+
+
+def _wanted_flags(judged, overdue, as_of):
+    """(project_id, kind) -> field values of the flag that should be open."""
+    wanted = {}
+    for item in judged:
+        for flag in item.assessment.flags:
+            wanted[(item.project_id, flag.kind)] = {
+                "gap_start": flag.gap_start,
+                "gap_end": flag.gap_end,
+                "days_to_lapse": flag.days_to_lapse,
+                "shortfall": flag.shortfall,
+            }
+    for project_id, first_expected in overdue.items():
+        wanted[(project_id, FlagKind.DISBURSEMENT_OVERDUE)] = {
+            "gap_start": first_expected,
+            "gap_end": None,
+            "days_to_lapse": (first_expected - as_of).days,
+            "shortfall": None,
+        }
+    return wanted
+
+
+def _take_scan_lock():
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SCAN_LOCK_KEY])
+
+
+@transaction.atomic
+def scan_lapses(as_of: date | None = None, projects=None, dry_run=False) -> ScanResult:
+    """Raise, update and resolve lapse flags as of a date; send reminders and digests.
+
+    Idempotent: a second run on the same date changes nothing and announces nothing. The
+    number of queries does not depend on the number of projects. With `projects` (ids),
+    only those are rescanned. With `dry_run`, everything is rolled back and nothing is sent.
+    """
+    as_of = as_of or timezone.localdate()
+    project_ids = None if projects is None else [getattr(p, "pk", p) for p in projects]
+    _take_scan_lock()
+    now = timezone.now()
+    result = ScanResult(as_of)
+
+    judged = assess_projects(as_of, project_ids)
+    result.warnings = [
+        f"{item.code}: underfunded not checked: {item.unconverted}"
+        for item in judged
+        if item.unconverted
+    ]
+    wanted = _wanted_flags(judged, overdue_disbursements(as_of, project_ids), as_of)
+    open_flags = {
+        (flag.project_id, flag.kind): flag
+        for flag in _scoped(LapseFlag.objects.open(), project_ids).iterator(chunk_size=BATCH)
+    }
+
+    to_resolve = [flag for key, flag in open_flags.items() if key not in wanted]
+    escalations = {
+        flag.project_id: flag.kind
+        for flag in to_resolve
+        if flag.kind in ESCALATES_TO_LAPSED and (flag.project_id, FlagKind.LAPSED) in wanted
+    }
+    to_create, to_update = [], []
+    for key, values in wanted.items():
+        flag = open_flags.get(key)
+        if flag is None:
+            project_id, kind = key
+            escalated_from = escalations.get(project_id, "") if kind == FlagKind.LAPSED else ""
+            to_create.append(
+                LapseFlag(
+                    project_id=project_id,
+                    kind=kind,
+                    raised_at=now,
+                    last_seen_on=as_of,
+                    escalated_from=escalated_from,
+                    **values,
+                )
+            )
+        elif flag.last_seen_on != as_of or any(getattr(flag, k) != v for k, v in values.items()):
+            for name, value in values.items():
+                setattr(flag, name, value)
+            flag.last_seen_on = as_of
+            to_update.append(flag)
+
+    for start in range(0, len(to_resolve), BATCH):
+        ids = [flag.pk for flag in to_resolve[start : start + BATCH]]
+        LapseFlag.objects.filter(pk__in=ids).update(resolved_at=now)
+    LapseFlag.objects.bulk_create(to_create, batch_size=BATCH)
+    LapseFlag.objects.bulk_update(
+        to_update,
+        ["gap_start", "gap_end", "days_to_lapse", "shortfall", "last_seen_on"],
+        batch_size=BATCH,
+    )
+
+    result.escalated = sum(1 for flag in to_create if flag.escalated_from)
+    result.raised = len(to_create) - result.escalated
+    result.resolved = len(to_resolve) - len(escalations)
+    result.open = len(wanted)
+    result.flags = sorted(
+        [*to_create, *(f for key, f in open_flags.items() if key in wanted)],
+        key=lambda f: (f.project_id, f.kind),
+    )
+    reminders = _due_reminders(judged, as_of, now)
+    result.reminders = len(reminders)
+    result.digests = _digests(judged, to_create, reminders)
+
+    if dry_run:
+        transaction.set_rollback(True)
+        return result
+    from .tasks import send_lapse_digest  # the task module imports this one
+
+    for email, lines in result.digests.items():
+        enqueue_on_commit(send_lapse_digest, email, as_of.isoformat(), lines)
+    return result
+
+
+def _due_reminders(judged, as_of, now):
+    """Reminders whose threshold secured coverage has now come within, each sent once.
+
+    When a scan finds several thresholds passed at once (say a project first seen 20 days
+    before its lapse), one reminder goes out and all of them are recorded as sent.
+    """
+    portfolios = dict(Portfolio.objects.values_list("id", "reminder_days"))
+    candidates = []
+    for item in judged:
+        a = item.assessment
+        if not a.window.contains(as_of) or a.days_to_lapse is None or a.days_to_lapse <= 0:
+            continue
+        thresholds = [d for d in portfolios.get(item.portfolio_id) or [] if a.days_to_lapse <= d]
+        if thresholds:
+            candidates.append((item, a.next_gap.start - timedelta(days=1), thresholds))
+    if not candidates:
+        return []
+    sent = set()
+    candidate_ids = [item.project_id for item, _, _ in candidates]
+    for start in range(0, len(candidate_ids), BATCH):
+        sent.update(
+            LapseReminder.objects.filter(
+                project_id__in=candidate_ids[start : start + BATCH]
+            ).values_list("project_id", "coverage_ends_on", "threshold_days")
+        )
+    due, rows = [], []
+    for item, ends_on, thresholds in candidates:
+        new = [d for d in thresholds if (item.project_id, ends_on, d) not in sent]
+        if new:
+            due.append((item, ends_on, min(thresholds)))
+            rows += [
+                LapseReminder(
+                    project_id=item.project_id,
+                    coverage_ends_on=ends_on,
+                    threshold_days=d,
+                    sent_at=now,
+                )
+                for d in new
+            ]
+    LapseReminder.objects.bulk_create(rows, batch_size=BATCH)
+    return due
+
+
+def _recipients(project_ids):
+    """project id -> emails of its funders' donor officers and of the portfolio managers."""
+    managers = set(
+        Membership.objects.filter(role=Role.PORTFOLIO_MANAGER, user__is_active=True)
+        .exclude(user__email="")
+        .values_list("user__email", flat=True)
+    )
+    officers_by_funder = defaultdict(set)
+    for funder_id, email in (
+        Membership.objects.filter(role=Role.DONOR_OFFICER, user__is_active=True)
+        .exclude(user__email="")
+        .values_list("organisation_id", "user__email")
+    ):
+        officers_by_funder[funder_id].add(email)
+    recipients = defaultdict(lambda: set(managers))
+    project_ids = list(project_ids)
+    for start in range(0, len(project_ids), BATCH):
+        pairs = (
+            Tranche.objects.not_cancelled()
+            .filter(project_id__in=project_ids[start : start + BATCH])
+            .values_list("project_id", "funder_id")
+            .order_by()
+            .distinct()
+        )
+        for project_id, funder_id in pairs:
+            recipients[project_id] |= officers_by_funder[funder_id]
+    return {project_id: recipients[project_id] for project_id in project_ids}
+
+
+def _digests(judged, new_flags, reminders):
+    """email -> the lines of its digest: new flags, escalations and reminders, by project."""
+    items = {item.project_id: item for item in judged}
+    events = []
+    for flag in new_flags:
+        event = "escalated" if flag.escalated_from else "new"
+        events.append(
+            (flag.project_id, event, flag.kind, flag.gap_start, flag.gap_end, flag.days_to_lapse)
+        )
+    for item, _ends_on, threshold in reminders:
+        a = item.assessment
+        events.append(
+            (
+                item.project_id,
+                f"reminder_{threshold}",
+                "reminder",
+                a.next_gap.start,
+                a.next_gap.end,
+                a.days_to_lapse,
+            )
+        )
+    if not events:
+        return {}
+    missing = {project_id for project_id, *_ in events if project_id not in items}
+    titles = {
+        p.pk: (p.code, p.title)
+        for p in Project.objects.filter(pk__in=missing).only("code", "title")
+    }
+    titles.update({item.project_id: (item.code, item.title) for item in judged})
+    recipients = _recipients({project_id for project_id, *_ in events})
+    digests = defaultdict(list)
+    for project_id, event, kind, gap_start, gap_end, days in sorted(
+        events, key=lambda e: (titles[e[0]][0], e[1])
+    ):
+        code, title = titles[project_id]
+        line = {
+            "project": code,
+            "title": title,
+            "event": event,
+            "kind": kind,
+            "gap_start": gap_start.isoformat() if gap_start else None,
+            "gap_end": gap_end.isoformat() if gap_end else None,
+            "days_to_lapse": days,
+            "kind_label": FlagKind(kind).label if kind in FlagKind.values else "Reminder",
+            "when": _when(days),
+            "url": reverse("project-detail", args=[project_id]),
+        }
+        for email in sorted(recipients[project_id]):
+            digests[email].append(line)
+    return dict(digests)
+
+
+def _when(days):
+    if days is None:
+        return ""
+    if days > 0:
+        return f"in {days} day{'s' if days != 1 else ''}"
+    if days == 0:
+        return "today"
+    return f"{-days} day{'s' if days != -1 else ''} ago"
+
+
+def coverage_forecast(as_of: date | None = None, project_ids=None, months=24):
+    """Month by month for each launched project: days secured, pipeline only and uncovered."""
+    as_of = as_of or timezone.localdate()
+    judged = assess_projects(as_of, project_ids)
+    forecasts = {}
+    for item in judged:
+        a = item.assessment
+        forecasts[item.project_id] = coverage.forecast(
+            a.window, a.secured, a.pipeline, as_of, months
+        )
+    return forecasts

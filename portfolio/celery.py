@@ -25,7 +25,7 @@ def enqueue_on_commit(task, *args, **kwargs):
     def publish():
         try:
             task.apply_async(args=args, kwargs=kwargs)
-        except Exception:  # any broker or network error; the save has already committed
-            logger.warning("Could not queue %s%r; the nightly job will catch up.", task.name, args)
+        except Exception as error:  # any broker or network error; the save has already committed
+            logger.warning("Could not queue %s: %s", task.name, error)
 
     transaction.on_commit(publish)

@@ -1,6 +1,7 @@
 """Portfolios, organisations and their people's roles, and exchange rates."""
 
 import re
+from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
@@ -59,7 +60,7 @@ IATI_ORG_ID = re.compile(r"^[A-Z]{2}-[A-Z0-9]+-[A-Za-z0-9._/-]+$")
 
 
 def validate_iati_identifier(value):
-    if not IATI_ORG_ID.match(value):
+    if not IATI_ORG_ID.fullmatch(value):
         raise ValidationError(
             "An IATI organisation identifier is a registration agency prefix and a number, "
             "for example XM-DAC-41114 or GB-CHC-202918."
@@ -186,6 +187,18 @@ class ExchangeRate(models.Model):
             "currency", "valid_on", "rate"
         )
         return RateTable(to_currency, rows)
+
+    @classmethod
+    def tables(cls, to_currencies):
+        """A RateTable per target currency, read in one query."""
+        rows = defaultdict(list)
+        for currency, to_currency, valid_on, rate in cls.objects.filter(
+            to_currency__in=to_currencies
+        ).values_list("currency", "to_currency", "valid_on", "rate"):
+            rows[to_currency].append((currency, valid_on, rate))
+        return {
+            to_currency: RateTable(to_currency, rows[to_currency]) for to_currency in to_currencies
+        }
 
     @classmethod
     def convert(cls, amount, currency, to_currency, on: date) -> Conversion:

@@ -123,14 +123,15 @@ class Project(models.Model):
         return f"{self.code} – {self.title}"
 
     def get_absolute_url(self):
-        return reverse("admin:projects_project_change", args=[self.pk])
+        return reverse("project-detail", args=[self.pk])
 
     @classmethod
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
         # Remember what was stored, to check status transitions and to notice changes
         # that require a coverage rescan.
-        instance._stored = {name: getattr(instance, name, None) for name in cls.RESCAN_FIELDS}
+        loaded = dict(zip(field_names, values, strict=True))
+        instance._stored = {name: loaded[name] for name in cls.RESCAN_FIELDS if name in loaded}
         return instance
 
     RESCAN_FIELDS = ("status", "launch_date", "sustainability_months", "annual_maintenance_cost")
@@ -147,7 +148,7 @@ class Project(models.Model):
         stored = getattr(self, "_stored", None)
         if stored is None:
             return True
-        return any(stored[name] != getattr(self, name) for name in self.RESCAN_FIELDS)
+        return any(value != getattr(self, name) for name, value in stored.items())
 
     def can_move_to(self, status):
         return status in TRANSITIONS[Status(self.stored_status or Status.PIPELINE)]

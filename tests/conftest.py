@@ -40,6 +40,54 @@ def redis_url():
     return settings.REDIS_URL
 
 
+@pytest.fixture(autouse=True, scope="session")
+def isolated_embedded_broker(tmp_path_factory):
+    """Tests must never leave tasks in the developer's var/broker, where `make run`'s
+    worker would run them against the development database."""
+    from portfolio.celery import app
+
+    if not app.conf.broker_url.startswith("filesystem"):
+        yield
+        return
+    folder = tmp_path_factory.mktemp("broker")
+    original = dict(app.conf.broker_transport_options)
+    (folder / "queue").mkdir()
+    (folder / "processed").mkdir()
+    app.conf.broker_transport_options = {
+        **original,
+        "data_folder_in": str(folder / "queue"),
+        "data_folder_out": str(folder / "queue"),
+        "processed_folder": str(folder / "processed"),
+    }
+    reset_broker_connections()
+    yield
+    app.conf.broker_transport_options = original
+    reset_broker_connections()
+
+
+@pytest.fixture
+def broker_down():
+    """Point Celery at a port where nothing listens, as when Redis has died."""
+    from portfolio.celery import app
+
+    original = app.conf.broker_url
+    app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
+    reset_broker_connections()
+    yield
+    app.conf.broker_url = original
+    reset_broker_connections()
+
+
+def reset_broker_connections():
+    """Drop Celery's cached connections and producers after the broker settings changed."""
+    from portfolio.celery import app
+
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

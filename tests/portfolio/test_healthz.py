@@ -6,22 +6,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from portfolio.celery import app, enqueue_on_commit
+from portfolio.celery import enqueue_on_commit
 from portfolio.tasks import ping
-from tests.conftest import free_port
-
-
-@pytest.fixture
-def broker_down():
-    """Point Celery at a port where nothing listens, as when Redis has died."""
-    original = app.conf.broker_url
-    app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
-    app.pool.force_close_all()
-    app._pool = None
-    yield
-    app.conf.broker_url = original
-    app.pool.force_close_all()
-    app._pool = None
 
 
 @pytest.mark.django_db

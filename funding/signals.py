@@ -1,0 +1,28 @@
+"""Queue a coverage rescan of a project when anything its coverage depends on changes."""
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from portfolio.celery import enqueue_on_commit
+from projects.models import Project
+
+from .models import Disbursement, Tranche
+
+
+def queue_rescan(project_id):
+    from .tasks import rescan_project_task  # tasks import services, which import models
+
+    enqueue_on_commit(rescan_project_task, project_id)
+
+
+@receiver([post_save, post_delete], sender=Tranche)
+@receiver([post_save, post_delete], sender=Disbursement)
+def tranche_or_disbursement_changed(sender, instance, **kwargs):
+    queue_rescan(instance.project_id if sender is Tranche else instance.tranche.project_id)
+
+
+@receiver(post_save, sender=Project)
+def project_changed(sender, instance, created, **kwargs):
+    if created or instance.changed_for_coverage():
+        queue_rescan(instance.pk)
+    instance._stored = {name: getattr(instance, name) for name in Project.RESCAN_FIELDS}

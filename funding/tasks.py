@@ -1,0 +1,42 @@
+"""Celery tasks for lapse scans and their email digests; each is safe to run twice."""
+
+import logging
+import smtplib
+from datetime import date
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+
+from . import services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task
+def scan_lapses_task(as_of=None):
+    """The daily scan (beat). Rerunning it on the same day changes nothing."""
+    result = services.scan_lapses(date.fromisoformat(as_of) if as_of else None)
+    logger.info("Lapse scan %s", result.as_dict())
+    return result.as_dict()
+
+
+@shared_task
+def rescan_project_task(project_id):
+    """Rescan one project after its tranches, disbursements or dates changed."""
+    return services.scan_lapses(projects=[project_id]).as_dict()
+
+
+@shared_task(
+    autoretry_for=(smtplib.SMTPException, OSError),
+    retry_backoff=30,
+    retry_backoff_max=3600,
+    max_retries=8,
+)
+def send_lapse_digest(email, as_of, lines):
+    """One email per recipient per scan, listing each project, its gap and a link."""
+    context = {"as_of": as_of, "lines": lines, "site_url": settings.SITE_URL.rstrip("/")}
+    subject = render_to_string("funding/email/lapse_digest_subject.txt", context).strip()
+    body = render_to_string("funding/email/lapse_digest.txt", context)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email])

@@ -1,0 +1,331 @@
+"""The lapse scan on the database: flags raised, updated, resolved, announced once."""
+
+import logging
+from datetime import date
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from funding import services
+from funding.models import LapseFlag, LapseReminder, Tranche
+from portfolio.celery import app
+from portfolio.models import Role
+from projects.models import Project
+from tests.factories import (
+    FunderFactory,
+    MembershipFactory,
+    ProjectFactory,
+    TrancheFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+LAUNCH = date(2025, 1, 1)  # obligation window 2025-01-01 .. 2027-12-31
+
+
+@pytest.fixture
+def eager_tasks():
+    """Run queued tasks in-process, so digests are sent while the test watches."""
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def funder():
+    return FunderFactory(name="Regional Development Bank")
+
+
+@pytest.fixture
+def officer(funder):
+    return MembershipFactory(
+        user=UserFactory(username="officer", email="officer@bank.example"), organisation=funder
+    ).user
+
+
+@pytest.fixture
+def manager():
+    return MembershipFactory(
+        user=UserFactory(username="manager", email="manager@fund.example"),
+        role=Role.PORTFOLIO_MANAGER,
+    ).user
+
+
+def launched(**kwargs):
+    return ProjectFactory(status=Project.Status.LAUNCHED, launch_date=LAUNCH, **kwargs)
+
+
+def maintenance(project, funder, start, end, status=Tranche.Status.COMMITTED, **kwargs):
+    return TrancheFactory(
+        project=project,
+        funder=funder,
+        purpose=Tranche.Purpose.MAINTENANCE,
+        covers_from=start,
+        covers_until=end,
+        status=status,
+        committed_on=LAUNCH if status == Tranche.Status.COMMITTED else None,
+        **kwargs,
+    )
+
+
+def open_kinds(project):
+    return set(LapseFlag.objects.open().filter(project=project).values_list("kind", flat=True))
+
+
+def snapshot():
+    return list(LapseFlag.objects.order_by("pk").values()), list(
+        LapseReminder.objects.order_by("pk").values()
+    )
+
+
+def scan(as_of, capture, **kwargs):
+    with capture(execute=True):
+        return services.scan_lapses(as_of, **kwargs)
+
+
+def test_design_examples_raise_lapsed_at_risk_and_unsecured(
+    funder, django_capture_on_commit_callbacks
+):
+    lapsed, at_risk, unsecured = launched(), launched(), launched()
+    maintenance(lapsed, funder, LAUNCH, date(2026, 1, 31))
+    maintenance(at_risk, funder, LAUNCH, date(2026, 4, 30))
+    maintenance(unsecured, funder, LAUNCH, date(2026, 4, 30))
+    maintenance(
+        unsecured, funder, date(2026, 5, 1), date(2027, 12, 31), status=Tranche.Status.PLANNED
+    )
+
+    result = scan(date(2026, 3, 1), django_capture_on_commit_callbacks)
+
+    assert open_kinds(lapsed) == {"lapsed"}
+    assert open_kinds(at_risk) == {"at_risk"}
+    assert open_kinds(unsecured) == {"unsecured"}
+    flag = LapseFlag.objects.get(project=lapsed)
+    assert (flag.gap_start, flag.gap_end, flag.days_to_lapse) == (
+        date(2026, 2, 1),
+        date(2027, 12, 31),
+        -28,
+    )
+    assert (result.raised, result.escalated, result.resolved, result.open) == (3, 0, 0, 3)
+
+
+def test_second_scan_on_the_same_date_changes_nothing_and_sends_nothing(
+    funder, officer, eager_tasks, django_capture_on_commit_callbacks
+):
+    project = launched()
+    maintenance(project, funder, LAUNCH, date(2026, 4, 30))
+    scan(date(2026, 3, 1), django_capture_on_commit_callbacks)
+    before, sent = snapshot(), len(mail.outbox)
+
+    result = scan(date(2026, 3, 1), django_capture_on_commit_callbacks)
+
+    assert snapshot() == before
+    assert len(mail.outbox) == sent
+    assert (result.raised, result.escalated, result.resolved, result.open) == (0, 0, 0, 1)
+
+
+def test_committing_the_planned_tranche_resolves_unsecured(
+    funder, django_capture_on_commit_callbacks
+):
+    project = launched()
+    maintenance(project, funder, LAUNCH, date(2026, 4, 30))
+    planned = maintenance(
+        project, funder, date(2026, 5, 1), date(2027, 12, 31), status=Tranche.Status.PLANNED
+    )
+    scan(date(2026, 3, 1), django_capture_on_commit_callbacks)
+    assert open_kinds(project) == {"unsecured"}
+
+    planned.status, planned.committed_on = Tranche.Status.COMMITTED, date(2026, 3, 2)
+    planned.save()
+    result = scan(date(2026, 3, 2), django_capture_on_commit_callbacks)
+
+    assert open_kinds(project) == set()
+    assert result.resolved == 1
+    resolved = LapseFlag.objects.get(project=project)
+    assert resolved.resolved_at is not None, "the flag's history is kept"
+
+
+def test_escalation_to_lapsed_is_emailed_exactly_once(
+    funder, officer, manager, eager_tasks, django_capture_on_commit_callbacks
+):
+    project = launched(code="KE-ID-01", title="Digital ID")
+    maintenance(project, funder, LAUNCH, date(2026, 4, 30))
+
+    scan(date(2026, 3, 1), django_capture_on_commit_callbacks)
+    assert sorted(m.to[0] for m in mail.outbox) == ["manager@fund.example", "officer@bank.example"]
+    assert "New flag: At risk" in mail.outbox[0].body
+    mail.outbox.clear()
+
+    result = scan(date(2026, 5, 1), django_capture_on_commit_callbacks)
+    assert result.escalated == 1 and result.raised == 0
+    assert open_kinds(project) == {"lapsed"}
+    assert LapseFlag.objects.get(project=project, kind="lapsed").escalated_from == "at_risk"
+    assert len(mail.outbox) == 2
+    assert all("ESCALATED" in m.body and "KE-ID-01" in m.body for m in mail.outbox)
+    mail.outbox.clear()
+
+    scan(date(2026, 5, 1), django_capture_on_commit_callbacks)
+    scan(date(2026, 5, 2), django_capture_on_commit_callbacks)
+    assert mail.outbox == []
+
+
+def test_officers_of_other_funders_are_not_told(
+    funder, officer, eager_tasks, django_capture_on_commit_callbacks
+):
+    other = FunderFactory()
+    MembershipFactory(user=UserFactory(email="other@donor.example"), organisation=other)
+    project = launched()
+    maintenance(project, funder, LAUNCH, date(2026, 4, 30))
+
+    scan(date(2026, 3, 1), django_capture_on_commit_callbacks)
+
+    assert [m.to for m in mail.outbox] == [["officer@bank.example"]]
+
+
+def test_cancelled_tranches_count_for_nothing(funder, django_capture_on_commit_callbacks):
+    project = launched()
+    maintenance(project, funder, LAUNCH, date(2027, 12, 31), status=Tranche.Status.CANCELLED)
+
+    scan(date(2026, 3, 1), django_capture_on_commit_callbacks)
+
+    assert open_kinds(project) == {"lapsed", "no_maintenance"}
+
+
+@pytest.mark.parametrize(
+    "status", [Project.Status.CLOSED, Project.Status.CANCELLED, Project.Status.IMPLEMENTING]
+)
+def test_projects_not_live_are_never_flagged(status, django_capture_on_commit_callbacks):
+    ProjectFactory(status=status, launch_date=LAUNCH if status == Project.Status.CLOSED else None)
+
+    result = scan(date(2026, 3, 1), django_capture_on_commit_callbacks)
+
+    assert result.open == 0 and not LapseFlag.objects.exists()
+
+
+def test_closing_a_project_resolves_its_flags(funder, django_capture_on_commit_callbacks):
+    project = launched()
+    scan(date(2026, 3, 1), django_capture_on_commit_callbacks)
+    assert open_kinds(project) == {"lapsed", "no_maintenance"}
+
+    Project.objects.filter(pk=project.pk).update(status=Project.Status.CLOSED)
+    scan(date(2026, 3, 2), django_capture_on_commit_callbacks, projects=[project.pk])
+
+    assert open_kinds(project) == set()
+
+
+def test_project_launched_yesterday_without_maintenance_gets_no_maintenance(
+    django_capture_on_commit_callbacks,
+):
+    with time_machine.travel(date(2026, 6, 16)):
+        project = ProjectFactory(status=Project.Status.LAUNCHED, launch_date=date(2026, 6, 15))
+        TrancheFactory(project=project, purpose=Tranche.Purpose.LAUNCH)
+        scan(None, django_capture_on_commit_callbacks)
+
+    assert "no_maintenance" in open_kinds(project)
+    flag = LapseFlag.objects.get(project=project, kind="no_maintenance")
+    assert flag.last_seen_on == date(2026, 6, 16)
+
+
+def test_overdue_disbursement_is_raised_and_resolved_by_the_scan(
+    funder, django_capture_on_commit_callbacks
+):
+    tranche = TrancheFactory(
+        funder=funder, expected_disbursement_on=date(2026, 2, 1), committed_on=date(2026, 1, 1)
+    )
+    project = tranche.project
+
+    scan(date(2026, 2, 1), django_capture_on_commit_callbacks)
+    assert open_kinds(project) == set()
+    scan(date(2026, 2, 2), django_capture_on_commit_callbacks)
+    assert open_kinds(project) == {"disbursement_overdue"}
+
+    services.disburse(tranche, Decimal("10.00"), date(2026, 2, 3))
+    scan(date(2026, 2, 3), django_capture_on_commit_callbacks)
+    assert open_kinds(project) == set()
+
+
+def test_reminders_are_sent_once_per_threshold(
+    funder, officer, eager_tasks, django_capture_on_commit_callbacks
+):
+    project = launched()
+    project.portfolio.reminder_days = [180, 90, 30]
+    project.portfolio.lapse_warning_days = 10  # keep at_risk flags out of the way
+    project.portfolio.save()
+    maintenance(project, funder, LAUNCH, date(2026, 12, 31))
+
+    scan(date(2026, 7, 3), django_capture_on_commit_callbacks)  # 181 days before the lapse
+    assert mail.outbox == []
+    scan(date(2026, 7, 5), django_capture_on_commit_callbacks)  # 180 days
+    scan(date(2026, 7, 6), django_capture_on_commit_callbacks)
+    assert len(mail.outbox) == 1 and "ends in 180 days" in mail.outbox[0].body
+    scan(
+        date(2026, 12, 2), django_capture_on_commit_callbacks
+    )  # 30 days: the 90-day mark passed unseen
+    assert len(mail.outbox) == 2 and "ends in 30 days" in mail.outbox[1].body
+    assert set(LapseReminder.objects.values_list("threshold_days", flat=True)) == {180, 90, 30}
+    scan(date(2026, 12, 3), django_capture_on_commit_callbacks)
+    assert len(mail.outbox) == 2
+
+
+def test_underfunded_uses_converted_amounts(funder, django_capture_on_commit_callbacks):
+    from tests.factories import ExchangeRateFactory
+
+    ExchangeRateFactory(
+        currency="EUR", to_currency="USD", rate=Decimal("1.10"), valid_on=date(2026, 1, 1)
+    )
+    project = launched(
+        annual_maintenance_cost=Decimal("120000.00"), maintenance_cost_currency="USD"
+    )
+    # 300,000 EUR over three years is 100,000 EUR = 110,000 USD a year: 10,000 short of 120,000.
+    maintenance(
+        project, funder, LAUNCH, date(2027, 12, 31), amount=Decimal("300000.00"), currency="EUR"
+    )
+
+    scan(date(2026, 3, 1), django_capture_on_commit_callbacks)
+
+    assert open_kinds(project) == {"underfunded"}
+    assert LapseFlag.objects.get(project=project).shortfall == Decimal("10000.00")
+
+
+def test_dry_run_saves_nothing(funder, django_capture_on_commit_callbacks):
+    launched()
+    result = scan(date(2026, 3, 1), django_capture_on_commit_callbacks, dry_run=True)
+
+    assert result.raised == 2
+    assert not LapseFlag.objects.exists()
+
+
+def test_scan_queries_do_not_grow_with_projects(
+    funder, officer, manager, django_capture_on_commit_callbacks
+):
+    def build(n):
+        for i in range(n):
+            project = launched(
+                annual_maintenance_cost=Decimal("50000.00"), maintenance_cost_currency="USD"
+            )
+            maintenance(project, funder, LAUNCH, date(2026, 1, 31 if i % 2 else 28))
+            maintenance(
+                project, funder, date(2026, 2, 1), date(2027, 12, 31), status=Tranche.Status.PLANNED
+            )
+
+    def count_queries():
+        with CaptureQueriesContext(connection) as queries:
+            scan(date(2026, 3, 1), django_capture_on_commit_callbacks)
+        LapseFlag.objects.all().delete()
+        LapseReminder.objects.all().delete()
+        statements = [q["sql"] for q in queries.captured_queries]
+        return len(statements), sum(1 for sql in statements if sql.startswith("SELECT"))
+
+    build(10)
+    small_total, small_reads = count_queries()
+    build(190)
+    large_total, large_reads = count_queries()
+
+    assert small_reads == large_reads <= 12
+    if connection.vendor == "postgresql":
+        # SQLite caps the rows of one INSERT at its variable limit; PostgreSQL does not.
+        assert small_total == large_total
