@@ -80,12 +80,15 @@ def broker_down():
 
 def reset_broker_connections():
     """Drop Celery's cached connections and producers after the broker settings changed."""
+    from kombu import pools
+
     from portfolio.celery import app
 
     if app._pool is not None:
         app._pool.force_close_all()
     app._pool = None
     app.amqp._producer_pool = None
+    pools.reset()
 
 
 def free_port():

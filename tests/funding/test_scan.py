@@ -1,6 +1,5 @@
 """The lapse scan on the database: flags raised, updated, resolved, announced once."""
 
-import logging
 from datetime import date
 from decimal import Decimal
 
