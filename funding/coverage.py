@@ -286,3 +286,34 @@ def _overlap_days(first: Interval, second: Interval) -> int:
 
 def _covered_days(coverage: list[Interval], period: Interval) -> int:
     return sum(_overlap_days(covered, period) for covered in coverage)
+
+
+@dataclass(frozen=True)
+class PortfolioMonth:
+    """One month of the portfolio forecast, in shares of the days services must be funded."""
+
+    month: date
+    secured: float
+    pipeline_only: float
+    uncovered: float
+
+
+def portfolio_forecast(forecasts: Iterable[list[MonthCoverage]]) -> list[PortfolioMonth]:
+    """Add up per-project forecasts month by month (shares are for a chart, hence floats)."""
+    totals: dict[date, list[int]] = {}
+    for months in forecasts:
+        for m in months:
+            row = totals.setdefault(m.month, [0, 0, 0])
+            row[0] += m.secured_days
+            row[1] += m.pipeline_only_days
+            row[2] += m.uncovered_days
+    result = []
+    for month, (secured, pipeline_only, uncovered) in sorted(totals.items()):
+        due = secured + pipeline_only + uncovered
+        if due == 0:
+            result.append(PortfolioMonth(month, 0.0, 0.0, 0.0))
+        else:
+            result.append(
+                PortfolioMonth(month, secured / due, pipeline_only / due, uncovered / due)
+            )
+    return result

@@ -139,6 +139,18 @@ class Tranche(models.Model):
     def __str__(self):
         return f"{self.get_instrument_display()} {self.currency} {self.amount:,} to {self.project.code}"
 
+    def save(self, *args, **kwargs):
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            # disbursed_amount is kept by services.disburse() under a row lock; a copy of the
+            # tranche read before a disbursement must never write its stale total back.
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name != "disbursed_amount"
+            ]
+        super().save(*args, **kwargs)
+        self._stored_project_id = self.project_id
+
     @classmethod
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
@@ -212,9 +224,10 @@ class Tranche(models.Model):
 class LoanTerms(models.Model):
     """The terms of a concessional loan tranche, from which its repayment schedule follows."""
 
-    Method = models.TextChoices(
-        "Method", [(schedules.ANNUITY, "Annuity"), (schedules.LINEAR, "Linear")]
-    )
+    class Method(models.TextChoices):
+        ANNUITY = schedules.ANNUITY, "Annuity"
+        LINEAR = schedules.LINEAR, "Linear"
+
     FREQUENCIES = [(1, "Monthly"), (3, "Quarterly"), (6, "Semi-annual"), (12, "Annual")]
 
     tranche = models.OneToOneField(Tranche, on_delete=models.CASCADE, related_name="loan_terms")
@@ -334,9 +347,6 @@ class LapseFlag(models.Model):
     kind = models.CharField(max_length=30, choices=FlagKind.choices)
     gap_start = models.DateField(null=True, blank=True)
     gap_end = models.DateField(null=True, blank=True, help_text="Empty when the gap is open-ended.")
-    days_to_lapse = models.IntegerField(
-        null=True, blank=True, help_text="Days until the lapse; zero or negative once lapsed."
-    )
     shortfall = MoneyField(
         null=True, blank=True, help_text="Underfunded: missing money in the reporting currency."
     )
@@ -371,6 +381,16 @@ class LapseFlag(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()}: {self.project_id}"
+
+    @property
+    def days_to_lapse(self):
+        """Days from the last scan to the gap: positive until the lapse, zero or negative after.
+
+        Derived rather than stored, so a daily scan that finds nothing new touches one column.
+        """
+        if self.gap_start is None:
+            return None
+        return (self.gap_start - self.last_seen_on).days
 
     @property
     def is_open(self):

@@ -240,14 +240,12 @@ def _wanted_flags(judged, overdue, as_of):
             wanted[(item.project_id, flag.kind)] = {
                 "gap_start": flag.gap_start,
                 "gap_end": flag.gap_end,
-                "days_to_lapse": flag.days_to_lapse,
                 "shortfall": flag.shortfall,
             }
     for project_id, first_expected in overdue.items():
         wanted[(project_id, FlagKind.DISBURSEMENT_OVERDUE)] = {
             "gap_start": first_expected,
             "gap_end": None,
-            "days_to_lapse": (first_expected - as_of).days,
             "shortfall": None,
         }
     return wanted
@@ -307,20 +305,24 @@ def scan_lapses(as_of: date | None = None, projects=None, dry_run=False) -> Scan
                     **values,
                 )
             )
-        elif flag.last_seen_on != as_of or any(getattr(flag, k) != v for k, v in values.items()):
+        elif any(getattr(flag, k) != v for k, v in values.items()):
             for name, value in values.items():
                 setattr(flag, name, value)
             flag.last_seen_on = as_of
             to_update.append(flag)
+        else:
+            flag.last_seen_on = as_of
 
     for start in range(0, len(to_resolve), BATCH):
         ids = [flag.pk for flag in to_resolve[start : start + BATCH]]
         LapseFlag.objects.filter(pk__in=ids).update(resolved_at=now)
     LapseFlag.objects.bulk_create(to_create, batch_size=BATCH)
     LapseFlag.objects.bulk_update(
-        to_update,
-        ["gap_start", "gap_end", "days_to_lapse", "shortfall", "last_seen_on"],
-        batch_size=BATCH,
+        to_update, ["gap_start", "gap_end", "shortfall", "last_seen_on"], batch_size=BATCH
+    )
+    # Every other open flag was found again unchanged: one statement marks them all as seen.
+    _scoped(LapseFlag.objects.open(), project_ids).exclude(last_seen_on=as_of).update(
+        last_seen_on=as_of
     )
 
     result.escalated = sum(1 for flag in to_create if flag.escalated_from)

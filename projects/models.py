@@ -25,7 +25,7 @@ class TargetGroup(models.TextChoices):
 
 def validate_target_groups(value):
     allowed = set(TargetGroup.values)
-    if not isinstance(value, list) or not set(value) <= allowed:
+    if not isinstance(value, list) or not all(isinstance(group, str) and group in allowed for group in value):
         raise ValidationError(
             "Target groups must be a list drawn from: %(allowed)s.",
             params={"allowed": ", ".join(sorted(allowed))},
@@ -167,6 +167,8 @@ class Project(models.Model):
     def clean(self):
         errors = {}
         stored = self.stored_status
+        if self.status not in Status.values:
+            raise ValidationError({"status": f"{self.status!r} is not a project status."})
         if stored and stored != self.status and not self.can_move_to(self.status):
             errors["status"] = (
                 f"A project cannot move from {Status(stored).label.lower()} to {Status(self.status).label.lower()}."

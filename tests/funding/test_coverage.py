@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from funding import coverage
 from funding.coverage import (
     AT_RISK,
     LAPSED,
@@ -502,3 +503,14 @@ def test_merge_is_idempotent_and_leaves_no_touching_intervals(intervals):
     assert merge(merged) == merged
     for earlier, later in zip(merged, merged[1:], strict=False):
         assert (later.start - earlier.end).days > 1
+
+
+def test_portfolio_forecast_adds_projects_month_by_month():
+    window = coverage.obligation_window(date(2026, 1, 1), 12)
+    fully = coverage.forecast(window, [window], [], date(2026, 1, 1), months=2)
+    planned = coverage.forecast(window, [], [window], date(2026, 1, 1), months=2)
+
+    months = coverage.portfolio_forecast([fully, planned])
+
+    assert [m.month for m in months] == [date(2026, 1, 1), date(2026, 2, 1)]
+    assert (months[0].secured, months[0].pipeline_only, months[0].uncovered) == (0.5, 0.5, 0.0)
