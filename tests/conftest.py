@@ -40,6 +40,12 @@ def redis_url():
     return settings.REDIS_URL
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Real hashers cost ~0.3 s a user by design; tests need speed, not resistance."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True, scope="session")
 def isolated_embedded_broker(tmp_path_factory):
     """Tests must never leave tasks in the developer's var/broker, where `make run`'s

@@ -1,0 +1,277 @@
+"""Admin for the results framework; verification and payouts go through the services."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import ValidationError
+from simple_history.admin import SimpleHistoryAdmin
+
+from . import services
+from .models import (
+    Evaluation,
+    Indicator,
+    Measurement,
+    MeasurementStatus,
+    PayoutTerms,
+    Recommendation,
+    Target,
+)
+
+
+def _message(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
+class TargetForm(forms.ModelForm):
+    change_reason = forms.CharField(
+        required=False,
+        widget=forms.TextInput(attrs={"size": 40}),
+        help_text="Required when the value or due date of a saved target changes.",
+    )
+
+    class Meta:
+        model = Target
+        fields = ["indicator", "due_on", "value", "disaggregation"]
+
+    def clean(self):
+        cleaned = super().clean()
+        # Set before the model validates itself, which refuses a change without a reason.
+        self.instance.change_reason = cleaned.get("change_reason", "")
+        return cleaned
+
+
+class TargetInline(admin.TabularInline):
+    model = Target
+    form = TargetForm
+    fields = ["due_on", "value", "disaggregation", "change_reason"]
+    extra = 0
+
+
+class IndicatorInline(admin.TabularInline):
+    """A project's indicators at a glance; they are edited on their own page."""
+
+    model = Indicator
+    fields = ["code", "name", "level", "measure", "direction", "baseline_value", "baseline_date"]
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class EvaluationInline(admin.TabularInline):
+    """A project's evaluations at a glance; they are edited on their own page."""
+
+    model = Evaluation
+    fields = ["kind", "evaluator", "completed_on", "effectiveness", "sustainability"]
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Indicator)
+class IndicatorAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "name", "project", "level", "measure", "direction", "aggregation"]
+    list_filter = ["level", "measure", "direction", "aggregation", "project__portfolio"]
+    search_fields = ["code", "name", "project__code", "project__title"]
+    list_select_related = ["project"]
+    inlines = [TargetInline]
+    fieldsets = [
+        (None, {"fields": ["project", "code", "name", "definition", "unit", "level"]}),
+        ("How it is measured", {"fields": ["measure", "direction", "aggregation"]}),
+        ("Baseline", {"fields": ["baseline_value", "baseline_date"]}),
+        ("Disaggregation", {"fields": ["disaggregations"]}),
+    ]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change:
+            # A new baseline changes every achievement measured from it.
+            services.recalculate_payouts(obj, reason="Indicator changed.", user=request.user)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Target:
+            return super().save_formset(request, form, formset, change)
+        targets = formset.save(commit=False)
+        for target in formset.deleted_objects:
+            target.delete()
+        for target in targets:
+            services.save_target(target, reason=target.change_reason, user=request.user)
+        formset.save_m2m()
+
+
+@admin.register(Target)
+class TargetAdmin(SimpleHistoryAdmin):
+    form = TargetForm
+    list_display = ["indicator", "disaggregation", "due_on", "value"]
+    list_filter = ["disaggregation", "indicator__level", "indicator__project__portfolio"]
+    search_fields = ["indicator__code", "indicator__name", "indicator__project__code"]
+    list_select_related = ["indicator"]
+    history_list_display = ["history_change_reason"]
+
+    def save_model(self, request, obj, form, change):
+        services.save_target(obj, reason=obj.change_reason, user=request.user)
+
+
+class ReviewActionForm(ActionForm):
+    reason = forms.CharField(required=False, label="Rejection reason")
+
+
+@admin.register(Measurement)
+class MeasurementAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "indicator",
+        "disaggregation",
+        "period_start",
+        "period_end",
+        "value",
+        "status",
+        "reported_by",
+        "verified_by",
+    ]
+    list_filter = ["status", "indicator__level", "indicator__project__portfolio", "period_end"]
+    search_fields = ["indicator__code", "indicator__name", "indicator__project__code", "source"]
+    list_select_related = ["indicator", "reported_by", "verified_by"]
+    date_hierarchy = "period_end"
+    readonly_fields = [
+        "status",
+        "reported_by",
+        "reported_at",
+        "verified_by",
+        "verified_at",
+        "rejection_reason",
+    ]
+    action_form = ReviewActionForm
+    actions = ["verify_selected", "reject_selected"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.status != MeasurementStatus.REPORTED:
+            # Reviewed evidence is final; the model refuses edits, so do not offer them.
+            return [
+                "indicator",
+                "period_start",
+                "period_end",
+                "value",
+                "numerator",
+                "denominator",
+                "disaggregation",
+                "source",
+                *self.readonly_fields,
+            ]
+        return self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.reported_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Verify selected measurements", permissions=["change"])
+    def verify_selected(self, request, queryset):
+        self._review(
+            request, queryset, lambda each: services.verify_measurement(each, request.user)
+        )
+
+    @admin.action(
+        description="Reject selected measurements (give the reason above)", permissions=["change"]
+    )
+    def reject_selected(self, request, queryset):
+        reason = request.POST.get("reason", "")
+        self._review(
+            request, queryset, lambda each: services.reject_measurement(each, request.user, reason)
+        )
+
+    def _review(self, request, queryset, review):
+        done = 0
+        for measurement in queryset.filter(status=MeasurementStatus.REPORTED):
+            try:
+                review(measurement)
+            except ValidationError as error:
+                self.message_user(request, f"{measurement}: {_message(error)}", messages.ERROR)
+            else:
+                done += 1
+        skipped = queryset.exclude(status=MeasurementStatus.REPORTED).count()
+        if done:
+            self.message_user(request, f"{done} measurement(s) reviewed.", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request, f"{skipped} measurement(s) were already reviewed.", messages.WARNING
+            )
+
+
+class RecommendationInline(admin.TabularInline):
+    model = Recommendation
+    fields = ["text", "owner", "due_on", "status"]
+    extra = 0
+
+
+@admin.register(Evaluation)
+class EvaluationAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "project",
+        "kind",
+        "evaluator",
+        "completed_on",
+        "relevance",
+        "coherence",
+        "effectiveness",
+        "efficiency",
+        "impact",
+        "sustainability",
+    ]
+    list_filter = ["kind", "evaluator", "project__portfolio", "completed_on"]
+    search_fields = ["project__code", "project__title", "evaluator__name", "summary", "findings"]
+    list_select_related = ["project", "evaluator"]
+    inlines = [RecommendationInline]
+    fieldsets = [
+        (None, {"fields": ["project", "kind", "evaluator", "completed_on"]}),
+        (
+            "OECD DAC ratings (6 highly satisfactory … 1 highly unsatisfactory)",
+            {
+                "fields": [
+                    ("relevance", "coherence", "effectiveness"),
+                    ("efficiency", "impact", "sustainability"),
+                ]
+            },
+        ),
+        (None, {"fields": ["summary", "findings", "report"]}),
+    ]
+
+
+@admin.register(Recommendation)
+class RecommendationAdmin(SimpleHistoryAdmin):
+    list_display = ["__str__", "evaluation", "owner", "due_on", "status"]
+    list_filter = ["status", "evaluation__kind", "evaluation__project__portfolio"]
+    search_fields = ["text", "owner", "evaluation__project__code"]
+    list_select_related = ["evaluation__project"]
+
+
+@admin.register(PayoutTerms)
+class PayoutTermsAdmin(SimpleHistoryAdmin):
+    list_display = ["tranche", "target", "rule", "minimum_achievement", "eligible_amount"]
+    list_filter = ["rule", "tranche__status", "tranche__project__portfolio"]
+    search_fields = [
+        "tranche__project__code",
+        "tranche__funder__name",
+        "tranche__funder_reference",
+        "target__indicator__code",
+    ]
+    list_select_related = ["tranche__project", "tranche__funder", "target__indicator"]
+    readonly_fields = ["eligible_amount", "achievement"]
+    actions = ["recalculate_selected"]
+
+    def save_model(self, request, obj, form, change):
+        services.save_payout_terms(obj, user=request.user)
+
+    @admin.action(description="Recalculate eligible amounts", permissions=["change"])
+    def recalculate_selected(self, request, queryset):
+        for terms in queryset.select_related("target"):
+            services.recalculate_payouts(
+                terms.target, reason="Recalculated from the admin.", user=request.user
+            )
+        self.message_user(request, "Eligible amounts recalculated.", messages.SUCCESS)

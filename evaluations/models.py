@@ -1,0 +1,721 @@
+"""Results framework: indicators, targets, verified measurements, evaluations, results-based payouts."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from portfolio.fields import MoneyField
+
+from . import progress
+from .progress import Goal, IndicatorSpec, Observation, Progress, indicator_progress
+from .validators import validate_report_file
+
+ZERO = Decimal("0.00")
+HUNDRED = Decimal("100")
+# Values are counts, percentages, days or scores: four places hold a percentage to 0.0001.
+VALUE_DIGITS = {"max_digits": 20, "decimal_places": 4}
+VALUE_PLACES = Decimal("0.0001")
+
+
+class Level(models.TextChoices):
+    OUTPUT = "output", "Output"
+    OUTCOME = "outcome", "Outcome"
+    IMPACT = "impact", "Impact"
+
+
+class Measure(models.TextChoices):
+    NUMBER = "number", "Number"
+    PERCENTAGE = "percentage", "Percentage (numerator / denominator)"
+    QUALITATIVE = "qualitative", "Qualitative (scored on a defined scale)"
+
+
+class Direction(models.TextChoices):
+    INCREASE = progress.INCREASE, "Increase is better"
+    DECREASE = progress.DECREASE, "Decrease is better"
+
+
+class Aggregation(models.TextChoices):
+    NON_CUMULATIVE = progress.NON_CUMULATIVE, "Non-cumulative (the latest value counts)"
+    CUMULATIVE = progress.CUMULATIVE, "Cumulative (values add up over periods)"
+
+
+class Disaggregation(models.TextChoices):
+    SEX = "sex", "Sex"
+    DISABILITY = "disability", "Disability"
+    LOCATION = "location", "Location (urban / rural)"
+    AGE_GROUP = "age_group", "Age group"
+
+
+CATEGORIES = {
+    Disaggregation.SEX: [("female", "Female"), ("male", "Male")],
+    Disaggregation.DISABILITY: [
+        ("with_disability", "With a disability"),
+        ("without_disability", "Without a disability"),
+    ],
+    Disaggregation.LOCATION: [("urban", "Urban"), ("rural", "Rural")],
+    Disaggregation.AGE_GROUP: [
+        ("under_18", "Under 18"),
+        ("18_to_34", "18 to 34"),
+        ("35_to_59", "35 to 59"),
+        ("60_plus", "60 and over"),
+    ],
+}
+
+CATEGORY_CHOICES = [
+    (progress.TOTAL, "Total"),
+    *(
+        (f"{dimension.value}:{code}", f"{dimension.label}: {label}")
+        for dimension, categories in CATEGORIES.items()
+        for code, label in categories
+    ),
+]
+
+
+def validate_disaggregations(value):
+    allowed = set(Disaggregation.values)
+    if not isinstance(value, list) or not set(value) <= allowed or len(set(value)) != len(value):
+        raise ValidationError(
+            "Disaggregations must be a list without repeats drawn from: %(allowed)s.",
+            params={"allowed": ", ".join(sorted(allowed))},
+        )
+
+
+def plain(number):
+    """A decimal as people write it: 1000 rather than 1000.0000 or 1E+3."""
+    return f"{Decimal(number).normalize():f}"
+
+
+def _related(instance, name):
+    """The related object, or None while none is chosen (an unsaved parent counts as chosen)."""
+    try:
+        return getattr(instance, name)
+    except ObjectDoesNotExist:
+        return None
+
+
+def category_problem(indicator, category):
+    """Why ``category`` cannot be used with ``indicator``, or None when it can."""
+    if category == progress.TOTAL:
+        return None
+    dimension = category.split(":", 1)[0]
+    if category not in dict(CATEGORY_CHOICES):
+        return f"{category} is not a known disaggregation category."
+    if dimension not in (indicator.disaggregations or []):
+        return f"This indicator is not disaggregated by {Disaggregation(dimension).label.lower()}."
+    return None
+
+
+class Indicator(models.Model):
+    Level = Level
+    Measure = Measure
+    Direction = Direction
+    Aggregation = Aggregation
+
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.PROTECT, related_name="indicators"
+    )
+    code = models.CharField(max_length=40, help_text="Unique within the project, e.g. OUT-1.")
+    name = models.CharField(max_length=200, help_text="e.g. Women holding a digital ID.")
+    definition = models.TextField(
+        blank=True,
+        help_text="What exactly is counted, and how; for a qualitative indicator, its scale.",
+    )
+    unit = models.CharField(max_length=40, blank=True, help_text="e.g. people, days, score.")
+    level = models.CharField("result level", max_length=10, choices=Level.choices)
+    measure = models.CharField(max_length=12, choices=Measure.choices, default=Measure.NUMBER)
+    direction = models.CharField(
+        max_length=10, choices=Direction.choices, default=Direction.INCREASE
+    )
+    aggregation = models.CharField(
+        "aggregation over periods",
+        max_length=16,
+        choices=Aggregation.choices,
+        default=Aggregation.NON_CUMULATIVE,
+    )
+    baseline_value = models.DecimalField(**VALUE_DIGITS)
+    baseline_date = models.DateField()
+    disaggregations = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_disaggregations],
+        help_text="Any of: sex, disability, location, age_group.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["project", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "code"], name="indicator_code_unique_in_project"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(measure="qualitative", aggregation="cumulative"),
+                name="indicator_qualitative_not_cumulative",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code} – {self.name}"
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._stored_measure = getattr(instance, "measure", None)
+        return instance
+
+    @property
+    def is_percentage(self):
+        return self.measure == Measure.PERCENTAGE
+
+    def as_spec(self) -> IndicatorSpec:
+        return IndicatorSpec(
+            direction=self.direction,
+            aggregation=self.aggregation,
+            baseline_value=self.baseline_value,
+            baseline_date=self.baseline_date,
+            is_percentage=self.is_percentage,
+        )
+
+    def progress(self, as_of=None) -> list[Progress]:
+        """Progress toward the next target, per disaggregation, from verified values only."""
+        observations = [each.as_observation() for each in self.measurements.verified()]
+        goals = [target.as_goal() for target in self.targets.all()]
+        return indicator_progress(
+            self.as_spec(), observations, goals, as_of or timezone.localdate()
+        )
+
+    def clean(self):
+        errors = {}
+        if self.measure == Measure.QUALITATIVE and self.aggregation == Aggregation.CUMULATIVE:
+            errors["aggregation"] = (
+                "Scores on a scale do not add up; a qualitative indicator is non-cumulative."
+            )
+        stored = getattr(self, "_stored_measure", None)
+        if stored and stored != self.measure and self.measurements.exists():
+            errors["measure"] = (
+                "The measure cannot change once measurements are recorded; define a new indicator."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class Target(models.Model):
+    """The value an indicator should reach by a date, for the total or one category."""
+
+    # Changing one of these rewrites a commitment, so the change needs a reason.
+    COMMITTED_FIELDS = ("value", "due_on")
+
+    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="targets")
+    due_on = models.DateField("due date")
+    value = models.DecimalField(**VALUE_DIGITS)
+    disaggregation = models.CharField(
+        max_length=40,
+        blank=True,
+        choices=CATEGORY_CHOICES,
+        help_text="Leave at Total unless the target is for one group.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(history_change_reason_field=models.TextField(null=True))
+
+    class Meta:
+        ordering = ["indicator", "due_on", "disaggregation"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["indicator", "disaggregation", "due_on"],
+                name="target_one_per_category_and_date",
+            ),
+        ]
+
+    def __str__(self):
+        category = f" ({self.get_disaggregation_display()})" if self.disaggregation else ""
+        return f"{self.indicator.code}{category}: {plain(self.value)} by {self.due_on}"
+
+    def save(self, *args, **kwargs):
+        # Also here, not only in clean(): no path may rewrite a target without a reason.
+        self._check_change_reason()
+        super().save(*args, **kwargs)
+        self._remember_committed()
+        self._change_reason = ""
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._remember_committed()
+        return instance
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None):
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+        # What was just read is what is stored; unsaved edits to other fields still count.
+        refreshed = self.COMMITTED_FIELDS if fields is None else set(fields)
+        stored = getattr(self, "_stored", {})
+        for name in self.COMMITTED_FIELDS:
+            if name in refreshed:
+                stored[name] = getattr(self, name)
+        self._stored = stored
+
+    def _remember_committed(self):
+        self._stored = {name: getattr(self, name, None) for name in self.COMMITTED_FIELDS}
+
+    @property
+    def change_reason(self):
+        return (getattr(self, "_change_reason", None) or "").strip()
+
+    @change_reason.setter
+    def change_reason(self, reason):
+        # simple_history writes `_change_reason` into the history row it saves.
+        self._change_reason = (reason or "").strip()
+
+    def changes_commitment(self):
+        stored = getattr(self, "_stored", None)
+        return stored is not None and any(
+            stored[name] != getattr(self, name) for name in self.COMMITTED_FIELDS
+        )
+
+    def _check_change_reason(self):
+        if self.changes_commitment() and not self.change_reason:
+            raise ValidationError(
+                {
+                    "change_reason": "Say why the target's value or due date changes; the old one stays in its history."
+                }
+            )
+
+    def as_goal(self) -> Goal:
+        return Goal(due_on=self.due_on, value=self.value, category=self.disaggregation)
+
+    def clean(self):
+        errors = {}
+        indicator = _related(self, "indicator")
+        if indicator is not None:
+            problem = category_problem(indicator, self.disaggregation)
+            if problem:
+                errors["disaggregation"] = problem
+            if self.value is not None and indicator.baseline_value is not None:
+                if (
+                    indicator.direction == Direction.INCREASE
+                    and self.value <= indicator.baseline_value
+                ):
+                    errors["value"] = (
+                        f"The indicator should increase; its target must be above the baseline ({plain(indicator.baseline_value)})."
+                    )
+                if (
+                    indicator.direction == Direction.DECREASE
+                    and self.value >= indicator.baseline_value
+                ):
+                    errors["value"] = (
+                        f"The indicator should decrease; its target must be below the baseline ({plain(indicator.baseline_value)})."
+                    )
+            if self.due_on and indicator.baseline_date and self.due_on <= indicator.baseline_date:
+                errors["due_on"] = (
+                    f"A target falls due after the baseline date ({indicator.baseline_date})."
+                )
+        try:
+            self._check_change_reason()
+        except ValidationError as error:
+            errors.update(error.message_dict)
+        if errors:
+            raise ValidationError(errors)
+
+
+class MeasurementStatus(models.TextChoices):
+    REPORTED = "reported", "Reported"
+    VERIFIED = "verified", "Verified"
+    REJECTED = "rejected", "Rejected"
+
+
+class MeasurementQuerySet(models.QuerySet):
+    def verified(self):
+        return self.filter(status=MeasurementStatus.VERIFIED)
+
+
+class Measurement(models.Model):
+    """An observed value of an indicator for a period. Only verified values count."""
+
+    Status = MeasurementStatus
+    # Once reviewed, these are the evidence; a correction is a new measurement.
+    RECORDED_FIELDS = (
+        "indicator_id",
+        "period_start",
+        "period_end",
+        "value",
+        "numerator",
+        "denominator",
+        "disaggregation",
+        "source",
+    )
+
+    indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="measurements")
+    period_start = models.DateField()
+    period_end = models.DateField()
+    value = models.DecimalField(
+        **VALUE_DIGITS,
+        blank=True,
+        help_text="For a percentage indicator, give numerator and denominator; the value follows.",
+    )
+    numerator = models.DecimalField(**VALUE_DIGITS, null=True, blank=True)
+    denominator = models.DecimalField(**VALUE_DIGITS, null=True, blank=True)
+    disaggregation = models.CharField(
+        max_length=40,
+        blank=True,
+        choices=CATEGORY_CHOICES,
+        help_text="Leave at Total unless the value is for one group.",
+    )
+    source = models.CharField(
+        "source / means of verification",
+        max_length=300,
+        help_text="e.g. ID registry extract of 31 March, household survey report.",
+    )
+    comment = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=10,
+        choices=MeasurementStatus.choices,
+        default=MeasurementStatus.REPORTED,
+        editable=False,
+    )
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    reported_at = models.DateTimeField(auto_now_add=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="verified or rejected by",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    verified_at = models.DateTimeField("verified or rejected at", null=True, editable=False)
+    rejection_reason = models.TextField(blank=True, editable=False)
+    history = HistoricalRecords()
+
+    objects = MeasurementQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["indicator", "period_end", "disaggregation", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(period_start__lte=models.F("period_end")),
+                name="measurement_period_ordered",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(numerator__isnull=True, denominator__isnull=True)
+                | models.Q(numerator__gte=0, denominator__gt=0),
+                name="measurement_fraction_complete_and_positive",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="reported", verified_at__isnull=True)
+                | models.Q(
+                    status__in=["verified", "rejected"],
+                    verified_at__isnull=False,
+                    verified_by__isnull=False,
+                ),
+                name="measurement_review_recorded",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="rejected") | ~models.Q(rejection_reason=""),
+                name="measurement_rejection_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(verified_by=models.F("reported_by")),
+                name="measurement_not_self_verified",
+            ),
+            # A rejected measurement may be reported again for the same period.
+            models.UniqueConstraint(
+                fields=["indicator", "disaggregation", "period_start", "period_end"],
+                condition=~models.Q(status="rejected"),
+                name="measurement_one_per_period_and_category",
+            ),
+        ]
+        indexes = [models.Index(fields=["indicator", "status"])]
+
+    def __str__(self):
+        category = f" ({self.get_disaggregation_display()})" if self.disaggregation else ""
+        value = "" if self.value is None else plain(self.value)
+        return f"{self.indicator.code}{category} {self.period_start}..{self.period_end}: {value}"
+
+    def save(self, *args, **kwargs):
+        self.derive_value()
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._stored = {name: getattr(instance, name, None) for name in cls.RECORDED_FIELDS}
+        instance._stored_status = getattr(instance, "status", None)
+        return instance
+
+    @property
+    def is_fraction(self):
+        return self.numerator is not None and self.denominator is not None
+
+    def derive_value(self):
+        if self.is_fraction and self.denominator > 0:
+            self.value = (self.numerator / self.denominator * HUNDRED).quantize(VALUE_PLACES)
+
+    def as_observation(self) -> Observation:
+        return Observation(
+            period_start=self.period_start,
+            period_end=self.period_end,
+            value=self.value,
+            numerator=self.numerator,
+            denominator=self.denominator,
+            category=self.disaggregation,
+        )
+
+    def clean(self):
+        errors = {}
+        if self.period_start and self.period_end:
+            if self.period_start > self.period_end:
+                errors["period_end"] = "The period cannot end before it starts."
+            elif self.period_end > timezone.localdate():
+                errors["period_end"] = "A result can be reported only for a period that has ended."
+        indicator = _related(self, "indicator")
+        if indicator is not None:
+            problem = category_problem(indicator, self.disaggregation)
+            if problem:
+                errors["disaggregation"] = problem
+            if indicator.is_percentage:
+                if self.numerator is None:
+                    errors["numerator"] = "A percentage is reported as numerator and denominator."
+                elif self.numerator < 0:
+                    errors["numerator"] = "The numerator cannot be negative."
+                if self.denominator is None:
+                    errors["denominator"] = "A percentage is reported as numerator and denominator."
+                elif self.denominator <= 0:
+                    errors["denominator"] = "The denominator must be above zero."
+                self.derive_value()
+            else:
+                if self.numerator is not None or self.denominator is not None:
+                    errors["numerator"] = (
+                        "Only a percentage indicator takes a numerator and denominator."
+                    )
+                if self.value is None:
+                    errors["value"] = "Give the observed value."
+        stored_status = getattr(self, "_stored_status", None)
+        if stored_status and stored_status != MeasurementStatus.REPORTED:
+            stored = self._stored
+            if any(stored[name] != getattr(self, name) for name in self.RECORDED_FIELDS):
+                errors[NON_FIELD_ERRORS] = (
+                    f"A {stored_status} measurement cannot be changed; report a new one instead."
+                )
+        if errors:
+            raise ValidationError(errors)
+
+
+class EvaluationKind(models.TextChoices):
+    BASELINE = "baseline", "Baseline"
+    MID_TERM = "mid_term", "Mid-term"
+    FINAL = "final", "Final"
+    EX_POST = "ex_post", "Ex-post"
+    INDEPENDENT = "independent", "Independent"
+    PARTICIPATORY = "participatory", "Participatory"
+
+
+class Rating(models.IntegerChoices):
+    HIGHLY_SATISFACTORY = 6, "6 – Highly satisfactory"
+    SATISFACTORY = 5, "5 – Satisfactory"
+    MODERATELY_SATISFACTORY = 4, "4 – Moderately satisfactory"
+    MODERATELY_UNSATISFACTORY = 3, "3 – Moderately unsatisfactory"
+    UNSATISFACTORY = 2, "2 – Unsatisfactory"
+    HIGHLY_UNSATISFACTORY = 1, "1 – Highly unsatisfactory"
+
+
+DAC_CRITERIA = ("relevance", "coherence", "effectiveness", "efficiency", "impact", "sustainability")
+
+
+def _rating_field():
+    return models.PositiveSmallIntegerField(
+        choices=Rating.choices,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(6)],
+    )
+
+
+class Evaluation(models.Model):
+    Kind = EvaluationKind
+
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.PROTECT, related_name="evaluations"
+    )
+    kind = models.CharField(max_length=20, choices=EvaluationKind.choices)
+    evaluator = models.ForeignKey(
+        "portfolio.Organisation",
+        verbose_name="evaluating organisation",
+        on_delete=models.PROTECT,
+        related_name="evaluations",
+        limit_choices_to={"is_evaluator": True},
+    )
+    completed_on = models.DateField(null=True, blank=True, help_text="Empty while under way.")
+    relevance = _rating_field()
+    coherence = _rating_field()
+    effectiveness = _rating_field()
+    efficiency = _rating_field()
+    impact = _rating_field()
+    sustainability = _rating_field()
+    summary = models.TextField(blank=True)
+    findings = models.TextField(blank=True)
+    report = models.FileField(
+        upload_to="evaluation-reports/%Y/",
+        blank=True,
+        validators=[validate_report_file],
+        help_text="PDF or Word (.docx).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["project", "completed_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(**{f"{criterion}__isnull": True})
+                | models.Q(**{f"{criterion}__gte": 1, f"{criterion}__lte": 6}),
+                name=f"evaluation_{criterion}_rated_1_to_6",
+            )
+            for criterion in DAC_CRITERIA
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} evaluation of {self.project.code}"
+
+    def ratings(self) -> dict[str, int | None]:
+        return {criterion: getattr(self, criterion) for criterion in DAC_CRITERIA}
+
+    def clean(self):
+        errors = {}
+        evaluator = _related(self, "evaluator")
+        if evaluator is not None and not evaluator.is_evaluator:
+            errors["evaluator"] = (
+                "The evaluating organisation must be marked as an evaluation firm."
+            )
+        if self.completed_on and self.completed_on > timezone.localdate():
+            errors["completed_on"] = "An evaluation cannot be completed in the future."
+        if errors:
+            raise ValidationError(errors)
+
+
+class FollowUp(models.TextChoices):
+    OPEN = "open", "Open"
+    IN_PROGRESS = "in_progress", "In progress"
+    DONE = "done", "Done"
+    DROPPED = "dropped", "Dropped"
+
+
+class Recommendation(models.Model):
+    Status = FollowUp
+
+    evaluation = models.ForeignKey(
+        Evaluation, on_delete=models.CASCADE, related_name="recommendations"
+    )
+    text = models.TextField()
+    owner = models.CharField(max_length=200, blank=True, help_text="Who follows it up.")
+    due_on = models.DateField("due date", null=True, blank=True)
+    status = models.CharField(
+        "follow-up status", max_length=12, choices=FollowUp.choices, default=FollowUp.OPEN
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["evaluation", "due_on", "id"]
+
+    def __str__(self):
+        return self.text if len(self.text) <= 60 else f"{self.text[:59]}…"
+
+
+class PayoutRule(models.TextChoices):
+    ALL_OR_NOTHING = progress.ALL_OR_NOTHING, "All or nothing (pays once the target is met)"
+    PRO_RATA = progress.PRO_RATA, "Pro rata to achievement (capped at 100%)"
+
+
+class PayoutTerms(models.Model):
+    """How a results-based tranche is earned: the target it pays for and the payout rule.
+
+    ``eligible_amount`` is kept by ``services.recalculate_payouts()`` and read by
+    ``funding.services.disbursable_limit()``.
+    """
+
+    Rule = PayoutRule
+
+    tranche = models.OneToOneField(
+        "funding.Tranche",
+        on_delete=models.CASCADE,
+        related_name="payout_terms",
+        limit_choices_to={"instrument": "results_based"},
+    )
+    target = models.ForeignKey(Target, on_delete=models.PROTECT, related_name="payout_terms")
+    rule = models.CharField(max_length=20, choices=PayoutRule.choices)
+    minimum_achievement = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+        help_text="Pro rata only: a fraction, e.g. 0.5 – below half the target nothing is earned.",
+    )
+    eligible_amount = MoneyField(
+        default=ZERO,
+        editable=False,
+        help_text="What verified results have earned; the tranche can be disbursed up to this.",
+    )
+    achievement = models.DecimalField(
+        "achievement at last calculation",
+        max_digits=12,
+        decimal_places=4,
+        null=True,
+        editable=False,
+    )
+    # Reasons name the verification or target change that moved the eligible amount.
+    history = HistoricalRecords(history_change_reason_field=models.TextField(null=True))
+
+    class Meta:
+        verbose_name_plural = "payout terms"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(eligible_amount__gte=0), name="payout_eligible_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(minimum_achievement__isnull=True)
+                | models.Q(minimum_achievement__gte=0, minimum_achievement__lte=1, rule="pro_rata"),
+                name="payout_minimum_is_pro_rata_fraction",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Payout terms of {self.tranche}"
+
+    def clean(self):
+        errors = {}
+        tranche = _related(self, "tranche")
+        if tranche is not None:
+            if tranche.instrument != tranche.Instrument.RESULTS_BASED:
+                errors["tranche"] = "Payout terms belong to a results-based tranche."
+            elif self.eligible_amount > tranche.amount:
+                errors["tranche"] = (
+                    f"The tranche amount cannot fall below the {self.eligible_amount:,} already earned."
+                )
+            target = _related(self, "target")
+            if target is not None and target.indicator.project_id != tranche.project_id:
+                errors["target"] = (
+                    "The target must belong to an indicator of the tranche's project."
+                )
+        if self.minimum_achievement is not None and self.rule != PayoutRule.PRO_RATA:
+            errors["minimum_achievement"] = (
+                "All or nothing pays only once the target is met; a minimum applies to pro rata payouts."
+            )
+        if errors:
+            raise ValidationError(errors)
