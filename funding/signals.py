@@ -1,5 +1,8 @@
 """Queue a coverage rescan of a project when anything its coverage depends on changes."""
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
@@ -8,8 +11,22 @@ from projects.models import Project
 
 from .models import Disbursement, Tranche
 
+_paused = ContextVar("rescans_paused", default=False)
+
+
+@contextmanager
+def rescans_paused():
+    """For bulk loads (demo data, imports) that run one full scan at the end instead."""
+    token = _paused.set(True)
+    try:
+        yield
+    finally:
+        _paused.reset(token)
+
 
 def queue_rescan(project_id):
+    if _paused.get():
+        return
     from .tasks import rescan_project_task  # tasks import services, which import models
 
     enqueue_on_commit(rescan_project_task, project_id)
