@@ -57,13 +57,14 @@ def isolated_embedded_broker(tmp_path_factory):
         return
     folder = tmp_path_factory.mktemp("broker")
     original = dict(app.conf.broker_transport_options)
-    (folder / "queue").mkdir()
-    (folder / "processed").mkdir()
+    for name in ("queue", "processed", "control"):
+        (folder / name).mkdir()
     app.conf.broker_transport_options = {
         **original,
         "data_folder_in": str(folder / "queue"),
         "data_folder_out": str(folder / "queue"),
         "processed_folder": str(folder / "processed"),
+        "control_folder": str(folder / "control"),
     }
     reset_broker_connections()
     yield
