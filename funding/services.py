@@ -472,13 +472,14 @@ def _digests(judged, new_flags, reminders):
 
 
 def _when(days):
+    """The gap's start in words, from the scan date."""
     if days is None:
         return ""
     if days > 0:
-        return f"in {days} day{'s' if days != 1 else ''}"
+        return f"starts in {days} day{'s' if days != 1 else ''}"
     if days == 0:
-        return "today"
-    return f"{-days} day{'s' if days != -1 else ''} ago"
+        return "starts today"
+    return f"began {-days} day{'s' if days != -1 else ''} ago"
 
 
 def coverage_forecast(as_of: date | None = None, project_ids=None, months=24):

@@ -1,0 +1,359 @@
+"""Admin for tranches, loan terms, disbursements and lapse flags.
+
+Money moves only through `funding.services`: a disbursement is added by `disburse()` and
+removed by `undo_disbursement()`; the admin never writes a disbursed total itself.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils.html import format_html, format_html_join
+
+from portfolio.admin import HistoryAdmin
+
+from . import schedules, services
+from .models import Disbursement, Instrument, LapseFlag, LapseReminder, LoanTerms, Tranche
+
+TRANCHE_TOTALS = ["disbursed_amount", "undisbursed", "disbursement_state"]
+
+
+class TrancheTotals:
+    """Read-only columns derived from a tranche's amount and what has been paid on it."""
+
+    @admin.display(description="undisbursed")
+    def undisbursed(self, tranche):
+        if tranche.pk is None:
+            return None
+        return tranche.undisbursed_amount
+
+    @admin.display(description="disbursement")
+    def disbursement_state(self, tranche):
+        if tranche.pk is None:
+            return None
+        return tranche.disbursement_state.label
+
+
+class TrancheInline(TrancheTotals, admin.TabularInline):
+    """A project's tranches; disbursements are seen and recorded from each tranche's page."""
+
+    model = Tranche
+    fields = [
+        "funder",
+        "instrument",
+        "purpose",
+        "amount",
+        "currency",
+        "status",
+        "committed_on",
+        "covers_from",
+        "covers_until",
+        *TRANCHE_TOTALS,
+    ]
+    readonly_fields = TRANCHE_TOTALS
+    autocomplete_fields = ["funder"]
+    show_change_link = True
+    can_delete = False  # a signed tranche is cancelled, not deleted
+    extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("project", "funder")
+
+
+class LoanTermsInline(admin.StackedInline):
+    model = LoanTerms
+    fields = [
+        "annual_rate_percent",
+        ("tenor_months", "grace_months"),
+        ("method", "frequency_months"),
+        "first_payment_date",
+    ]
+    max_num = 1
+    extra = 1
+
+
+class DisbursementInline(admin.TabularInline):
+    """What has been paid on a tranche, read-only: payments are added and undone on the
+    disbursement pages, through the service."""
+
+    model = Disbursement
+    fields = ["disbursed_on", "amount", "reference", "recorded_by", "recorded_at"]
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+    extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("tranche__project", "recorded_by")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Tranche)
+class TrancheAdmin(TrancheTotals, HistoryAdmin):
+    list_display = [
+        "project",
+        "funder",
+        "instrument",
+        "purpose",
+        "amount",
+        "currency",
+        "status",
+        "disbursed_amount",
+        "disbursement_state",
+        "covers_from",
+        "covers_until",
+    ]
+    list_filter = ["status", "instrument", "purpose", "currency", "project__portfolio"]
+    search_fields = [
+        "project__code",
+        "project__title",
+        "funder__name",
+        "funder_reference",
+    ]
+    date_hierarchy = "committed_on"
+    list_select_related = ["project", "funder"]
+    autocomplete_fields = ["project", "funder"]
+    fieldsets = [
+        (None, {"fields": ["project", "funder", "funder_reference", "instrument", "purpose"]}),
+        (
+            "Money",
+            {
+                "fields": [
+                    ("amount", "currency"),
+                    ("status", "committed_on"),
+                    "expected_disbursement_on",
+                    *TRANCHE_TOTALS,
+                ]
+            },
+        ),
+        ("Maintenance cover", {"fields": [("covers_from", "covers_until")]}),
+        (None, {"fields": ["notes", "created_at", "updated_at"]}),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = [*TRANCHE_TOTALS, "created_at", "updated_at"]
+        if obj is not None:
+            readonly.append("project")  # a tranche never moves to another project
+        return readonly
+
+    def get_inlines(self, request, obj):
+        if obj is None:
+            return []
+        if obj.instrument == Instrument.LOAN:
+            return [LoanTermsInline, DisbursementInline]
+        return [DisbursementInline]
+
+
+@admin.register(LoanTerms)
+class LoanTermsAdmin(HistoryAdmin):
+    list_display = [
+        "tranche",
+        "annual_rate_percent",
+        "tenor_months",
+        "grace_months",
+        "method",
+        "frequency_months",
+        "first_payment_date",
+    ]
+    list_filter = ["method", "frequency_months"]
+    search_fields = ["tranche__project__code", "tranche__funder__name", "tranche__funder_reference"]
+    list_select_related = ["tranche__project"]
+    autocomplete_fields = ["tranche"]
+    readonly_fields = ["repayment_schedule"]
+
+    @admin.display(description="repayment schedule")
+    def repayment_schedule(self, terms):
+        if terms.pk is None:
+            return None
+        try:
+            instalments = terms.schedule()
+        except schedules.ScheduleError as error:
+            return str(error)
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    i.number,
+                    i.due_on.isoformat(),
+                    f"{i.opening_balance:,}",
+                    f"{i.interest:,}",
+                    f"{i.principal:,}",
+                    f"{i.payment:,}",
+                    f"{i.closing_balance:,}",
+                )
+                for i in instalments
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>#</th><th>due on</th><th>opening balance</th>"
+            "<th>interest</th><th>principal</th><th>payment</th><th>closing balance</th>"
+            "</tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+
+class DisbursementAddForm(forms.ModelForm):
+    """Records the disbursement through `services.disburse()` as its last validation step.
+
+    Checking the limit and recording the payment are one locked operation in the service;
+    a separate check here could pass and then lose a race. So the form is valid exactly
+    when the service has recorded the disbursement, and the service's refusal becomes the
+    form's errors. The admin runs this inside the request's transaction.
+    """
+
+    acting_user = None  # set per request by DisbursementAdmin.get_form
+
+    class Meta:
+        model = Disbursement
+        fields = ["tranche", "disbursed_on", "amount", "reference"]
+
+    def _post_clean(self):
+        super()._post_clean()
+        if self.errors:
+            return
+        data = self.cleaned_data
+        try:
+            self.instance = services.disburse(
+                data["tranche"],
+                data["amount"],
+                data["disbursed_on"],
+                reference=data.get("reference", ""),
+                recorded_by=self.acting_user,
+            )
+        except ValidationError as refusal:
+            self._add_refusal(refusal)
+
+    def _add_refusal(self, refusal):
+        if not hasattr(refusal, "error_dict"):
+            self.add_error(None, refusal)
+            return
+        for field, errors in refusal.error_dict.items():
+            self.add_error(field if field in self.fields else NON_FIELD_ERRORS, errors)
+
+
+@admin.register(Disbursement)
+class DisbursementAdmin(HistoryAdmin):
+    list_display = [
+        "tranche",
+        "disbursed_on",
+        "amount",
+        "currency",
+        "reference",
+        "recorded_by",
+        "recorded_at",
+    ]
+    list_filter = ["tranche__currency", "tranche__instrument", "tranche__project__portfolio"]
+    search_fields = [
+        "reference",
+        "tranche__project__code",
+        "tranche__funder__name",
+        "tranche__funder_reference",
+    ]
+    date_hierarchy = "disbursed_on"
+    list_select_related = ["tranche__project", "recorded_by"]
+    autocomplete_fields = ["tranche"]
+
+    ADD_FIELDS = ["tranche", "disbursed_on", "amount", "reference"]
+
+    @admin.display(description="currency", ordering="tranche__currency")
+    def currency(self, disbursement):
+        return disbursement.tranche.currency
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return self.ADD_FIELDS
+        return [*self.ADD_FIELDS, "recorded_by", "recorded_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.get_fields(request, obj)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = DisbursementAddForm
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.acting_user = request.user  # a fresh class per call, so this stays per request
+        return form
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a disbursement recorded in error is deleted (undone) and entered again
+
+    def save_model(self, request, obj, form, change):
+        """Nothing left to save: DisbursementAddForm recorded the disbursement through
+        services.disburse() while it validated."""
+
+    def delete_model(self, request, obj):
+        services.undo_disbursement(obj)
+
+    def delete_queryset(self, request, queryset):
+        for disbursement in queryset:
+            services.undo_disbursement(disbursement)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # each deletion must give its amount back
+        return actions
+
+
+@admin.register(LapseFlag)
+class LapseFlagAdmin(admin.ModelAdmin):
+    """Flags are raised and resolved by the scan; people only acknowledge them."""
+
+    list_display = [
+        "project",
+        "kind",
+        "gap_start",
+        "gap_end",
+        "days_to_lapse",
+        "raised_at",
+        "acknowledged_by",
+        "resolved_at",
+    ]
+    list_filter = [
+        "kind",
+        ("resolved_at", admin.EmptyFieldListFilter),
+        ("acknowledged_at", admin.EmptyFieldListFilter),
+        "project__portfolio",
+    ]
+    search_fields = ["project__code", "project__title"]
+    date_hierarchy = "raised_at"
+    list_select_related = ["project", "acknowledged_by"]
+    actions = ["acknowledge"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in LapseFlag._meta.fields] + ["days_to_lapse"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Acknowledge the selected open flags", permissions=["change"])
+    def acknowledge(self, request, queryset):
+        flags = list(queryset.open())
+        for flag in flags:
+            flag.acknowledge(request.user, note="Acknowledged in the admin.")
+        self.message_user(request, f"{len(flags)} flag(s) acknowledged.", messages.SUCCESS)
+
+
+@admin.register(LapseReminder)
+class LapseReminderAdmin(admin.ModelAdmin):
+    list_display = ["project", "coverage_ends_on", "threshold_days", "sent_at"]
+    list_filter = ["threshold_days"]
+    search_fields = ["project__code"]
+    date_hierarchy = "sent_at"
+    list_select_related = ["project"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
