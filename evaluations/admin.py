@@ -4,7 +4,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import ValidationError
-from simple_history.admin import SimpleHistoryAdmin
+
+from portfolio.admin import HistoryAdmin
 
 from . import services
 from .models import (
@@ -76,7 +77,7 @@ class EvaluationInline(admin.TabularInline):
 
 
 @admin.register(Indicator)
-class IndicatorAdmin(SimpleHistoryAdmin):
+class IndicatorAdmin(HistoryAdmin):
     list_display = ["code", "name", "project", "level", "measure", "direction", "aggregation"]
     list_filter = ["level", "measure", "direction", "aggregation", "project__portfolio"]
     search_fields = ["code", "name", "project__code", "project__title"]
@@ -107,7 +108,7 @@ class IndicatorAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Target)
-class TargetAdmin(SimpleHistoryAdmin):
+class TargetAdmin(HistoryAdmin):
     form = TargetForm
     list_display = ["indicator", "disaggregation", "due_on", "value"]
     list_filter = ["disaggregation", "indicator__level", "indicator__project__portfolio"]
@@ -124,7 +125,7 @@ class ReviewActionForm(ActionForm):
 
 
 @admin.register(Measurement)
-class MeasurementAdmin(SimpleHistoryAdmin):
+class MeasurementAdmin(HistoryAdmin):
     list_display = [
         "indicator",
         "disaggregation",
@@ -211,7 +212,7 @@ class RecommendationInline(admin.TabularInline):
 
 
 @admin.register(Evaluation)
-class EvaluationAdmin(SimpleHistoryAdmin):
+class EvaluationAdmin(HistoryAdmin):
     list_display = [
         "project",
         "kind",
@@ -244,7 +245,7 @@ class EvaluationAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Recommendation)
-class RecommendationAdmin(SimpleHistoryAdmin):
+class RecommendationAdmin(HistoryAdmin):
     list_display = ["__str__", "evaluation", "owner", "due_on", "status"]
     list_filter = ["status", "evaluation__kind", "evaluation__project__portfolio"]
     search_fields = ["text", "owner", "evaluation__project__code"]
@@ -252,7 +253,7 @@ class RecommendationAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(PayoutTerms)
-class PayoutTermsAdmin(SimpleHistoryAdmin):
+class PayoutTermsAdmin(HistoryAdmin):
     list_display = ["tranche", "target", "rule", "minimum_achievement", "eligible_amount"]
     list_filter = ["rule", "tranche__status", "tranche__project__portfolio"]
     search_fields = [

@@ -81,6 +81,8 @@ def disburse(tranche, amount, disbursed_on: date, reference="", recorded_by=None
         recorded_by=recorded_by,
     )
     disbursement.full_clean(exclude=["tranche"])
+    if recorded_by is not None:
+        disbursement._history_user = recorded_by  # history names the user outside requests too
     disbursement.save()
     Tranche.objects.filter(pk=locked.pk).update(disbursed_amount=F("disbursed_amount") + amount)
     locked.refresh_from_db(fields=["disbursed_amount"])

@@ -42,4 +42,3 @@ def tranche_or_disbursement_changed(sender, instance, **kwargs):
 def project_changed(sender, instance, created, **kwargs):
     if created or instance.changed_for_coverage():
         queue_rescan(instance.pk)
-    instance._stored = {name: getattr(instance, name) for name in Project.RESCAN_FIELDS}

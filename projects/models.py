@@ -25,7 +25,9 @@ class TargetGroup(models.TextChoices):
 
 def validate_target_groups(value):
     allowed = set(TargetGroup.values)
-    if not isinstance(value, list) or not all(isinstance(group, str) and group in allowed for group in value):
+    if not isinstance(value, list) or not all(
+        isinstance(group, str) and group in allowed for group in value
+    ):
         raise ValidationError(
             "Target groups must be a list drawn from: %(allowed)s.",
             params={"allowed": ", ".join(sorted(allowed))},
@@ -121,6 +123,10 @@ class Project(models.Model):
 
     def __str__(self):
         return f"{self.code} – {self.title}"
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)  # post_save receivers still see what was stored before
+        self._stored = {name: getattr(self, name) for name in self.RESCAN_FIELDS}
 
     def get_absolute_url(self):
         return reverse("project-detail", args=[self.pk])

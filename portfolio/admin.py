@@ -1,0 +1,78 @@
+"""Admin for portfolios, organisations and their people, and exchange rates."""
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import ExchangeRate, Membership, Organisation, Portfolio
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """Shows who changed what and when, but never reverts.
+
+    A revert saves an old version of the row as it was, past the services and the lifecycle
+    rules (an old disbursed total, a deleted disbursement, a closed project reopened), so the
+    history pages of this project are read-only.
+    """
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            raise PermissionDenied("History is read-only; change the record itself.")
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+@admin.register(Portfolio)
+class PortfolioAdmin(admin.ModelAdmin):
+    list_display = ["name", "reporting_currency", "lapse_warning_days", "reminder_days"]
+    list_filter = ["reporting_currency"]
+    search_fields = ["name"]
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    fields = ["user", "role"]
+    autocomplete_fields = ["user"]
+    extra = 0
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "is_funder",
+        "is_implementer",
+        "is_evaluator",
+        "funder_type",
+        "country",
+        "iati_identifier",
+    ]
+    list_filter = ["is_funder", "is_implementer", "is_evaluator", "funder_type", "country"]
+    search_fields = ["name", "iati_identifier"]
+    fieldsets = [
+        (None, {"fields": ["name", "country", "iati_identifier"]}),
+        (
+            "Parts it plays",
+            {"fields": ["is_funder", "funder_type", "is_implementer", "is_evaluator"]},
+        ),
+    ]
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "organisation", "role"]
+    list_filter = ["role", "organisation"]
+    search_fields = ["user__username", "user__email", "organisation__name"]
+    list_select_related = ["user", "organisation"]
+    autocomplete_fields = ["user", "organisation"]
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(HistoryAdmin):
+    list_display = ["currency", "to_currency", "rate", "valid_on", "source"]
+    list_filter = ["currency", "to_currency"]
+    search_fields = ["currency", "to_currency", "source"]
+    date_hierarchy = "valid_on"

@@ -1,0 +1,64 @@
+"""Admin for projects, with their tranches, indicators and evaluations underneath."""
+
+from django.contrib import admin
+
+from evaluations.admin import EvaluationInline, IndicatorInline
+from funding.admin import TrancheInline
+from portfolio.admin import HistoryAdmin
+
+from .models import Project
+
+
+@admin.register(Project)
+class ProjectAdmin(HistoryAdmin):
+    list_display = [
+        "code",
+        "title",
+        "portfolio",
+        "country",
+        "sector_code",
+        "implementing_partner",
+        "status",
+        "launch_date",
+        "obligation_end",
+    ]
+    list_filter = ["status", "portfolio", "country", "sector_code"]
+    search_fields = ["code", "title", "implementing_partner__name"]
+    date_hierarchy = "launch_date"
+    list_select_related = ["portfolio", "implementing_partner"]
+    autocomplete_fields = ["implementing_partner"]
+    readonly_fields = ["obligation_end", "created_at", "updated_at"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    ("portfolio", "code"),
+                    "title",
+                    "description",
+                    ("country", "sector_code"),
+                    "implementing_partner",
+                    "target_groups",
+                ]
+            },
+        ),
+        (
+            "Lifecycle",
+            {"fields": ["status", ("planned_launch_date", "launch_date")]},
+        ),
+        (
+            "Sustainability",
+            {
+                "fields": [
+                    ("sustainability_months", "obligation_end"),
+                    ("annual_maintenance_cost", "maintenance_cost_currency"),
+                ]
+            },
+        ),
+        (None, {"fields": ["created_at", "updated_at"]}),
+    ]
+    inlines = [TrancheInline, IndicatorInline, EvaluationInline]
+
+    @admin.display(description="must stay funded until")
+    def obligation_end(self, project):
+        return project.obligation_end

@@ -1,0 +1,284 @@
+"""services.disburse(): the rules of paying out a tranche, and two payments racing for it."""
+
+import threading
+import time
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection
+
+from funding import services
+from funding.models import Disbursement, DisbursementState, Tranche, TrancheQuerySet
+from tests.factories import TrancheFactory, UserFactory
+
+D = Decimal
+PAID_ON = date(2025, 3, 1)
+
+
+def disbursed_total(tranche):
+    return Tranche.objects.values_list("disbursed_amount", flat=True).get(pk=tranche.pk)
+
+
+def refusal(tranche, amount, disbursed_on=PAID_ON):
+    """The error dict of a refused disbursement, after checking that nothing was saved."""
+    before = (disbursed_total(tranche), Disbursement.objects.filter(tranche=tranche).count())
+    with pytest.raises(ValidationError) as raised:
+        services.disburse(tranche, amount, disbursed_on)
+    after = (disbursed_total(tranche), Disbursement.objects.filter(tranche=tranche).count())
+    assert after == before, "a refused disbursement must leave nothing behind"
+    return raised.value.message_dict
+
+
+@pytest.mark.django_db
+def test_disbursement_is_recorded_and_added_to_the_tranche():
+    officer = UserFactory()
+    tranche = TrancheFactory(amount=D("100000.00"))
+
+    disbursement = services.disburse(
+        tranche, D("25000.00"), PAID_ON, reference="PAY-1", recorded_by=officer
+    )
+
+    disbursement.refresh_from_db()
+    assert (disbursement.tranche_id, disbursement.amount, disbursement.disbursed_on) == (
+        tranche.pk,
+        D("25000.00"),
+        PAID_ON,
+    )
+    assert (disbursement.reference, disbursement.recorded_by) == ("PAY-1", officer)
+    assert tranche.disbursed_amount == D("25000.00")  # the caller's copy is kept up to date
+    assert disbursed_total(tranche) == D("25000.00")
+
+
+@pytest.mark.django_db
+def test_disbursement_accepts_whole_numbers_as_money():
+    tranche = TrancheFactory(amount=D("100000.00"))
+
+    services.disburse(tranche, 60_000, PAID_ON)
+
+    assert disbursed_total(tranche) == D("60000.00")
+
+
+@pytest.mark.django_db
+def test_disbursement_on_the_commitment_date_is_accepted():
+    tranche = TrancheFactory(committed_on=date(2025, 1, 1))
+
+    services.disburse(tranche, D("1.00"), date(2025, 1, 1))
+
+    assert disbursed_total(tranche) == D("1.00")
+
+
+@pytest.mark.django_db
+def test_disbursement_is_refused_on_a_planned_tranche():
+    tranche = TrancheFactory(planned=True)
+
+    assert refusal(tranche, D("1000.00"))["tranche"] == [
+        "Only a committed tranche can be disbursed; this one is planned (not signed)."
+    ]
+
+
+@pytest.mark.django_db
+def test_disbursement_is_refused_on_a_cancelled_tranche():
+    tranche = TrancheFactory(status=Tranche.Status.CANCELLED)
+
+    assert refusal(tranche, D("1000.00"))["tranche"] == [
+        "Only a committed tranche can be disbursed; this one is cancelled."
+    ]
+
+
+@pytest.mark.django_db
+def test_disbursement_is_refused_when_dated_before_the_commitment():
+    tranche = TrancheFactory(committed_on=date(2025, 1, 1))
+
+    assert refusal(tranche, D("1000.00"), date(2024, 12, 31))["disbursed_on"] == [
+        "A disbursement cannot be dated before the commitment (2025-01-01)."
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("amount", [D("0"), D("-0.01"), D("-1000.00")])
+def test_disbursement_must_be_positive(amount):
+    assert "amount" in refusal(TrancheFactory(), amount)
+
+
+@pytest.mark.django_db
+def test_disbursement_with_fractions_of_a_cent_is_refused():
+    assert "amount" in refusal(TrancheFactory(), D("10.005"))
+
+
+@pytest.mark.django_db
+def test_disbursement_cannot_exceed_tranche_amount():
+    tranche = TrancheFactory(amount=D("100000.00"))
+
+    assert refusal(tranche, D("100000.01"))["amount"] == [
+        "Only 100,000.00 USD of this tranche remains undisbursed."
+    ]
+    assert not Disbursement.objects.exists()
+
+
+@pytest.mark.django_db
+def test_disbursement_cannot_exceed_what_remains_after_earlier_payments():
+    tranche = TrancheFactory(amount=D("100000.00"))
+    services.disburse(tranche, D("60000.00"), PAID_ON)
+
+    assert refusal(tranche, D("40000.01"))["amount"] == [
+        "Only 40,000.00 USD of this tranche remains undisbursed."
+    ]
+    assert disbursed_total(tranche) == D("60000.00")
+    assert Disbursement.objects.filter(tranche=tranche).count() == 1
+
+
+@pytest.mark.django_db
+def test_exact_remaining_amount_is_accepted():
+    tranche = TrancheFactory(amount=D("100000.00"))
+    services.disburse(tranche, D("60000.00"), PAID_ON)
+
+    services.disburse(tranche, D("40000.00"), PAID_ON)
+
+    assert disbursed_total(tranche) == D("100000.00")
+    assert tranche.disbursement_state == DisbursementState.FULL
+    assert "amount" in refusal(tranche, D("0.01"))
+
+
+@pytest.mark.django_db
+def test_limit_is_checked_against_the_stored_total_not_the_callers_copy():
+    tranche = TrancheFactory(amount=D("100000.00"))
+    stale = Tranche.objects.get(pk=tranche.pk)  # read before the first payment
+    services.disburse(tranche, D("60000.00"), PAID_ON)
+
+    assert stale.disbursed_amount == D("0.00")
+    assert "amount" in refusal(stale, D("60000.00"))
+
+
+@pytest.mark.django_db
+def test_undo_disbursement_gives_the_amount_back():
+    tranche = TrancheFactory(amount=D("100000.00"))
+    kept = services.disburse(tranche, D("30000.00"), PAID_ON)
+    mistaken = services.disburse(tranche, D("50000.00"), PAID_ON)
+
+    services.undo_disbursement(mistaken)
+
+    assert disbursed_total(tranche) == D("30000.00")
+    assert list(Disbursement.objects.filter(tranche=tranche)) == [kept]
+    refreshed = Tranche.objects.get(pk=tranche.pk)
+    assert refreshed.undisbursed_amount == D("70000.00")
+    assert refreshed.disbursement_state == DisbursementState.PARTIAL
+    services.disburse(tranche, D("70000.00"), PAID_ON)  # the freed amount can be paid again
+
+
+@pytest.mark.django_db
+def test_undone_disbursement_stays_in_the_history():
+    tranche = TrancheFactory()
+    disbursement = services.disburse(tranche, D("500.00"), PAID_ON)
+    pk = disbursement.pk
+
+    services.undo_disbursement(disbursement)
+
+    assert list(
+        Disbursement.history.filter(id=pk)
+        .order_by("history_id")
+        .values_list("history_type", "amount")
+    ) == [("+", D("500.00")), ("-", D("500.00"))]
+
+
+@pytest.mark.django_db
+def test_results_based_tranche_without_payout_terms_cannot_be_disbursed():
+    tranche = TrancheFactory(instrument=Tranche.Instrument.RESULTS_BASED)
+
+    assert refusal(tranche, D("1.00"))["amount"] == [
+        "Verified results have earned 0.00 USD; only 0.00 remains payable."
+    ]
+
+
+# --- two payments at the same moment (PostgreSQL: real row locks) --------------------------
+
+
+def race(tranche, amount, contenders=2):
+    """Start `contenders` threads that each disburse `amount` at the same moment; return
+    what each one got: the Disbursement, or the exception it raised."""
+    barrier = threading.Barrier(contenders)
+    outcomes = []
+
+    def contender():
+        try:
+            mine = Tranche.objects.get(pk=tranche.pk)  # own connection, opened before the start
+            barrier.wait(timeout=10)
+            outcomes.append(services.disburse(mine, amount, PAID_ON))
+        except Exception as error:  # noqa: BLE001 - the outcome is what the test inspects
+            outcomes.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=contender) for _ in range(contenders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads), "a contender hung"
+    return outcomes
+
+
+def assert_exactly_one_paid(tranche, outcomes):
+    won = [o for o in outcomes if isinstance(o, Disbursement)]
+    refused = [o for o in outcomes if isinstance(o, ValidationError)]
+    assert len(won) == 1, outcomes
+    assert len(refused) == 1, outcomes
+    assert refused[0].message_dict["amount"] == [
+        "Only 40,000.00 USD of this tranche remains undisbursed."
+    ]
+    assert disbursed_total(tranche) == D("60000.00")
+    assert list(Disbursement.objects.filter(tranche=tranche)) == won
+
+
+@pytest.fixture
+def widened_race_window(monkeypatch):
+    """Hold each contender for a moment between reading the tranche and checking the limit,
+    so that without a lock both would certainly read the same running total."""
+    check = services.disbursable_limit
+
+    def slow_check(tranche):
+        time.sleep(0.3)
+        return check(tranche)
+
+    monkeypatch.setattr(services, "disbursable_limit", slow_check)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_disbursements_never_exceed_the_tranche(postgres):
+    # Several rounds, each on a fresh tranche: one lucky interleaving must not hide a race.
+    for _round in range(5):
+        tranche = TrancheFactory(amount=D("100000.00"))
+
+        outcomes = race(tranche, 60_000)
+
+        assert_exactly_one_paid(tranche, outcomes)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_row_lock_makes_the_second_payment_wait_and_see_the_first(postgres, widened_race_window):
+    tranche = TrancheFactory(amount=D("100000.00"))
+
+    started = time.monotonic()
+    outcomes = race(tranche, 60_000)
+
+    assert_exactly_one_paid(tranche, outcomes)
+    # One after the other: the second waited for the first to commit.
+    assert time.monotonic() - started >= 0.6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_the_row_lock_the_same_race_gets_past_the_check(
+    postgres, widened_race_window, monkeypatch
+):
+    # Proof that the race above is real: take the lock away and both contenders pass the
+    # limit check. Only the database constraint is left to stop the second one, with an
+    # IntegrityError (a 500) instead of a clear refusal.
+    monkeypatch.setattr(TrancheQuerySet, "select_for_update", lambda self, **kwargs: self.all())
+    tranche = TrancheFactory(amount=D("100000.00"))
+
+    outcomes = race(tranche, 60_000)
+
+    assert sum(isinstance(o, Disbursement) for o in outcomes) == 1, outcomes
+    assert sum(isinstance(o, IntegrityError) for o in outcomes) == 1, outcomes
+    assert disbursed_total(tranche) == D("60000.00")
