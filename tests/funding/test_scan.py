@@ -328,3 +328,22 @@ def test_scan_queries_do_not_grow_with_projects(
     if connection.vendor == "postgresql":
         # SQLite caps the rows of one INSERT at its variable limit; PostgreSQL does not.
         assert small_total == large_total
+
+
+def test_open_flag_follows_its_moving_gap(funder, django_capture_on_commit_callbacks):
+    project = launched(
+        annual_maintenance_cost=Decimal("120000.00"), maintenance_cost_currency="USD"
+    )
+    maintenance(project, funder, LAUNCH, date(2027, 12, 31), amount=Decimal("150000.00"))
+    scan(date(2026, 3, 1), django_capture_on_commit_callbacks)
+
+    result = scan(date(2026, 3, 2), django_capture_on_commit_callbacks)
+
+    flag = LapseFlag.objects.get(project=project)
+    assert (result.raised, result.open) == (0, 1)
+    assert (flag.kind, flag.gap_start, flag.gap_end) == (
+        "underfunded",
+        date(2026, 3, 2),
+        date(2027, 3, 1),
+    )
+    assert flag.last_seen_on == date(2026, 3, 2) and flag.shortfall == Decimal("70000.00")

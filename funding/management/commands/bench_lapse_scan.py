@@ -100,13 +100,13 @@ class Command(BaseCommand):
                 created = list(Project.objects.filter(code__in=[p.code for p in created]))
             tranches = []
             for p in created:
-                # Three years of maintenance, the last year only planned for every third project,
-                # and a missing month for every fifth: a mix of lapsed, unsecured and covered.
+                # Three years of maintenance; the last year only planned for every third project
+                # (underfunded), and the second year cut short for every fifth (lapsed).
                 i = int(p.code.rsplit("-", 1)[1])
                 third_status = Tranche.Status.PLANNED if i % 3 == 0 else Tranche.Status.COMMITTED
                 years = [
                     (date(2025, 1, 1), date(2025, 12, 31)),
-                    (date(2026, 1, 1 if i % 5 else 2), date(2026, 12, 31)),
+                    (date(2026, 1, 1), date(2026, 12, 31) if i % 5 else date(2026, 2, 15)),
                 ]
                 for (start_day, end_day), status in [
                     *((y, Tranche.Status.COMMITTED) for y in years),
