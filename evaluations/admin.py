@@ -154,17 +154,9 @@ class MeasurementAdmin(HistoryAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.status != MeasurementStatus.REPORTED:
             # Reviewed evidence is final; the model refuses edits, so do not offer them.
-            return [
-                "indicator",
-                "period_start",
-                "period_end",
-                "value",
-                "numerator",
-                "denominator",
-                "disaggregation",
-                "source",
-                *self.readonly_fields,
-            ]
+            return [name.removesuffix("_id") for name in Measurement.RECORDED_FIELDS] + list(
+                self.readonly_fields
+            )
         return self.readonly_fields
 
     def save_model(self, request, obj, form, change):
