@@ -10,6 +10,7 @@ from django.db import connection, transaction
 
 from funding import services
 from funding.models import LapseFlag, Tranche
+from funding.signals import rescans_paused
 from portfolio.models import Organisation, Portfolio
 from projects.models import Project
 
@@ -71,6 +72,7 @@ class Command(BaseCommand):
             self.clean()
 
     @transaction.atomic
+    @rescans_paused()
     def build(self, n):
         self.clean()
         portfolio = Portfolio.objects.create(name=BENCH_PORTFOLIO, reminder_days=[])
@@ -129,6 +131,7 @@ class Command(BaseCommand):
             Tranche.objects.bulk_create(tranches, batch_size=batch)
 
     @transaction.atomic
+    @rescans_paused()
     def clean(self):
         LapseFlag.objects.filter(project__portfolio__name=BENCH_PORTFOLIO).delete()
         Tranche.objects.filter(project__portfolio__name=BENCH_PORTFOLIO).delete()
