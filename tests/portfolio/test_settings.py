@@ -20,9 +20,10 @@ def build_settings(tmp_path, **overrides):
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG"}}
     env |= {"DJANGO_SETTINGS_MODULE": "portfolio.settings", "CELERY_BROKER_DIR": str(tmp_path)}
     env.pop("SECRET_KEY", None)
+    code = overrides.pop("PROBE_CODE", PROBE)
     env.update(overrides)
     return subprocess.run(
-        [sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
 
 
@@ -56,7 +57,24 @@ def test_production_configuration_uses_postgres_redis_and_smtp(tmp_path):
     assert built["hosts"] == ["tracker.example.org"]
 
 
-def test_secret_key_is_required_when_debug_is_off(tmp_path):
-    result = build_settings(tmp_path)
+def test_server_refuses_to_start_without_secret_key_when_debug_is_off(tmp_path):
+    result = build_settings(tmp_path, PROBE_CODE="import portfolio.wsgi")
+
     assert result.returncode != 0
-    assert "SECRET_KEY must be set" in result.stderr
+    assert "The SECRET_KEY setting must not be empty" in result.stderr
+
+
+def test_commands_that_sign_nothing_run_without_secret_key(tmp_path):
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"SECRET_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL"}
+    }
+    env["CELERY_BROKER_DIR"] = str(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert "No changes detected" in result.stdout
