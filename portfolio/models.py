@@ -183,10 +183,7 @@ class ExchangeRate(models.Model):
     @classmethod
     def table(cls, to_currency):
         """All rates into `to_currency`, for converting many amounts with one query."""
-        rows = cls.objects.filter(to_currency=to_currency).values_list(
-            "currency", "valid_on", "rate"
-        )
-        return RateTable(to_currency, rows)
+        return cls.tables([to_currency])[to_currency]
 
     @classmethod
     def tables(cls, to_currencies):

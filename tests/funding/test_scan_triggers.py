@@ -1,5 +1,6 @@
 """What starts a scan: changes to a project's money or dates, beat through a real worker, the command."""
 
+import smtplib
 from datetime import date
 from io import StringIO
 
@@ -10,7 +11,7 @@ from django.core.management import CommandError, call_command
 
 from funding import services
 from funding.models import LapseFlag, Tranche
-from funding.tasks import scan_lapses_task
+from funding.tasks import scan_lapses_task, send_lapse_digest
 from portfolio.celery import app
 from projects.models import Project
 from tests.factories import ProjectFactory, TrancheFactory
@@ -152,3 +153,55 @@ def test_command_dry_run_saves_nothing_and_project_filter_limits_the_scan():
 def test_command_refuses_bad_input_with_a_clear_message(args, message):
     with pytest.raises(CommandError, match=message):
         call_command("scan_lapses", *args, stdout=StringIO())
+
+
+def test_digest_is_retried_when_smtp_fails(monkeypatch):
+    attempts = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args)
+        raise smtplib.SMTPServerDisconnected("mail server went away")
+
+    monkeypatch.setattr("funding.tasks.send_mail", refuse)
+    line = {
+        "project": "KE-ID-01",
+        "title": "Digital ID",
+        "event": "new",
+        "kind": "lapsed",
+        "kind_label": "Lapsed",
+        "gap_start": "2026-02-01",
+        "gap_end": None,
+        "days_to_lapse": -28,
+        "when": "began 28 days ago",
+        "url": "/projects/1/",
+    }
+
+    result = send_lapse_digest.apply(args=["officer@bank.example", "2026-03-01", [line]])
+
+    # Eagerly, the retries run at once; a worker would space them out with backoff.
+    assert len(attempts) == send_lapse_digest.max_retries + 1
+    assert result.state == "FAILURE"
+
+
+def test_digest_lists_each_project_with_its_gap_and_link(mailoutbox, settings):
+    settings.SITE_URL = "https://tracker.example.org"
+    line = {
+        "project": "KE-ID-01",
+        "title": "Digital ID",
+        "event": "escalated",
+        "kind": "lapsed",
+        "kind_label": "Lapsed",
+        "gap_start": "2026-02-01",
+        "gap_end": "2027-12-31",
+        "days_to_lapse": -28,
+        "when": "began 28 days ago",
+        "url": "/projects/1/",
+    }
+
+    send_lapse_digest.apply(args=["officer@bank.example", "2026-03-01", [line]]).get()
+
+    (message,) = mailoutbox
+    assert message.subject == "Maintenance funding: 1 update as of 2026-03-01"
+    assert "KE-ID-01 – Digital ID" in message.body
+    assert "Gap: 2026-02-01 to 2027-12-31 (began 28 days ago)" in message.body
+    assert "https://tracker.example.org/projects/1/" in message.body
