@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import ValidationError
 
-from portfolio.admin import HistoryAdmin
+from portfolio.admin import HistoryAdmin, RowAccess
 
 from . import services
 from .models import (
@@ -245,7 +245,7 @@ class RecommendationAdmin(HistoryAdmin):
 
 
 @admin.register(PayoutTerms)
-class PayoutTermsAdmin(HistoryAdmin):
+class PayoutTermsAdmin(RowAccess, HistoryAdmin):
     list_display = ["tranche", "target", "rule", "minimum_achievement", "eligible_amount"]
     list_filter = ["rule", "tranche__status", "tranche__project__portfolio"]
     search_fields = [

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from funding.models import Tranche
+from portfolio import access
 
 from . import progress
 from .models import (
@@ -140,6 +141,7 @@ def save_target(target, *, reason="", user=None) -> Target:
     is kept in the target's history; payouts for the target follow the change."""
     target.change_reason = reason
     if user is not None:
+        access.check(user, access.CHANGE if target.pk else access.ADD, target)
         target._history_user = user
     target.full_clean()
     target.save()
@@ -156,6 +158,7 @@ def save_payout_terms(terms, *, user=None) -> PayoutTerms:
         # Under the tranche lock, so the check against the tranche amount holds.
         Tranche.objects.select_for_update().get(pk=terms.tranche_id)
     if user is not None:
+        access.check(user, access.CHANGE if terms.pk else access.ADD, terms)
         terms._history_user = user
     terms.full_clean()
     terms.save()
@@ -165,6 +168,7 @@ def save_payout_terms(terms, *, user=None) -> PayoutTerms:
 
 
 def _check_reviewable(measurement, user, verb):
+    access.check(user, access.REVIEW, measurement)
     if measurement.status != MeasurementStatus.REPORTED:
         raise ValidationError(
             {

@@ -9,7 +9,8 @@ from django.contrib import admin, messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.html import format_html, format_html_join
 
-from portfolio.admin import HistoryAdmin
+from portfolio import access
+from portfolio.admin import HistoryAdmin, RowAccess
 
 from . import schedules, services
 from .models import Disbursement, Instrument, LapseFlag, LapseReminder, LoanTerms, Tranche
@@ -93,7 +94,7 @@ class DisbursementInline(admin.TabularInline):
 
 
 @admin.register(Tranche)
-class TrancheAdmin(TrancheTotals, HistoryAdmin):
+class TrancheAdmin(RowAccess, TrancheTotals, HistoryAdmin):
     list_display = [
         "project",
         "funder",
@@ -149,7 +150,7 @@ class TrancheAdmin(TrancheTotals, HistoryAdmin):
 
 
 @admin.register(LoanTerms)
-class LoanTermsAdmin(HistoryAdmin):
+class LoanTermsAdmin(RowAccess, HistoryAdmin):
     list_display = [
         "tranche",
         "annual_rate_percent",
@@ -237,7 +238,7 @@ class DisbursementAddForm(forms.ModelForm):
 
 
 @admin.register(Disbursement)
-class DisbursementAdmin(HistoryAdmin):
+class DisbursementAdmin(RowAccess, HistoryAdmin):
     list_display = [
         "tranche",
         "disbursed_on",
@@ -287,11 +288,11 @@ class DisbursementAdmin(HistoryAdmin):
         services.disburse() while it validated."""
 
     def delete_model(self, request, obj):
-        services.undo_disbursement(obj)
+        services.undo_disbursement(obj, request.user)
 
     def delete_queryset(self, request, queryset):
         for disbursement in queryset:
-            services.undo_disbursement(disbursement)
+            services.undo_disbursement(disbursement, request.user)
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -333,7 +334,10 @@ class LapseFlagAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Acknowledge the selected open flags", permissions=["change"])
+    def has_acknowledge_permission(self, request):
+        return access.may(request.user, access.ACKNOWLEDGE, LapseFlag)
+
+    @admin.action(description="Acknowledge the selected open flags", permissions=["acknowledge"])
     def acknowledge(self, request, queryset):
         flags = list(queryset.open())
         for flag in flags:

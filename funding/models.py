@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from portfolio import access
 from portfolio.fields import CurrencyField, MoneyField, currency_is_iso_shaped
 
 from . import schedules
@@ -397,6 +398,7 @@ class LapseFlag(models.Model):
         return self.resolved_at is None
 
     def acknowledge(self, user, note=""):
+        access.check(user, access.ACKNOWLEDGE, self)
         if not self.is_open:
             raise ValidationError("A resolved flag cannot be acknowledged.")
         self.acknowledged_by = user

@@ -11,6 +11,7 @@ from django.db.models import F, Min
 from django.urls import reverse
 from django.utils import timezone
 
+from portfolio import access
 from portfolio.celery import enqueue_on_commit
 from portfolio.models import ExchangeRate, Membership, NoRateError, Portfolio, Role
 from projects.models import Project
@@ -48,6 +49,8 @@ def disburse(tranche, amount, disbursed_on: date, reference="", recorded_by=None
     The tranche row is locked for the rest of the transaction, so two concurrent requests
     are checked one after the other against the same running total.
     """
+    if recorded_by is not None:
+        access.check(recorded_by, access.ADD, Disbursement(tranche=tranche))
     locked = Tranche.objects.select_for_update().get(pk=tranche.pk)
     amount = Decimal(amount)
     if amount <= 0:
@@ -91,8 +94,10 @@ def disburse(tranche, amount, disbursed_on: date, reference="", recorded_by=None
 
 
 @transaction.atomic
-def undo_disbursement(disbursement):
+def undo_disbursement(disbursement, user=None):
     """Remove a disbursement recorded in error, and give its amount back to the tranche."""
+    if user is not None:
+        access.check(user, access.DELETE, disbursement)
     Tranche.objects.select_for_update().get(pk=disbursement.tranche_id)
     Tranche.objects.filter(pk=disbursement.tranche_id).update(
         disbursed_amount=F("disbursed_amount") - disbursement.amount

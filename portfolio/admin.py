@@ -4,7 +4,25 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from simple_history.admin import SimpleHistoryAdmin
 
+from . import access
 from .models import ExchangeRate, Membership, Organisation, Portfolio
+
+
+class RowAccess:
+    """Asks the role table about each row, not only its model: a donor officer changes only
+    its own organisation's tranches, and cannot save one under another funder's name."""
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or access.may(request.user, access.CHANGE, obj))
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or access.may(request.user, access.DELETE, obj))
+
+    def save_model(self, request, obj, form, change):
+        access.check(request.user, access.CHANGE if change else access.ADD, obj)
+        super().save_model(request, obj, form, change)
 
 
 class HistoryAdmin(SimpleHistoryAdmin):

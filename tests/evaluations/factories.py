@@ -20,6 +20,7 @@ from evaluations.models import (
     Target,
 )
 from funding.models import Tranche
+from portfolio.models import Role
 from tests.factories import EvaluatorOrgFactory, ProjectFactory, TrancheFactory, UserFactory
 
 
@@ -27,6 +28,17 @@ class PersonFactory(UserFactory):
     """A user who never logs in; skipping password hashing keeps the tests fast."""
 
     password = "!"
+
+
+class EvaluatorFactory(PersonFactory):
+    """A person holding the evaluator role at an evaluation firm."""
+
+    membership = factory.RelatedFactory(
+        "tests.factories.MembershipFactory",
+        factory_related_name="user",
+        organisation=factory.SubFactory(EvaluatorOrgFactory),
+        role=Role.EVALUATOR,
+    )
 
 
 class IndicatorFactory(factory.django.DjangoModelFactory):
@@ -63,7 +75,7 @@ class MeasurementFactory(factory.django.DjangoModelFactory):
     period_end = date(2025, 3, 31)
     value = Decimal("100")
     source = "ID registry extract"
-    reported_by = factory.SubFactory(PersonFactory)
+    reported_by = factory.SubFactory(EvaluatorFactory)
 
     class Params:
         verified = factory.Trait(

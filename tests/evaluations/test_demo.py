@@ -18,7 +18,7 @@ from funding.models import Tranche
 from projects.models import Project
 from tests.factories import EvaluatorOrgFactory, ProjectFactory, TrancheFactory
 
-from .factories import PersonFactory
+from .factories import EvaluatorFactory, PersonFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -38,8 +38,8 @@ def world():
         "projects": {project.code: project for project in (identity, births, pipeline)},
         "tranches": {"RBF-2025-01": tranche, "GR-1": TrancheFactory(project=identity)},
         "users": {
-            "evaluator": PersonFactory(username="eva"),
-            "portfolio_manager": PersonFactory(username="pm"),
+            "evaluator": EvaluatorFactory(username="eva"),
+            "portfolio_manager": PersonFactory(username="pm", is_superuser=True),
         },
         "evaluator_org": EvaluatorOrgFactory(),
     }

@@ -22,6 +22,7 @@ from tests.factories import OrganisationFactory, TrancheFactory
 
 from .factories import (
     EvaluationFactory,
+    EvaluatorFactory,
     IndicatorFactory,
     MeasurementFactory,
     PayoutTermsFactory,
@@ -53,11 +54,9 @@ def test_target_change_without_a_reason_is_refused():
     assert Target.objects.get(pk=target.pk).value == Decimal("1000")
 
 
-def test_target_change_with_a_reason_keeps_the_old_value_and_the_reason_in_history(
-    django_user_model,
-):
+def test_target_change_with_a_reason_keeps_the_old_value_and_the_reason_in_history():
     target = TargetFactory()
-    user = django_user_model.objects.create_user("evaluator")
+    user = EvaluatorFactory(username="evaluator")
     target = Target.objects.get(pk=target.pk)
     target.due_on = date(2027, 6, 30)
     target.value = Decimal("1500")

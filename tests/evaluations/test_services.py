@@ -21,10 +21,10 @@ from funding.services import disburse
 from tests.factories import TrancheFactory
 
 from .factories import (
+    EvaluatorFactory,
     IndicatorFactory,
     MeasurementFactory,
     PayoutTermsFactory,
-    PersonFactory,
     TargetFactory,
 )
 
@@ -33,7 +33,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def evaluator():
-    return PersonFactory(username="evaluator")
+    return EvaluatorFactory(username="evaluator")
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from django.db import IntegrityError, connection
 
 from funding import services
 from funding.models import Disbursement, DisbursementState, Tranche, TrancheQuerySet
-from tests.factories import TrancheFactory, UserFactory
+from tests.factories import MembershipFactory, TrancheFactory
 
 D = Decimal
 PAID_ON = date(2025, 3, 1)
@@ -33,8 +33,8 @@ def refusal(tranche, amount, disbursed_on=PAID_ON):
 
 @pytest.mark.django_db
 def test_disbursement_is_recorded_and_added_to_the_tranche():
-    officer = UserFactory()
     tranche = TrancheFactory(amount=D("100000.00"))
+    officer = MembershipFactory(organisation=tranche.funder).user
 
     disbursement = services.disburse(
         tranche, D("25000.00"), PAID_ON, reference="PAY-1", recorded_by=officer

@@ -58,7 +58,8 @@ USERS = [
 ]
 
 # Who records the disbursements of each funder's tranches.
-RECORDED_BY = {"bank": "officer", "agency": "officer2", "foundation": "finance"}
+# The foundation has no officer here; the portfolio manager records its payments.
+RECORDED_BY = {"bank": "officer", "agency": "officer2", "foundation": "manager"}
 
 # One US dollar value per currency, around which the demo's rates move from month to month.
 USD_RATES = {"EUR": Decimal("1.0850"), "GBP": Decimal("1.2700"), "KES": Decimal("0.00775")}

@@ -1,0 +1,209 @@
+"""Who may read and change what: the design's role table, enforced once for the API, pages and admin.
+
+Reading: anyone who holds a role (or is a superuser) reads the whole portfolio, because
+co-funders must see each other's money to see a coverage gap; a signed-in user without a
+role sees nothing, so the doors answer 404. Writing follows the role table:
+
+- donor officers write the tranches, loan terms, payout terms and disbursements of their own
+  funding organisations, and acknowledge lapse flags of projects those organisations fund;
+- evaluators write indicators, targets, measurements, evaluations and recommendations, and
+  verify or reject measurements; they never touch money;
+- finance staff read everything and write exchange rates;
+- portfolio managers (and superusers) do everything.
+
+Doors call `visible()` to scope what they list and `check()` (or `may()`) before they write.
+Rules are by model label so a door needs no import of the model to ask.
+"""
+
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.core.exceptions import PermissionDenied
+
+from .models import Membership, Role
+
+VIEW = "view"
+ADD = "add"
+CHANGE = "change"
+DELETE = "delete"
+ACKNOWLEDGE = "acknowledge"
+REVIEW = "review"  # verify or reject a measurement
+
+WRITES = (ADD, CHANGE, DELETE)
+
+MONEY = {"funding.tranche", "funding.loanterms", "funding.disbursement", "evaluations.payoutterms"}
+RESULTS = {
+    "evaluations.indicator",
+    "evaluations.target",
+    "evaluations.measurement",
+    "evaluations.evaluation",
+    "evaluations.recommendation",
+}
+RATES = {"portfolio.exchangerate"}
+# Nobody but a manager writes these: the portfolio's own set-up and its people.
+SETUP = {
+    "portfolio.portfolio",
+    "portfolio.organisation",
+    "portfolio.membership",
+    "projects.project",
+}
+# Written only by the system (the lapse scan); people acknowledge flags, never edit them.
+SYSTEM = {"funding.lapseflag", "funding.lapsereminder"}
+
+
+@dataclass(frozen=True)
+class Roles:
+    """The roles one user holds, read once per request."""
+
+    manager: bool
+    by_role: dict  # role -> frozenset of organisation ids
+
+    def orgs(self, role) -> frozenset:
+        return self.by_role.get(role, frozenset())
+
+    def has(self, role) -> bool:
+        return bool(self.orgs(role))
+
+    @property
+    def any(self) -> bool:
+        return self.manager or bool(self.by_role)
+
+    @property
+    def funders(self) -> frozenset:
+        return self.orgs(Role.DONOR_OFFICER)
+
+
+NOBODY = Roles(manager=False, by_role={})
+
+
+def roles(user) -> Roles:
+    """The user's roles, cached on the user object for the rest of the request."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return NOBODY
+    cached = getattr(user, "_portfolio_roles", None)
+    if cached is not None:
+        return cached
+    by_role = {}
+    for role, organisation_id in Membership.objects.filter(user=user).values_list(
+        "role", "organisation_id"
+    ):
+        by_role.setdefault(role, set()).add(organisation_id)
+    found = Roles(
+        manager=user.is_superuser or Role.PORTFOLIO_MANAGER in by_role,
+        by_role={role: frozenset(ids) for role, ids in by_role.items()},
+    )
+    user._portfolio_roles = found
+    return found
+
+
+def can_read(user) -> bool:
+    return roles(user).any
+
+
+def visible(user, queryset):
+    """`queryset` as far as `user` may see it."""
+    return queryset if can_read(user) else queryset.none()
+
+
+def _label(subject) -> str:
+    return subject._meta.label_lower
+
+
+def _instance(subject):
+    return None if isinstance(subject, type) else subject
+
+
+def _tranche_of(label, obj):
+    if label == "funding.tranche":
+        return obj
+    return getattr(obj, "tranche", None) if obj is not None else None
+
+
+def _funds_project(found: Roles, project) -> bool:
+    from funding.models import Tranche
+
+    return Tranche.objects.filter(project=project, funder_id__in=found.funders).exists()
+
+
+def may(user, action, subject) -> bool:
+    """May `user` do `action` to `subject`, a model class (any row) or one instance?
+
+    For a class the answer is whether the user may do it to some row: the door shows the
+    button, and asks again with the instance before it writes.
+    """
+    found = roles(user)
+    if not found.any:
+        return False
+    if action == VIEW:
+        return True
+    if found.manager:
+        return _label(subject) not in SYSTEM or action == ACKNOWLEDGE
+    label = _label(subject)
+    obj = _instance(subject)
+    if label in MONEY and action in WRITES:
+        if not found.funders:
+            return False
+        tranche = _tranche_of(label, obj)
+        if tranche is None or (obj is not None and tranche.funder_id is None):
+            return obj is None
+        return tranche.funder_id in found.funders
+    if label in RESULTS and action in WRITES:
+        return found.has(Role.EVALUATOR)
+    if label == "evaluations.measurement" and action == REVIEW:
+        return found.has(Role.EVALUATOR)
+    if label in RATES and action in WRITES:
+        return found.has(Role.FINANCE)
+    if label == "funding.lapseflag" and action == ACKNOWLEDGE:
+        if not found.funders:
+            return False
+        return obj is None or _funds_project(found, obj.project_id)
+    return False
+
+
+def check(user, action, subject):
+    """Raise PermissionDenied, with a reason a person can act on, unless `may()`."""
+    if may(user, action, subject):
+        return
+    raise PermissionDenied(reason(user, action, subject))
+
+
+def reason(user, action, subject) -> str:
+    found = roles(user)
+    label = _label(subject)
+    if not found.any:
+        return "You have no role in this portfolio."
+    if label in MONEY:
+        if found.funders:
+            return "Donor officers change only their own organisation's tranches."
+        return "Only donor officers and portfolio managers change tranches and disbursements."
+    if label in RESULTS or action == REVIEW:
+        return "Only evaluators and portfolio managers change results."
+    if label in RATES:
+        return "Only finance staff and portfolio managers change exchange rates."
+    if label == "funding.lapseflag" and action == ACKNOWLEDGE:
+        return "Only a funder of this project or a portfolio manager acknowledges its flags."
+    if label in SYSTEM:
+        return "Lapse flags are raised and resolved by the scan, not by hand."
+    return "Only portfolio managers change this."
+
+
+class RoleBackend:
+    """Answers Django's `user.has_perm()` from the role table, so the admin asks the same rules.
+
+    It authenticates nobody; Django's ModelBackend still checks passwords.
+    """
+
+    def authenticate(self, request, **credentials):
+        return None
+
+    def has_perm(self, user_obj, perm, obj=None):
+        app_label, _, codename = perm.partition(".")
+        action, _, model_name = codename.partition("_")
+        try:
+            model = apps.get_model(app_label, model_name)
+        except LookupError:
+            return False
+        return may(user_obj, action, obj if obj is not None else model)
+
+    def has_module_perms(self, user_obj, app_label):
+        return can_read(user_obj)
