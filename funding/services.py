@@ -43,6 +43,28 @@ def disbursable_limit(tranche):
 
 
 @transaction.atomic
+def save_tranche(tranche, user=None) -> Tranche:
+    """Create or change a tranche, as `user` may: the API, the pages, the import and the admin
+    all save tranches here.
+
+    A change locks the stored row first, so a disbursement recorded meanwhile cannot slip
+    under a lowered amount, and is checked against the stored funder as well as the new one,
+    so nobody moves another funder's tranche to their own organisation or away from it.
+    """
+    if tranche.pk is not None:
+        stored = Tranche.objects.select_for_update().get(pk=tranche.pk)
+        if user is not None:
+            access.check(user, access.CHANGE, stored)
+        tranche.disbursed_amount = stored.disbursed_amount
+    if user is not None:
+        access.check(user, access.CHANGE if tranche.pk else access.ADD, tranche)
+        tranche._history_user = user
+    tranche.full_clean()
+    tranche.save()
+    return tranche
+
+
+@transaction.atomic
 def disburse(tranche, amount, disbursed_on: date, reference="", recorded_by=None) -> Disbursement:
     """Record a disbursement, never taking the tranche past what it may pay.
 
