@@ -36,5 +36,15 @@ check: lint
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
+# Every benchmark of the design's budgets, printed as one table (about 15 minutes on 2 cores).
+# It needs a throwaway PostgreSQL database, which it fills and empties again.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portfolio_bench
+bench: $(VENV)/.installed
+	@createdb -h 127.0.0.1 -U postgres portfolio_bench 2>/dev/null || true
+	DATABASE_URL=$(BENCH_DATABASE_URL) SECRET_KEY=$${SECRET_KEY:-bench-only-secret} \
+	  $(BIN)/python manage.py migrate --noinput -v0
+	DATABASE_URL=$(BENCH_DATABASE_URL) SECRET_KEY=$${SECRET_KEY:-bench-only-secret} \
+	  $(BIN)/python manage.py bench $(BENCH_ARGS)
+
 clean:
 	rm -rf var/broker var/celery-results var/celerybeat-schedule*

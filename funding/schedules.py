@@ -114,6 +114,10 @@ def repayment_schedule(
     periods = tenor // frequency
     grace_periods = grace // frequency
     amortising_periods = periods - grace_periods
+    try:
+        first_payment_date + relativedelta(months=(periods - 1) * frequency)
+    except (ValueError, OverflowError) as error:
+        raise ScheduleError("the last payment would fall after the year 9999") from error
 
     with localcontext(Context(prec=PRECISION)):
         # Interest uses rate * frequency / 1200 with the division last, so an exact half cent

@@ -5,6 +5,8 @@ from django.core.exceptions import PermissionDenied
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import access
+from .exports import export_workbook
+from .iati import export_iati_xml
 from .models import ExchangeRate, Membership, Organisation, Portfolio
 
 
@@ -47,6 +49,7 @@ class PortfolioAdmin(admin.ModelAdmin):
     list_display = ["name", "reporting_currency", "lapse_warning_days", "reminder_days"]
     list_filter = ["reporting_currency"]
     search_fields = ["name"]
+    actions = [export_iati_xml, export_workbook]
 
 
 class MembershipInline(admin.TabularInline):

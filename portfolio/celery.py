@@ -24,7 +24,9 @@ def enqueue_on_commit(task, *args, **kwargs):
 
     def publish():
         try:
-            task.apply_async(args=args, kwargs=kwargs)
+            # Nobody waits for these results. Asking for one would subscribe to it on the result
+            # backend, whose own retries (about 20 s) hold the request when Redis is down.
+            task.apply_async(args=args, kwargs=kwargs, ignore_result=True)
         except Exception as error:  # any broker or network error; the save has already committed
             logger.warning("Could not queue %s: %s", task.name, error)
 

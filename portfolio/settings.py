@@ -72,6 +72,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "portfolio.context_processors.navigation",
             ],
         },
     },
@@ -132,7 +133,12 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "socket_connect_timeout": 2,
         "socket_timeout": 5,
-        "visibility_timeout": 3600,
+        # A task taken by a worker that vanished (killed, host lost) is delivered again after
+        # this many seconds; it must exceed the longest task, or a slow one would run twice.
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        # Workers look for such tasks every 10 s (kombu's default scans only every tenth look,
+        # which would add up to 100 s to the timeout above).
+        "unacked_restore_throttle": 1,
     }
 else:
     CELERY_BROKER_URL = "filesystem://"
@@ -173,6 +179,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "funding.tasks.scan_lapses_task",
         "schedule": crontab(hour=LAPSE_SCAN_HOUR, minute=0),
     },
+    "expire-exports-hourly": {
+        "task": "portfolio.tasks.expire_exports_task",
+        "schedule": crontab(minute=17),
+    },
 }
 
 # Tests that need PostgreSQL or Redis fail instead of skipping when this is set (CI).
@@ -180,8 +190,10 @@ REQUIRE_SERVICES = env.bool("REQUIRE_SERVICES", default=False)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first, so an anonymous request is answered 401 with WWW-Authenticate: Token.
+        # No Basic auth: it would try passwords past the failed-login throttle.
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
@@ -189,8 +201,11 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
         "rest_framework.filters.SearchFilter",
     ],
+    # The API's viewsets page with portfolio.api.Pagination (?page_size= up to 500).
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "portfolio.api.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"login_failures": env.str("LOGIN_FAILURE_RATE", default="5/min")},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,
 }
@@ -200,17 +215,49 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,  # read-only fields stay out of request bodies
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "portfolio.api.add_error_responses",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "ProjectStatusEnum": "projects.models.Status",
+        "TrancheStatusEnum": "funding.models.TrancheStatus",
+        "MeasurementStatusEnum": "evaluations.models.MeasurementStatus",
+        "FollowUpStatusEnum": "evaluations.models.FollowUp",
+        "FlagKindEnum": "funding.models.FlagKind",
+        "EvaluationKindEnum": "evaluations.models.EvaluationKind",
+        "RatingEnum": "evaluations.models.Rating",
+        "DisaggregationCategoryEnum": "evaluations.models.CATEGORY_CHOICES",
+    },
 }
 
 # Uploaded files (evaluation reports, spreadsheets) are size-limited.
 MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# An uploaded workbook is a zip: what it may unpack to, checked before any XML is parsed.
+MAX_UPLOAD_UNCOMPRESSED_BYTES = env.int("MAX_UPLOAD_UNCOMPRESSED_BYTES", default=100 * 1024 * 1024)
+
+# Excel exports: files are deleted this many hours after they are written; exports of up to
+# this many projects are written during the request, larger ones by a worker.
+EXPORT_FILE_HOURS = env.int("EXPORT_FILE_HOURS", default=24)
+EXPORT_SYNC_MAX_PROJECTS = env.int("EXPORT_SYNC_MAX_PROJECTS", default=200)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # HTTPS only: plain HTTP is redirected (the proxy's X-Forwarded-Proto tells them apart)
+    # and browsers are told to stay on HTTPS. /healthz answers load balancers on plain HTTP.
+    # SECURE_SSL_REDIRECT=0 serves plain HTTP, e.g. on loopback in tests and benchmarks.
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 
 LOGGING = {
     "version": 1,

@@ -8,3 +8,23 @@ from django.utils import timezone
 def ping():
     """Answer with the worker's clock; used to check a worker is consuming the queue."""
     return {"pong": True, "at": timezone.now().isoformat()}
+
+
+# A large workbook takes minutes (10,000 projects: about five), so a bigger portfolio would
+# outrun the default task limit (600 s); the hard limit stays under the broker's visibility
+# timeout (3600 s), so a running export is never handed to a second worker.
+@shared_task(acks_late=True, soft_time_limit=3000, time_limit=3300)
+def run_export_task(job_id):
+    """Write a queued workbook. Redelivery after a crash starts it over (see run_export)."""
+    # Imported here: this module is imported (for ping) before Django's apps are ready.
+    from .exports import run_export
+
+    run_export(job_id)
+
+
+@shared_task(acks_late=True)
+def expire_exports_task():
+    """Hourly (beat): delete workbook files past their expiry."""
+    from .exports import expire_exports
+
+    return expire_exports()

@@ -9,9 +9,22 @@ from . import health, views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
-    path("", include("projects.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
-    path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include("portfolio.api_exports")),
+    path("api/v1/", include("portfolio.api_iati")),
+    path("api/v1/", include("portfolio.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Pages last: the API router also names routes "project-detail" and "project-list", and
+    # reverse() takes the last pattern of a name, so get_absolute_url() and emails link to pages.
+    path("", include("projects.urls")),
+    path("", include("funding.urls")),
+    path("", include("evaluations.urls")),
+    path("rates/", views.rates, name="rates"),
+    path("exports/", views.export, name="export"),
+    path("exports/<uuid:pk>/", views.export_status, name="export-status"),
+    path("exports/<uuid:pk>/progress/", views.export_progress, name="export-progress"),
+    path("exports/<uuid:pk>/download/", views.export_download, name="export-download"),
+    path("i18n/", include("django.conf.urls.i18n")),
 ]

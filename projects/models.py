@@ -190,6 +190,13 @@ class Project(models.Model):
             )
         if self.status in (Status.LAUNCHED, Status.CLOSED) and not self.launch_date:
             errors["launch_date"] = "A launched project needs its actual launch date."
+        if self.launch_date and self.sustainability_months:
+            try:
+                _ = self.obligation_end
+            except (ValueError, OverflowError):  # the window would leave the calendar
+                errors["sustainability_months"] = (
+                    "The obligation window cannot end after the year 9999."
+                )
         if self.annual_maintenance_cost is not None and not self.maintenance_cost_currency:
             errors["maintenance_cost_currency"] = (
                 "Give the currency of the annual maintenance cost."

@@ -46,6 +46,13 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def plain_http(settings):
+    """Tests speak plain HTTP to the app, as the TLS proxy does in production once it has
+    ended TLS; with DEBUG off the app would otherwise redirect every request to HTTPS."""
+    settings.SECURE_SSL_REDIRECT = False
+
+
 @pytest.fixture(autouse=True, scope="session")
 def isolated_embedded_broker(tmp_path_factory):
     """Tests must never leave tasks in the developer's var/broker, where `make run`'s

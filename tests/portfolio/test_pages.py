@@ -8,7 +8,7 @@ import time_machine
 from funding import services
 from funding.models import Tranche
 from projects.models import Project
-from tests.factories import ProjectFactory, TrancheFactory, UserFactory
+from tests.factories import MembershipFactory, ProjectFactory, TrancheFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +41,7 @@ def test_dashboard_lists_open_flags_and_charts_the_forecast(
         covers_until=date(2026, 4, 30),
     )
     services.scan_lapses()
-    client.force_login(UserFactory())
+    client.force_login(MembershipFactory().user)  # any role reads everything
 
     response = client.get("/")
 
@@ -58,7 +58,7 @@ def test_dashboard_lists_open_flags_and_charts_the_forecast(
 
 def test_project_page_shows_tranches(client):
     tranche = TrancheFactory(amount="250000.00", currency="EUR")
-    client.force_login(UserFactory())
+    client.force_login(MembershipFactory().user)  # any role reads everything
 
     body = client.get(tranche.project.get_absolute_url()).content.decode()
 

@@ -1,20 +1,15 @@
 """manage.py bench_lapse_scan: time the lapse scan over synthetic launched projects."""
 
+import json
 import resource
 import time
 from datetime import date, timedelta
-from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, transaction
+from django.db import connection
 
 from funding import services
-from funding.models import LapseFlag, Tranche
-from funding.signals import rescans_paused
-from portfolio.models import Organisation, Portfolio
-from projects.models import Project
-
-BENCH_PORTFOLIO = "Benchmark (synthetic)"
+from portfolio import synthetic
 
 
 class QueryCounter:
@@ -39,9 +34,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--keep", action="store_true", help="Keep the synthetic data afterwards."
         )
+        parser.add_argument(
+            "--json",
+            action="store_true",
+            dest="json_lines",
+            help="Also print each scan's figures as a JSON line.",
+        )
 
-    def handle(self, *args, projects, as_of, keep, **options):
-        if Project.objects.exclude(portfolio__name=BENCH_PORTFOLIO).exists():
+    def handle(self, *args, projects, as_of, keep, json_lines, **options):
+        if synthetic.real_projects_exist():
             raise CommandError(
                 "Run the benchmark against a throwaway database: this one holds real projects."
             )
@@ -49,7 +50,9 @@ class Command(BaseCommand):
             f"Database: {connection.vendor}; building {projects:,} launched projects ..."
         )
         started = time.perf_counter()
-        self.build(projects)
+        # Only what the scan reads: three years of maintenance per project (seed_scale builds
+        # the full portfolio, with tranches of every kind and results).
+        synthetic.build(projects, tranches_per_project=3, with_results=False, launched_only=True)
         self.stdout.write(f"  built in {time.perf_counter() - started:.1f} s")
 
         for label in (
@@ -68,73 +71,9 @@ class Command(BaseCommand):
                 f"{label}: {elapsed:.2f} s, {counter.count} queries, peak RSS {peak_rss_mb():.0f} MB "
                 f"(was {rss_before:.0f} MB), {result.as_dict()}"
             )
+            if json_lines:
+                figures = {"label": label, "seconds": elapsed, "queries": counter.count}
+                figures |= {"peak_rss_mb": peak_rss_mb(), "result": result.as_dict()}
+                self.stdout.write(json.dumps(figures))
         if not keep:
-            self.clean()
-
-    @transaction.atomic
-    @rescans_paused()
-    def build(self, n):
-        self.clean()
-        portfolio = Portfolio.objects.create(name=BENCH_PORTFOLIO, reminder_days=[])
-        funder = Organisation.objects.create(name="Benchmark funder", is_funder=True)
-        partner = Organisation.objects.create(name="Benchmark partner", is_implementer=True)
-        launch = date(2025, 1, 1)
-        batch = 5000
-        for start in range(0, n, batch):
-            created = Project.objects.bulk_create(
-                [
-                    Project(
-                        portfolio=portfolio,
-                        code=f"BENCH-{i:06d}",
-                        title=f"Synthetic service {i}",
-                        country="KE",
-                        sector_code="22040",
-                        implementing_partner=partner,
-                        status=Project.Status.LAUNCHED,
-                        launch_date=launch,
-                        annual_maintenance_cost=Decimal("50000.00"),
-                        maintenance_cost_currency="USD",
-                    )
-                    for i in range(start, min(start + batch, n))
-                ]
-            )
-            if connection.vendor != "postgresql":  # only PostgreSQL returns ids from bulk_create
-                created = list(Project.objects.filter(code__in=[p.code for p in created]))
-            tranches = []
-            for p in created:
-                # Three years of maintenance; the last year only planned for every third project
-                # (underfunded), and the second year cut short for every fifth (lapsed).
-                i = int(p.code.rsplit("-", 1)[1])
-                third_status = Tranche.Status.PLANNED if i % 3 == 0 else Tranche.Status.COMMITTED
-                years = [
-                    (date(2025, 1, 1), date(2025, 12, 31)),
-                    (date(2026, 1, 1), date(2026, 12, 31) if i % 5 else date(2026, 2, 15)),
-                ]
-                for (start_day, end_day), status in [
-                    *((y, Tranche.Status.COMMITTED) for y in years),
-                    ((date(2027, 1, 1), date(2027, 12, 31)), third_status),
-                ]:
-                    tranches.append(
-                        Tranche(
-                            project=p,
-                            funder=funder,
-                            instrument=Tranche.Instrument.GRANT,
-                            purpose=Tranche.Purpose.MAINTENANCE,
-                            amount=Decimal("52000.00"),
-                            currency="USD",
-                            status=status,
-                            committed_on=launch if status == Tranche.Status.COMMITTED else None,
-                            covers_from=start_day,
-                            covers_until=end_day,
-                        )
-                    )
-            Tranche.objects.bulk_create(tranches, batch_size=batch)
-
-    @transaction.atomic
-    @rescans_paused()
-    def clean(self):
-        LapseFlag.objects.filter(project__portfolio__name=BENCH_PORTFOLIO).delete()
-        Tranche.objects.filter(project__portfolio__name=BENCH_PORTFOLIO).delete()
-        Project.objects.filter(portfolio__name=BENCH_PORTFOLIO).delete()
-        Organisation.objects.filter(name__startswith="Benchmark ").delete()
-        Portfolio.objects.filter(name=BENCH_PORTFOLIO).delete()
+            synthetic.clean()

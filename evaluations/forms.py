@@ -1,0 +1,154 @@
+"""Forms of the results pages: record a measurement, review it, record an evaluation."""
+
+from django import forms
+from django.forms import inlineformset_factory
+from django.utils.translation import gettext_lazy as _
+
+from portfolio.forms import PageFormMixin
+from portfolio.models import Organisation
+
+from .models import Evaluation, Measurement, Recommendation
+
+
+def date_input():
+    # Browsers send ISO dates from a date picker, whatever the page's language.
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def decimal_input():
+    return forms.TextInput(attrs={"inputmode": "decimal"})
+
+
+class MeasurementForm(PageFormMixin, forms.ModelForm):
+    class Meta:
+        model = Measurement
+        fields = [
+            "indicator",
+            "period_start",
+            "period_end",
+            "disaggregation",
+            "value",
+            "numerator",
+            "denominator",
+            "source",
+            "comment",
+        ]
+        labels = {
+            "indicator": _("Indicator"),
+            "period_start": _("Period from"),
+            "period_end": _("Period until"),
+            "disaggregation": _("Group"),
+            "value": _("Value"),
+            "numerator": _("Numerator"),
+            "denominator": _("Denominator"),
+            "source": _("Source / means of verification"),
+            "comment": _("Comment"),
+        }
+        help_texts = {
+            "value": _(
+                "For a percentage indicator leave this empty and give numerator and denominator."
+            ),
+            "disaggregation": _("Leave at Total unless the value is for one group."),
+            "source": _("For example: ID registry extract of 31 March, household survey report."),
+        }
+        widgets = {
+            "period_start": date_input(),
+            "period_end": date_input(),
+            "value": decimal_input(),
+            "numerator": decimal_input(),
+            "denominator": decimal_input(),
+            "comment": forms.Textarea(attrs={"rows": 3}),
+        }
+        localized_fields = ["value", "numerator", "denominator"]
+
+    def __init__(self, *args, project, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["indicator"].queryset = project.indicators.all()
+        self.fields["value"].required = False
+
+
+class ReviewForm(PageFormMixin, forms.Form):
+    VERIFY = "verify"
+    REJECT = "reject"
+
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[(VERIFY, _("Verify: the source supports the value")), (REJECT, _("Reject"))],
+        widget=forms.RadioSelect,
+    )
+    rejection_reason = forms.CharField(
+        label=_("Why it is rejected"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Needed when you reject; the reporter sees it."),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == self.REJECT and not (data.get("rejection_reason") or "").strip():
+            self.add_error("rejection_reason", _("Say why the measurement is rejected."))
+        return data
+
+
+class EvaluationForm(PageFormMixin, forms.ModelForm):
+    class Meta:
+        model = Evaluation
+        fields = [
+            "kind",
+            "evaluator",
+            "completed_on",
+            "relevance",
+            "coherence",
+            "effectiveness",
+            "efficiency",
+            "impact",
+            "sustainability",
+            "summary",
+            "findings",
+            "report",
+        ]
+        labels = {
+            "kind": _("Kind of evaluation"),
+            "evaluator": _("Evaluating organisation"),
+            "completed_on": _("Completed on"),
+            "relevance": _("Relevance"),
+            "coherence": _("Coherence"),
+            "effectiveness": _("Effectiveness"),
+            "efficiency": _("Efficiency"),
+            "impact": _("Impact"),
+            "sustainability": _("Sustainability"),
+            "summary": _("Summary"),
+            "findings": _("Findings"),
+            "report": _("Report (PDF or Word)"),
+        }
+        help_texts = {
+            "completed_on": _("Leave empty while the evaluation is under way."),
+            "report": _("If the form comes back with an error, choose the file again."),
+        }
+        widgets = {
+            "completed_on": date_input(),
+            "summary": forms.Textarea(attrs={"rows": 3}),
+            "findings": forms.Textarea(attrs={"rows": 5}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["evaluator"].queryset = Organisation.objects.filter(is_evaluator=True)
+
+
+class RecommendationForm(PageFormMixin, forms.ModelForm):
+    class Meta:
+        model = Recommendation
+        fields = ["text", "owner", "due_on", "status"]
+        labels = {
+            "text": _("Recommendation"),
+            "owner": _("Who follows it up"),
+            "due_on": _("Due on"),
+            "status": _("Follow-up status"),
+        }
+        widgets = {"text": forms.Textarea(attrs={"rows": 2}), "due_on": date_input()}
+
+
+RecommendationFormSet = inlineformset_factory(
+    Evaluation, Recommendation, form=RecommendationForm, extra=2, can_delete=False
+)

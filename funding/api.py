@@ -1,0 +1,459 @@
+"""REST API for money: tranches (with loan terms and repayment schedules), disbursements,
+lapse flags and a project's maintenance coverage."""
+
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django_countries.django_filters import CountryFilter
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, generics, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from evaluations.models import PayoutTerms
+from portfolio import access
+from portfolio.api import (
+    RoleTableMixin,
+    RoleTableViewSet,
+    ServiceSerializer,
+    field_errors,
+    row_filter,
+)
+from portfolio.models import Organisation, Portfolio
+from projects.models import Project
+
+from . import coverage, schedules, services
+from .models import Disbursement, DisbursementState, FlagKind, LapseFlag, LoanTerms, Tranche
+
+UNSET = object()
+MONEY = {"max_digits": 18, "decimal_places": 2}
+
+
+class LoanTermsSerializer(ServiceSerializer):
+    class Meta:
+        model = LoanTerms
+        fields = [
+            "annual_rate_percent",
+            "tenor_months",
+            "grace_months",
+            "method",
+            "frequency_months",
+            "first_payment_date",
+        ]
+
+    def save_for(self, tranche, data, user):
+        """Create, change or (with None) remove the terms of `tranche`, as `user` may."""
+        existing = LoanTerms.objects.filter(tranche=tranche).first()
+        if data is None:
+            if existing is not None:
+                access.check(user, access.DELETE, existing)
+                existing.delete()
+            return
+        terms = existing or LoanTerms(tranche=tranche)
+        for name, value in data.items():
+            setattr(terms, name, value)
+        access.check(user, access.CHANGE if terms.pk else access.ADD, terms)
+        terms._history_user = user
+        with self.model_errors(nest_under="loan_terms"):
+            terms.full_clean(exclude=["tranche"])
+            terms.save()
+
+
+class PayoutTermsSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PayoutTerms
+        fields = ["target", "rule", "minimum_achievement", "eligible_amount", "achievement"]
+        read_only_fields = fields
+
+
+class DisbursableField(serializers.DecimalField):
+    """The most that may ever be disbursed on the tranche (for results-based funding, what
+    verified results have earned)."""
+
+    def get_attribute(self, tranche):
+        return services.disbursable_limit(tranche)
+
+
+class TrancheSerializer(ServiceSerializer):
+    reference = serializers.CharField(
+        source="funder_reference",
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        help_text="The funder's own reference; unique per funder.",
+    )
+    loan_terms = LoanTermsSerializer(
+        required=False,
+        allow_null=True,
+        help_text="Loans only. Written with the tranche, all or nothing; null removes them.",
+    )
+    payout_terms = PayoutTermsSerializer(read_only=True, allow_null=True)
+    undisbursed_amount = serializers.DecimalField(**MONEY, read_only=True)
+    eligible_amount = DisbursableField(
+        **MONEY,
+        read_only=True,
+        help_text="The most that may be disbursed: the amount, or for results-based funding "
+        "what verified results have earned.",
+    )
+    disbursement_state = serializers.ChoiceField(choices=DisbursementState.choices, read_only=True)
+
+    class Meta:
+        model = Tranche
+        fields = [
+            "id",
+            "project",
+            "funder",
+            "reference",
+            "instrument",
+            "purpose",
+            "amount",
+            "currency",
+            "status",
+            "committed_on",
+            "expected_disbursement_on",
+            "covers_from",
+            "covers_until",
+            "notes",
+            "disbursed_amount",
+            "undisbursed_amount",
+            "eligible_amount",
+            "disbursement_state",
+            "loan_terms",
+            "payout_terms",
+            "created_at",
+            "updated_at",
+        ]
+
+    def create(self, validated_data):
+        loan_terms = validated_data.pop("loan_terms", UNSET)
+        return self.persist(Tranche(**validated_data), loan_terms)
+
+    def update(self, tranche, validated_data):
+        loan_terms = validated_data.pop("loan_terms", UNSET)
+        for name, value in validated_data.items():
+            setattr(tranche, name, value)
+        return self.persist(tranche, loan_terms)
+
+    def persist(self, tranche, loan_terms=UNSET):
+        with transaction.atomic():
+            with self.model_errors():
+                services.save_tranche(tranche, self.user)
+            if loan_terms is not UNSET:
+                self.fields["loan_terms"].save_for(tranche, loan_terms, self.user)
+        # Read back as the list reads it, so the answer shows the stored terms and totals.
+        return TrancheViewSet.queryset.get(pk=tranche.pk)
+
+
+class TrancheFilter(filters.FilterSet):
+    portfolio = row_filter("project__portfolio", Portfolio)
+    country = CountryFilter(field_name="project__country")
+    sector = filters.CharFilter(field_name="project__sector_code", help_text="OECD DAC code.")
+
+    class Meta:
+        model = Tranche
+        fields = {
+            "project": ["exact"],
+            "funder": ["exact"],
+            "status": ["exact"],
+            "instrument": ["exact"],
+            "purpose": ["exact"],
+            "currency": ["exact"],
+            "committed_on": ["gte", "lte"],
+            "expected_disbursement_on": ["gte", "lte"],
+            "covers_from": ["gte", "lte"],
+            "covers_until": ["gte", "lte"],
+        }
+
+
+class InstalmentSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    due_on = serializers.DateField()
+    opening_balance = serializers.DecimalField(**MONEY)
+    interest = serializers.DecimalField(**MONEY)
+    principal = serializers.DecimalField(**MONEY)
+    payment = serializers.DecimalField(**MONEY)
+    closing_balance = serializers.DecimalField(**MONEY)
+
+
+class ScheduleSerializer(serializers.Serializer):
+    tranche = serializers.IntegerField()
+    currency = serializers.CharField()
+    loan_terms = LoanTermsSerializer()
+    instalments = InstalmentSerializer(many=True)
+
+
+class TrancheViewSet(RoleTableViewSet):
+    """Slices of money from one funder to one project; a donor officer writes its own organisation's."""
+
+    queryset = Tranche.objects.select_related("loan_terms", "payout_terms")
+    serializer_class = TrancheSerializer
+    filterset_class = TrancheFilter
+    search_fields = ["project__code", "project__title", "funder_reference"]
+    ordering_fields = [
+        "amount",
+        "committed_on",
+        "covers_from",
+        "covers_until",
+        "expected_disbursement_on",
+        "status",
+        "id",
+    ]
+
+    @extend_schema(responses=ScheduleSerializer)
+    @action(detail=True)
+    def schedule(self, request, pk=None):
+        """The loan's repayment schedule, from its terms and the tranche amount."""
+        tranche = self.get_object()
+        terms = getattr(tranche, "loan_terms", None)
+        if terms is None:
+            raise exceptions.NotFound("This tranche has no loan terms, so no repayment schedule.")
+        try:
+            instalments = terms.schedule()
+        except schedules.ScheduleError as error:
+            raise exceptions.ValidationError({"loan_terms": [str(error)]}) from error
+        report = {
+            "tranche": tranche.pk,
+            "currency": tranche.currency,
+            "loan_terms": terms,
+            "instalments": instalments,
+        }
+        return Response(ScheduleSerializer(report).data)
+
+
+class DisbursementSerializer(serializers.ModelSerializer):
+    currency = serializers.CharField(source="tranche.currency", read_only=True)
+
+    class Meta:
+        model = Disbursement
+        fields = [
+            "id",
+            "tranche",
+            "disbursed_on",
+            "amount",
+            "currency",
+            "reference",
+            "recorded_by",
+            "recorded_at",
+        ]
+        read_only_fields = ["recorded_by", "recorded_at"]
+
+    def create(self, validated_data):
+        try:
+            return services.disburse(
+                validated_data["tranche"],
+                validated_data["amount"],
+                validated_data["disbursed_on"],
+                reference=validated_data.get("reference", ""),
+                recorded_by=self.context["request"].user,
+            )
+        except ValidationError as error:
+            raise exceptions.ValidationError(field_errors(error)) from error
+
+
+class DisbursementFilter(filters.FilterSet):
+    project = row_filter("tranche__project", Project)
+    portfolio = row_filter("tranche__project__portfolio", Portfolio)
+    funder = row_filter("tranche__funder", Organisation)
+
+    class Meta:
+        model = Disbursement
+        fields = {"tranche": ["exact"], "disbursed_on": ["gte", "lte"]}
+
+
+class DisbursementViewSet(RoleTableViewSet):
+    """Payments on tranches. A payment recorded in error is deleted (its amount goes back to
+    the tranche) and entered again; it is never edited."""
+
+    queryset = Disbursement.objects.select_related("tranche")
+    serializer_class = DisbursementSerializer
+    filterset_class = DisbursementFilter
+    search_fields = ["reference", "tranche__project__code", "tranche__project__title"]
+    ordering_fields = ["disbursed_on", "amount", "recorded_at", "id"]
+    http_method_names = ["get", "post", "delete", "head", "options"]
+
+    def perform_destroy(self, instance):
+        services.undo_disbursement(instance, self.request.user)
+
+
+class LapseFlagSerializer(serializers.ModelSerializer):
+    days_to_lapse = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="Days from the last scan to the gap: positive before the lapse, zero or "
+        "negative after.",
+    )
+    is_open = serializers.BooleanField(read_only=True)
+    escalated_from = serializers.ChoiceField(
+        choices=FlagKind.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="The warning this lapse escalated from, if any.",
+    )
+
+    class Meta:
+        model = LapseFlag
+        fields = [
+            "id",
+            "project",
+            "kind",
+            "gap_start",
+            "gap_end",
+            "days_to_lapse",
+            "shortfall",
+            "escalated_from",
+            "raised_at",
+            "last_seen_on",
+            "is_open",
+            "resolved_at",
+            "acknowledged_by",
+            "acknowledged_at",
+            "acknowledgement_note",
+        ]
+        read_only_fields = fields
+
+
+class AcknowledgementSerializer(serializers.Serializer):
+    note = serializers.CharField(help_text="What the funder is doing about it.")
+
+
+class LapseFlagFilter(filters.FilterSet):
+    portfolio = row_filter("project__portfolio", Portfolio)
+    open = filters.BooleanFilter(
+        field_name="resolved_at", lookup_expr="isnull", help_text="true: open; false: resolved."
+    )
+    acknowledged = filters.BooleanFilter(
+        field_name="acknowledged_at", lookup_expr="isnull", exclude=True
+    )
+
+    class Meta:
+        model = LapseFlag
+        fields = {
+            "project": ["exact"],
+            "kind": ["exact"],
+            "gap_start": ["gte", "lte"],
+            "gap_end": ["gte", "lte"],
+            "raised_at": ["date__gte", "date__lte"],
+            "resolved_at": ["date__gte", "date__lte"],
+        }
+
+
+class LapseFlagViewSet(RoleTableMixin, viewsets.ReadOnlyModelViewSet):
+    """Raised and resolved by the lapse scan; people read and acknowledge them."""
+
+    queryset = LapseFlag.objects.all()
+    serializer_class = LapseFlagSerializer
+    filterset_class = LapseFlagFilter
+    search_fields = ["project__code", "project__title"]
+    ordering_fields = ["raised_at", "gap_start", "kind", "resolved_at", "id"]
+    access_actions = {"acknowledge": access.ACKNOWLEDGE}
+
+    @extend_schema(request=AcknowledgementSerializer, responses=LapseFlagSerializer)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        """Say the flag has been seen, with a note on what is being done."""
+        flag = self.get_object()
+        body = AcknowledgementSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        flag.acknowledge(request.user, body.validated_data["note"])
+        return Response(self.get_serializer(flag).data)
+
+
+# --- A project's maintenance coverage -------------------------------------------------------
+
+FORECAST_MONTHS = 24
+EARLIEST, LATEST = date(1900, 1, 1), date(9997, 12, 31)  # the forecast must stay in the calendar
+
+
+class IntervalSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+
+
+class MonthSerializer(serializers.Serializer):
+    month = serializers.DateField(help_text="First day of the month.")
+    secured_days = serializers.IntegerField()
+    pipeline_only_days = serializers.IntegerField()
+    uncovered_days = serializers.IntegerField()
+    outside_window_days = serializers.IntegerField()
+
+
+class CoverageSerializer(serializers.Serializer):
+    project = serializers.IntegerField()
+    code = serializers.CharField()
+    status = serializers.ChoiceField(choices=Project.Status.choices)
+    as_of = serializers.DateField()
+    window = IntervalSerializer(
+        allow_null=True,
+        help_text="The obligation window; null unless the project is launched.",
+    )
+    secured = IntervalSerializer(many=True, help_text="Merged committed maintenance cover.")
+    pipeline = IntervalSerializer(many=True, help_text="Merged cover including planned tranches.")
+    gaps = IntervalSerializer(many=True, help_text="Days of the window without secured cover.")
+    next_gap = IntervalSerializer(allow_null=True)
+    days_to_lapse = serializers.IntegerField(allow_null=True)
+    open_flags = LapseFlagSerializer(many=True)
+    forecast = MonthSerializer(many=True, help_text="Month by month from as_of, 24 months.")
+
+
+class AsOfSerializer(serializers.Serializer):
+    as_of = serializers.DateField(required=False)
+
+    def validate_as_of(self, value):
+        if not EARLIEST <= value <= LATEST:
+            raise serializers.ValidationError(f"Give a date from {EARLIEST} to {LATEST}.")
+        return value
+
+
+class ProjectCoverage(RoleTableMixin, generics.RetrieveAPIView):
+    """A launched project's obligation window, secured and planned cover, gaps, open flags and
+    the 24-month forecast, as the lapse scan sees them on `as_of` (default today)."""
+
+    detail = True  # a user without a role gets 404, as for every single row
+    queryset = Project.objects.all()
+    serializer_class = CoverageSerializer
+
+    @extend_schema(
+        parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE, description="Default: today.")]
+    )
+    def get(self, request, *args, **kwargs):
+        project = self.get_object()
+        query = AsOfSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        as_of = query.validated_data.get("as_of") or timezone.localdate()
+        judged = services.assess_projects(as_of, [project.pk])
+        assessment = judged[0].assessment if judged else None
+        report = {
+            "project": project.pk,
+            "code": project.code,
+            "status": project.status,
+            "as_of": as_of,
+            "window": None,
+            "secured": [],
+            "pipeline": [],
+            "gaps": [],
+            "next_gap": None,
+            "days_to_lapse": None,
+            "open_flags": LapseFlag.objects.open().filter(project=project),
+            "forecast": [],
+        }
+        if assessment is not None:
+            report.update(
+                window=assessment.window,
+                secured=assessment.secured,
+                pipeline=assessment.pipeline,
+                gaps=assessment.gaps,
+                next_gap=assessment.next_gap,
+                days_to_lapse=assessment.days_to_lapse,
+                forecast=coverage.forecast(
+                    assessment.window,
+                    assessment.secured,
+                    assessment.pipeline,
+                    as_of,
+                    FORECAST_MONTHS,
+                ),
+            )
+        return Response(CoverageSerializer(report).data)

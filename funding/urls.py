@@ -1,0 +1,14 @@
+"""Routes of the money pages."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("projects/<int:project_pk>/tranches/new/", views.tranche_new, name="tranche-new"),
+    path("tranches/<int:pk>/edit/", views.tranche_edit, name="tranche-edit"),
+    path("tranches/<int:pk>/disburse/", views.disburse, name="tranche-disburse"),
+    path("tranches/upload/", views.upload, name="tranche-upload"),
+    path("tranches/upload/template/", views.upload_template, name="tranche-template"),
+    path("flags/<int:pk>/acknowledge/", views.acknowledge, name="flag-acknowledge"),
+]

@@ -1,0 +1,182 @@
+"""Money pages: log or change a tranche, record a disbursement, acknowledge a lapse flag, and
+upload a tranche workbook. Every write goes through the services, which check the role table."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+
+from portfolio import access
+from portfolio.decorators import reader_required
+from portfolio.exports import XLSX
+from portfolio.forms import form_status, posted
+from projects.models import Project
+
+from . import services, tranche_import
+from .forms import AcknowledgeForm, DisbursementForm, LoanTermsForm, TrancheForm, UploadForm
+from .models import Disbursement, Instrument, LapseFlag, LoanTerms, Tranche
+
+
+@reader_required
+def tranche_new(request, project_pk):
+    project = get_object_or_404(Project, pk=project_pk)
+    access.check(request.user, access.ADD, Tranche)
+    return _tranche_form(request, Tranche(project=project), LoanTerms())
+
+
+@reader_required
+def tranche_edit(request, pk):
+    tranche = get_object_or_404(Tranche.objects.select_related("project", "funder"), pk=pk)
+    access.check(request.user, access.CHANGE, tranche)
+    terms = getattr(tranche, "loan_terms", None) or LoanTerms()
+    return _tranche_form(request, tranche, terms)
+
+
+def _tranche_form(request, tranche, terms):
+    data = request.POST if request.method == "POST" else None
+    form = TrancheForm(data, instance=tranche, user=request.user, prefix="tranche")
+    is_loan = form.is_bound and form.data.get("tranche-instrument") == Instrument.LOAN
+    if is_loan or data is None:
+        loan_form = LoanTermsForm(data, instance=terms, prefix="loan")
+    else:
+        # Not a loan: the loan terms are not checked, but whatever was typed stays.
+        typed = {name: data.get(f"loan-{name}") for name in LoanTermsForm.Meta.fields}
+        loan_form = LoanTermsForm(
+            instance=terms, prefix="loan", initial={k: v for k, v in typed.items() if v}
+        )
+    if form.is_bound:
+        # Both forms are checked, so every mistake shows at once.
+        valid = form.is_valid()
+        valid = (loan_form.is_valid() if is_loan else True) and valid
+        if valid:
+            failed_in = form
+            try:
+                # One transaction: loan terms that fail take the tranche back with them.
+                with transaction.atomic():
+                    saved = services.save_tranche(form.instance, request.user)
+                    if is_loan:
+                        failed_in = loan_form
+                        _save_loan_terms(loan_form.instance, saved, request.user)
+            except ValidationError as error:
+                failed_in.add_service_error(error)
+            else:
+                messages.success(request, _("Tranche saved."))
+                return redirect(saved.project)
+    context = {
+        "form": form,
+        "loan_form": loan_form,
+        "project": tranche.project,
+        "tranche": tranche,
+        "is_loan": is_loan or (not form.is_bound and tranche.instrument == Instrument.LOAN),
+    }
+    return render(
+        request,
+        "funding/tranche_form.html",
+        context,
+        status=form_status(form, loan_form if is_loan else None),
+    )
+
+
+def _save_loan_terms(terms, tranche, user):
+    terms.tranche = tranche
+    access.check(user, access.CHANGE if terms.pk else access.ADD, terms)
+    terms._history_user = user
+    terms.full_clean()
+    terms.save()
+
+
+@reader_required
+def disburse(request, pk):
+    tranche = get_object_or_404(Tranche.objects.select_related("project", "funder"), pk=pk)
+    access.check(request.user, access.ADD, Disbursement(tranche=tranche))
+    form = DisbursementForm(posted(request))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.disburse(
+                tranche,
+                data["amount"],
+                data["disbursed_on"],
+                reference=data["reference"],
+                recorded_by=request.user,
+            )
+        except ValidationError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, _("Disbursement recorded."))
+            return redirect(tranche.project)
+    context = {
+        "form": form,
+        "tranche": tranche,
+        "project": tranche.project,
+        "remaining": services.disbursable_limit(tranche) - tranche.disbursed_amount,
+        "disbursements": tranche.disbursements.select_related("recorded_by"),
+    }
+    return render(request, "funding/disburse.html", context, status=form_status(form))
+
+
+@reader_required
+def acknowledge(request, pk):
+    flag = get_object_or_404(LapseFlag.objects.select_related("project"), pk=pk)
+    access.check(request.user, access.ACKNOWLEDGE, flag)
+    form = AcknowledgeForm(posted(request), initial={"note": flag.acknowledgement_note})
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
+        next_url = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            flag.acknowledge(request.user, form.cleaned_data["note"])
+        except ValidationError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, _("Flag acknowledged."))
+            return redirect(next_url or flag.project)
+    return render(
+        request,
+        "funding/acknowledge.html",
+        {"form": form, "flag": flag, "project": flag.project, "next": next_url},
+        status=form_status(form),
+    )
+
+
+@reader_required
+def upload(request):
+    """Upload a tranche workbook: every bad cell is listed, and nothing is saved unless all
+    rows are good (the import is one transaction)."""
+    access.check(request.user, access.ADD, Tranche)
+    form = UploadForm(posted(request), request.FILES if request.method == "POST" else None)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        result = tranche_import.import_tranches(form.cleaned_data["workbook"], request.user)
+        if not result.errors:
+            messages.success(
+                request,
+                _(
+                    "Workbook imported: %(created)s created, %(updated)s updated, %(unchanged)s unchanged."
+                )
+                % {
+                    "created": result.created,
+                    "updated": result.updated,
+                    "unchanged": result.unchanged,
+                },
+            )
+            return redirect("tranche-upload")
+    failed = form.errors or (result is not None and result.errors)
+    return render(
+        request,
+        "funding/upload.html",
+        {"form": form, "result": result},
+        status=400 if failed else 200,
+    )
+
+
+@reader_required
+def upload_template(request):
+    access.check(request.user, access.ADD, Tranche)
+    response = HttpResponse(content_type=XLSX)
+    response["Content-Disposition"] = 'attachment; filename="tranche-template.xlsx"'
+    tranche_import.tranche_template(response)
+    return response

@@ -1,0 +1,389 @@
+"""REST API machinery shared by the apps (role-table permission, errors, pages, token login),
+and the portfolio's own resources: portfolios, organisations and exchange rates."""
+
+from contextlib import contextmanager
+
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+from django_countries.serializers import CountryFieldMixin
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import exceptions, generics, pagination, permissions, serializers, viewsets
+from rest_framework import filters as drf_filters
+from rest_framework import views as drf_views
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
+
+from . import access
+from .models import ExchangeRate, Organisation, Portfolio
+
+NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY
+
+# --- Permissions: every door asks portfolio.access ----------------------------------------
+
+
+class RoleTable(permissions.BasePermission):
+    """Asks the role table (`portfolio.access`) about the model, then about the row.
+
+    Anonymous requests are refused (401). A signed-in user without a role gets 403 on lists
+    and creates, and 404 on any single row, since `visible()` hides every row from them.
+    A role that sees a row but may not change it gets 403 with the role table's reason.
+    Views name their custom actions' access in `access_actions` ({"verify": access.REVIEW}).
+    """
+
+    METHODS = {"POST": access.ADD, "PUT": access.CHANGE, "PATCH": access.CHANGE}
+
+    def has_permission(self, request, view):
+        user = request.user
+        if not user or not user.is_authenticated:
+            return False
+        if not self._offered(request, view):
+            return True  # the view answers 405 to everyone signed in
+        if not access.can_read(user):
+            if getattr(view, "detail", False):
+                return True  # get_object() answers 404: the row is not visible to them
+            return self._allows(user, access.VIEW, self._model(view))
+        return self._allows(user, self._action(request, view), self._model(view))
+
+    def has_object_permission(self, request, view, obj):
+        return self._allows(request.user, self._action(request, view), obj)
+
+    def _allows(self, user, action, subject):
+        if access.may(user, action, subject):
+            return True
+        self.message = access.reason(user, action, subject)
+        return False
+
+    @staticmethod
+    def _offered(request, view):
+        method = request.method.lower()
+        return method in view.http_method_names and hasattr(view, method)
+
+    @staticmethod
+    def _model(view):
+        return view.queryset.model
+
+    def _action(self, request, view):
+        named = getattr(view, "access_actions", {}).get(getattr(view, "action", None))
+        if named:
+            return named
+        if request.method in permissions.SAFE_METHODS:
+            return access.VIEW
+        if request.method == "DELETE":
+            return access.DELETE
+        return self.METHODS[request.method]
+
+
+# --- Errors: 400 names each field and reason, never a 500 -----------------------------------
+
+
+def field_errors(error: DjangoValidationError, names=None) -> dict:
+    """A Django ValidationError as the API's 400 body: {field: [reasons]}.
+
+    `names` maps model field names to the API's names where they differ
+    (`funder_reference` is `reference`).
+    """
+    names = names or {}
+    if not hasattr(error, "error_dict"):
+        return {NON_FIELD: error.messages}
+    return {
+        NON_FIELD if key == NON_FIELD_ERRORS else names.get(key, key): messages
+        for key, messages in error.message_dict.items()
+    }
+
+
+def exception_handler(exc, context):
+    """DRF's handler, taught the errors the models and the database raise."""
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(field_errors(exc))
+    elif isinstance(exc, ProtectedError):
+        kinds = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
+        exc = exceptions.ValidationError(
+            {NON_FIELD: [f"It cannot be deleted while {', '.join(kinds)} refer to it."]}
+        )
+    elif isinstance(exc, IntegrityError):
+        # Validation runs before every save, so this is a race with another request.
+        exc = exceptions.ValidationError(
+            {
+                NON_FIELD: [
+                    "The change conflicts with data saved meanwhile; read it again and retry."
+                ]
+            }
+        )
+    return drf_views.exception_handler(exc, context)
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "Why the request was refused.",
+    "properties": {"detail": {"type": "string"}},
+    "required": ["detail"],
+}
+FIELD_ERRORS_SCHEMA = {
+    "type": "object",
+    "description": (
+        "Each field that was refused, with its reasons; `non_field_errors` for reasons about "
+        "the whole record; a nested object (such as `loan_terms`) has the same shape; "
+        "`detail` alone when the body could not be read."
+    ),
+    "properties": {"detail": {"type": "string"}},
+    "additionalProperties": {
+        "oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "object"}]
+    },
+}
+ERROR_RESPONSES = {
+    "400": ("FieldErrors", "Bad input: each field and the reason."),
+    "401": ("Error", "Not signed in: send `Authorization: Token <key>` or a session cookie."),
+    "403": ("Error", "Signed in, but the role table does not allow this."),
+    "404": ("Error", "No such record, or not one this user may see; or no such page."),
+}
+
+
+def add_error_responses(result, generator, request, public):
+    """drf-spectacular post-processing hook: every operation describes its error answers."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = ERROR_SCHEMA
+    schemas["FieldErrors"] = FIELD_ERRORS_SCHEMA
+    for path, operations in result.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            errors = dict(ERROR_RESPONSES)
+            if path.endswith("/auth/token/"):
+                errors = {
+                    "400": errors["400"],
+                    "429": ("Error", "Too many failed logins from this address; wait."),
+                }
+            if "requestBody" in operation:
+                errors["415"] = ("Error", "The body is not in a media type listed here.")
+            for code, (name, description) in errors.items():
+                responses.setdefault(
+                    code,
+                    {
+                        "description": description,
+                        "content": {
+                            "application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}
+                        },
+                    },
+                )
+    return result
+
+
+# --- Lists: pages and search ----------------------------------------------------------------
+
+
+class Pagination(pagination.PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class SearchFilter(drf_filters.SearchFilter):
+    """DRF's search, its refusals (a NUL character) named by the parameter like any other 400."""
+
+    def get_search_terms(self, request):
+        try:
+            return super().get_search_terms(request)
+        except exceptions.ValidationError as error:
+            raise exceptions.ValidationError({self.search_param: error.detail}) from error
+
+
+def row_filter(field_name, model, **kwargs):
+    """Filter by a related row's id: an id that names no row is a 400, never a crash."""
+    return filters.ModelChoiceFilter(field_name=field_name, queryset=model.objects.all(), **kwargs)
+
+
+# --- Writes: through the role table and the model's own validation --------------------------
+
+
+class ServiceSerializer(serializers.ModelSerializer):
+    """Builds the instance and hands it to `persist()`, which saves it as the admin does:
+    the role table, then the model's full validation. Serializers whose model has a service
+    override `persist()` to call it.
+
+    Uniqueness is left to `full_clean()`, which knows the models' conditional constraints,
+    so the rule lives in one place.
+    """
+
+    def get_validators(self):
+        return []
+
+    def create(self, validated_data):
+        return self.persist(self.Meta.model(**validated_data))
+
+    def update(self, instance, validated_data):
+        for name, value in validated_data.items():
+            setattr(instance, name, value)
+        return self.persist(instance)
+
+    @property
+    def user(self):
+        return self.context["request"].user
+
+    def persist(self, instance):
+        access.check(self.user, access.CHANGE if instance.pk else access.ADD, instance)
+        instance._history_user = self.user
+        with self.model_errors(), transaction.atomic():
+            instance.full_clean()
+            instance.save()
+        return instance
+
+    @contextmanager
+    def model_errors(self, nest_under=None):
+        """Turn the model's ValidationError into the API's 400, in the API's field names."""
+        try:
+            yield
+        except DjangoValidationError as error:
+            names = {field.source: name for name, field in self.fields.items()}
+            errors = field_errors(error, names)
+            raise exceptions.ValidationError(
+                {nest_under: errors} if nest_under else errors
+            ) from error
+
+
+class RoleTableMixin:
+    """A model's resource: lists what the user may see, writes as the role table allows."""
+
+    permission_classes = [RoleTable]
+    filter_backends = [filters.DjangoFilterBackend, drf_filters.OrderingFilter, SearchFilter]
+    pagination_class = Pagination
+    # Any path segment reaches the view, which answers a JSON 404 for a bad id rather than
+    # leaving it to the URL resolver's HTML page.
+    lookup_value_regex = "[^/]+"
+    access_actions: dict = {}
+
+    def get_queryset(self):
+        return access.visible(self.request.user, super().get_queryset())
+
+    def perform_destroy(self, instance):
+        access.check(self.request.user, access.DELETE, instance)
+        instance.delete()
+
+
+class RoleTableViewSet(RoleTableMixin, viewsets.ModelViewSet):
+    pass
+
+
+# --- Token login ----------------------------------------------------------------------------
+
+
+class FailedLoginThrottle(SimpleRateThrottle):
+    """Counts failed logins per client address; past the rate, every login waits.
+
+    A successful login is not counted, so a script that logs in often is never locked out.
+    """
+
+    scope = "login_failures"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+    def throttle_success(self):
+        return True  # only failures count; the view records them
+
+    def record_failure(self, request, view):
+        key = self.get_cache_key(request, view)
+        now = self.timer()
+        history = [moment for moment in self.cache.get(key, []) if moment > now - self.duration]
+        self.cache.set(key, [now, *history], self.duration)
+
+
+class TokenLogin(generics.GenericAPIView):
+    """Trade a username and password for the user's API token."""
+
+    serializer_class = AuthTokenSerializer
+    authentication_classes = []
+    permission_classes = [permissions.AllowAny]
+    throttle_classes = [FailedLoginThrottle]
+
+    @extend_schema(
+        auth=[],
+        responses={200: inline_serializer("Token", {"token": serializers.CharField()})},
+    )
+    def post(self, request):
+        serializer = self.get_serializer(data=request.data)
+        if not serializer.is_valid():
+            FailedLoginThrottle().record_failure(request, self)
+            raise exceptions.ValidationError(serializer.errors)
+        token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
+        return Response({"token": token.key})
+
+
+# --- Portfolios, organisations, exchange rates ---------------------------------------------
+
+
+class PortfolioSerializer(ServiceSerializer):
+    reminder_days = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=3650),
+        required=False,
+        help_text="Remind funders this many days before secured maintenance ends.",
+    )
+
+    class Meta:
+        model = Portfolio
+        fields = ["id", "name", "reporting_currency", "lapse_warning_days", "reminder_days"]
+        extra_kwargs = {"lapse_warning_days": {"min_value": 1}}
+
+
+class PortfolioViewSet(RoleTableViewSet):
+    """Programmes or funds, each with its reporting currency and lapse warning settings."""
+
+    queryset = Portfolio.objects.all()
+    serializer_class = PortfolioSerializer
+    filterset_fields = ["reporting_currency"]
+    search_fields = ["name"]
+    ordering_fields = ["name", "id"]
+
+
+class OrganisationSerializer(CountryFieldMixin, ServiceSerializer):
+    class Meta:
+        model = Organisation
+        fields = [
+            "id",
+            "name",
+            "is_funder",
+            "is_implementer",
+            "is_evaluator",
+            "funder_type",
+            "country",
+            "iati_identifier",
+        ]
+
+
+class OrganisationViewSet(RoleTableViewSet):
+    """Funders, implementing partners and evaluation firms."""
+
+    queryset = Organisation.objects.all()
+    serializer_class = OrganisationSerializer
+    filterset_fields = ["is_funder", "is_implementer", "is_evaluator", "funder_type", "country"]
+    search_fields = ["name", "iati_identifier"]
+    ordering_fields = ["name", "id"]
+
+
+class ExchangeRateSerializer(ServiceSerializer):
+    class Meta:
+        model = ExchangeRate
+        fields = ["id", "currency", "to_currency", "rate", "valid_on", "source"]
+
+
+class ExchangeRateFilter(filters.FilterSet):
+    class Meta:
+        model = ExchangeRate
+        fields = {
+            "currency": ["exact"],
+            "to_currency": ["exact"],
+            "valid_on": ["exact", "gte", "lte"],
+        }
+
+
+class ExchangeRateViewSet(RoleTableViewSet):
+    """Rates of currencies to reporting currencies by date; written by finance staff."""
+
+    queryset = ExchangeRate.objects.all()
+    serializer_class = ExchangeRateSerializer
+    filterset_class = ExchangeRateFilter
+    search_fields = ["currency", "to_currency", "source"]
+    ordering_fields = ["currency", "to_currency", "valid_on", "id"]

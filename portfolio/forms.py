@@ -1,0 +1,103 @@
+"""Forms of the portfolio-wide pages, and how any page form shows a service's refusal."""
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+
+from funding.models import Instrument
+from projects.models import Project
+
+from .models import ExchangeRate, Organisation, Portfolio
+from .workbook import ExportFilters
+
+
+def posted(request):
+    """The POST data to bind a form to, or None on GET (an empty POST still binds, and fails)."""
+    return request.POST if request.method == "POST" else None
+
+
+def form_status(*forms):
+    """400 when a form comes back with errors, so scripts and tests see the refusal too."""
+    return 400 if any(form is not None and form.is_bound and form.errors for form in forms) else 200
+
+
+class PageFormMixin:
+    """What every page form does: show the models' choice labels (English in the models) in
+    the reader's language, and put a service's ValidationError next to the fields it names."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.ChoiceField) and not isinstance(
+                field, forms.ModelChoiceField
+            ):
+                field.choices = [(value, gettext(str(label))) for value, label in field.choices]
+
+    def add_service_error(self, error: ValidationError):
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error)
+            return
+        for name, messages in error.message_dict.items():
+            field = name if name in self.fields else None
+            if name == NON_FIELD_ERRORS:
+                field = None
+            self.add_error(field, messages)
+
+
+class ExchangeRateForm(PageFormMixin, forms.ModelForm):
+    class Meta:
+        model = ExchangeRate
+        fields = ["currency", "to_currency", "rate", "valid_on", "source"]
+        labels = {
+            "currency": _("Currency"),
+            "to_currency": _("Into currency"),
+            "rate": _("Rate (units of the second currency for one unit of the first)"),
+            "valid_on": _("Valid from"),
+            "source": _("Source"),
+        }
+        widgets = {"valid_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+        localized_fields = ["rate"]
+
+
+class ExportForm(PageFormMixin, forms.Form):
+    """Which part of the portfolio the workbook covers; everything is optional."""
+
+    portfolio = forms.ModelChoiceField(
+        label=_("Portfolio"), queryset=Portfolio.objects.all(), required=False
+    )
+    funder = forms.ModelChoiceField(
+        label=_("Funder"), queryset=Organisation.objects.filter(is_funder=True), required=False
+    )
+    country = forms.ChoiceField(label=_("Country"), required=False)
+    instrument = forms.ChoiceField(label=_("Instrument"), required=False)
+    as_of = forms.DateField(
+        label=_("As of"),
+        required=False,
+        help_text=_("Leave empty for today."),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        anything = [("", gettext("All"))]
+        self.fields["portfolio"].empty_label = gettext("All")
+        self.fields["funder"].empty_label = gettext("All")
+        self.fields["instrument"].choices = anything + [
+            (value, gettext(label)) for value, label in Instrument.choices
+        ]
+        codes = Project.objects.order_by().values_list("country", flat=True).distinct()
+        self.fields["country"].choices = anything + sorted(
+            ((code, countries.name(code)) for code in codes), key=lambda choice: choice[1]
+        )
+
+    def filters(self) -> ExportFilters:
+        data = self.cleaned_data
+        return ExportFilters(
+            portfolio=data["portfolio"].pk if data["portfolio"] else None,
+            funder=data["funder"].pk if data["funder"] else None,
+            country=data["country"],
+            instrument=data["instrument"],
+            as_of=data["as_of"],
+        )

@@ -1,0 +1,332 @@
+"""A synthetic portfolio of any size, written in bulk, for benchmarks and load tests."""
+
+import itertools
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from evaluations.models import Indicator, Measurement, PayoutTerms, Target
+from funding.models import Disbursement, LapseFlag, LapseReminder, LoanTerms, Tranche
+from funding.signals import rescans_paused
+from portfolio.models import ExchangeRate, Membership, Organisation, Portfolio, Role
+from projects.models import Project
+
+PORTFOLIO_NAME = "Benchmark (synthetic)"
+ORGANISATION_PREFIX = "Synthetic "
+USER_PREFIX = "synthetic-"
+RATE_SOURCE = "Synthetic (seed_scale)"
+LAUNCH = date(2025, 1, 1)
+BATCH = 1000  # projects per round trip; each brings about 30 rows of other tables with it
+
+D = Decimal
+I = Tranche.Instrument  # noqa: E741 - read as a column header in the table below
+P = Tranche.Purpose
+S = Tranche.Status
+
+# The tranches every synthetic project gets, in this order: the first three are its three
+# years of maintenance (all the lapse scan reads), then one of every other instrument,
+# purpose and status. A project asked for more tranches than listed goes round again.
+TRANCHE_KINDS = [
+    ("maintenance-2025", I.GRANT, P.MAINTENANCE, S.COMMITTED, "USD", D("52000.00")),
+    ("maintenance-2026", I.GRANT, P.MAINTENANCE, S.COMMITTED, "USD", D("52000.00")),
+    ("maintenance-2027", I.GRANT, P.MAINTENANCE, S.COMMITTED, "USD", D("52000.00")),
+    ("launch-grant", I.GRANT, P.LAUNCH, S.COMMITTED, "EUR", D("250000.00")),
+    ("launch-loan", I.LOAN, P.LAUNCH, S.COMMITTED, "USD", D("400000.00")),
+    ("results", I.RESULTS_BASED, P.CAPACITY, S.COMMITTED, "USD", D("80000.00")),
+    ("capacity-planned", I.GRANT, P.CAPACITY, S.PLANNED, "EUR", D("30000.00")),
+    ("other-cancelled", I.GRANT, P.OTHER, S.CANCELLED, "USD", D("15000.00")),
+    ("maintenance-loan", I.LOAN, P.MAINTENANCE, S.PLANNED, "USD", D("120000.00")),
+    ("other-results", I.RESULTS_BASED, P.OTHER, S.PLANNED, "USD", D("25000.00")),
+]
+
+TRANCHES_PER_PROJECT = len(TRANCHE_KINDS)
+
+
+@dataclass
+class Built:
+    projects: int = 0
+    tranches: int = 0
+    disbursements: int = 0
+    indicators: int = 0
+    measurements: int = 0
+
+    def __str__(self):
+        return (
+            f"{self.projects:,} projects, {self.tranches:,} tranches, "
+            f"{self.disbursements:,} disbursements, {self.indicators:,} indicators, "
+            f"{self.measurements:,} measurements"
+        )
+
+
+def real_projects_exist():
+    """Does the database hold projects that are not synthetic (so it is not a throwaway)?"""
+    return Project.objects.exclude(portfolio__name=PORTFOLIO_NAME).exists()
+
+
+def _maintenance_period(kind, i):
+    """Three years of maintenance from launch; the second year is cut short for every fifth
+    project (it lapses in 2026) and the third is only planned for every third (underfunded)."""
+    if kind == "maintenance-2025":
+        return date(2025, 1, 1), date(2025, 12, 31), None
+    if kind == "maintenance-2026":
+        return date(2026, 1, 1), date(2026, 12, 31) if i % 5 else date(2026, 2, 15), None
+    if kind == "maintenance-loan":
+        return date(2028, 1, 1), date(2028, 12, 31), None
+    return date(2027, 1, 1), date(2027, 12, 31), S.PLANNED if i % 3 == 0 else None
+
+
+def _tranches_for(project, i, count, funders, with_results):
+    tranches = []
+    for n, (kind, instrument, purpose, status, currency, amount) in zip(
+        range(count), itertools.cycle(TRANCHE_KINDS), strict=False
+    ):
+        covers_from = covers_until = None
+        if purpose == P.MAINTENANCE:
+            covers_from, covers_until, status_override = _maintenance_period(kind, i)
+            status = status_override or status
+        tranche = Tranche(
+            project=project,
+            funder=funders[(i + n) % len(funders)],
+            instrument=instrument,
+            purpose=purpose,
+            amount=amount,
+            currency=currency,
+            status=status,
+            committed_on=LAUNCH - timedelta(days=90) if status == S.COMMITTED else None,
+            expected_disbursement_on=None if status == S.CANCELLED else covers_from or LAUNCH,
+            covers_from=covers_from,
+            covers_until=covers_until,
+        )
+        tranche.synthetic_kind = kind
+        # The stored running total is what services.disburse() would have left behind.
+        tranche.payments = _payments(tranche, with_results)
+        tranche.disbursed_amount = sum((amount for _, amount in tranche.payments), D("0.00"))
+        tranches.append(tranche)
+    return tranches
+
+
+def _indicator_for(project):
+    return Indicator(
+        project=project,
+        code="OUT-1",
+        name="People served by the digital service",
+        unit="people",
+        level=Indicator.Level.OUTPUT,
+        baseline_value=D("0"),
+        baseline_date=date(2024, 12, 31),
+    )
+
+
+QUARTERS_2025 = [
+    (date(2025, 1, 1), date(2025, 3, 31)),
+    (date(2025, 4, 1), date(2025, 6, 30)),
+    (date(2025, 7, 1), date(2025, 9, 30)),
+    (date(2025, 10, 1), date(2025, 12, 31)),
+]
+# Four verified quarters of 100..400 (non-cumulative: 400 counts) reach 40% of the target of
+# 1,000, so a pro rata results-based tranche has earned 40% of its amount.
+ACHIEVEMENT = D("0.4")
+
+
+def _earned(tranche, with_results):
+    if not with_results or tranche.status != S.COMMITTED:
+        return D("0.00")
+    return (tranche.amount * ACHIEVEMENT).quantize(D("0.01"))
+
+
+def _payments(tranche, with_results):
+    """Payments consistent with the tranche: a launch grant half paid in two instalments, a
+    loan and the maintenance already under way fully paid, a results-based tranche paid what
+    its results have earned, nothing on planned or cancelled tranches."""
+    if tranche.status != S.COMMITTED:
+        return []
+    kind = tranche.synthetic_kind
+    if kind == "launch-grant":
+        quarter = (tranche.amount / 4).quantize(D("0.01"))
+        return [(LAUNCH, quarter), (LAUNCH + timedelta(days=90), quarter)]
+    if kind == "launch-loan":
+        return [(LAUNCH, tranche.amount)]
+    if tranche.purpose == P.MAINTENANCE and tranche.covers_from < date(2027, 1, 1):
+        return [(tranche.covers_from, tranche.amount)]
+    if tranche.instrument == I.RESULTS_BASED and _earned(tranche, with_results) > 0:
+        return [(date(2026, 1, 15), _earned(tranche, with_results))]
+    return []
+
+
+def _setup():
+    portfolio = Portfolio.objects.create(name=PORTFOLIO_NAME, reminder_days=[])
+    funder_types = Organisation.FunderType.values
+    funders = Organisation.objects.bulk_create(
+        Organisation(
+            name=f"{ORGANISATION_PREFIX}funder {n + 1}",
+            is_funder=True,
+            funder_type=funder_types[n % len(funder_types)],
+        )
+        for n in range(5)
+    )
+    partners = Organisation.objects.bulk_create(
+        Organisation(name=f"{ORGANISATION_PREFIX}partner {n + 1}", is_implementer=True)
+        for n in range(3)
+    )
+    evaluator_org = Organisation.objects.create(
+        name=f"{ORGANISATION_PREFIX}evaluation firm", is_evaluator=True
+    )
+    User = get_user_model()
+    reporter = User.objects.create(username=f"{USER_PREFIX}reporter", is_active=False)
+    verifier = User.objects.create(username=f"{USER_PREFIX}verifier", is_active=False)
+    Membership.objects.bulk_create(
+        Membership(user=user, organisation=evaluator_org, role=Role.EVALUATOR)
+        for user in (reporter, verifier)
+    )
+    if not ExchangeRate.objects.filter(currency="EUR", to_currency="USD").exists():
+        ExchangeRate.objects.create(
+            currency="EUR",
+            to_currency="USD",
+            rate=D("1.08"),
+            valid_on=date(2024, 1, 1),
+            source=RATE_SOURCE,
+        )
+    return portfolio, funders, partners, reporter, verifier
+
+
+@transaction.atomic
+@rescans_paused()
+def build(
+    n, tranches_per_project=TRANCHES_PER_PROJECT, with_results=True, launched_only=False
+) -> Built:
+    """Replace any earlier synthetic data with `n` projects (launched, but for every tenth
+    still implementing unless `launched_only`), their tranches, disbursements and results.
+
+    Rescans are paused: a benchmark or a load test runs the scan it wants afterwards.
+    """
+    clean()
+    portfolio, funders, partners, reporter, verifier = _setup()
+    built = Built()
+    verified_at = timezone.now()
+
+    def launched(i):
+        return launched_only or i % 10 != 9
+
+    for start in range(0, n, BATCH):
+        numbers = range(start, min(start + BATCH, n))
+        projects = Project.objects.bulk_create(
+            Project(
+                portfolio=portfolio,
+                code=f"SYN-{i:06d}",
+                title=f"Synthetic service {i}",
+                country=("KE", "SN", "BD", "PE", "NP")[i % 5],
+                sector_code=("22040", "15110", "12110", "11110")[i % 4],
+                implementing_partner=partners[i % len(partners)],
+                status=Project.Status.LAUNCHED if launched(i) else Project.Status.IMPLEMENTING,
+                planned_launch_date=LAUNCH,
+                launch_date=LAUNCH if launched(i) else None,
+                annual_maintenance_cost=D("50000.00"),
+                maintenance_cost_currency="USD",
+            )
+            for i in numbers
+        )
+        built.projects += len(projects)
+
+        targets = {}
+        if with_results:
+            indicators = Indicator.objects.bulk_create(_indicator_for(p) for p in projects)
+            targets = {
+                t.indicator.project_id: t
+                for t in Target.objects.bulk_create(
+                    Target(indicator=indicator, due_on=date(2026, 12, 31), value=D("1000"))
+                    for indicator in indicators
+                )
+            }
+            measurements = Measurement.objects.bulk_create(
+                Measurement(
+                    indicator=indicator,
+                    period_start=period_start,
+                    period_end=period_end,
+                    value=D(100 * quarter),
+                    source="Synthetic service statistics",
+                    status=Measurement.Status.VERIFIED,
+                    reported_by=reporter,
+                    verified_by=verifier,
+                    verified_at=verified_at,
+                )
+                for indicator in indicators
+                for quarter, (period_start, period_end) in enumerate(QUARTERS_2025, start=1)
+            )
+            built.indicators += len(indicators)
+            built.measurements += len(measurements)
+
+        tranches = Tranche.objects.bulk_create(
+            tranche
+            for p, i in zip(projects, numbers, strict=True)
+            for tranche in _tranches_for(p, i, tranches_per_project, funders, with_results)
+        )
+        built.tranches += len(tranches)
+        LoanTerms.objects.bulk_create(
+            LoanTerms(
+                tranche=t,
+                annual_rate_percent=D("0.750"),
+                tenor_months=240,
+                grace_months=60,
+                frequency_months=6,
+                first_payment_date=date(2030, 6, 30),
+            )
+            for t in tranches
+            if t.instrument == I.LOAN
+        )
+        if with_results:
+            PayoutTerms.objects.bulk_create(
+                PayoutTerms(
+                    tranche=t,
+                    target=targets[t.project_id],
+                    rule=PayoutTerms.Rule.PRO_RATA,
+                    eligible_amount=_earned(t, with_results),
+                    achievement=ACHIEVEMENT,
+                )
+                for t in tranches
+                if t.instrument == I.RESULTS_BASED
+            )
+        payments = Disbursement.objects.bulk_create(
+            Disbursement(tranche=t, disbursed_on=paid_on, amount=amount, reference="SYN")
+            for t in tranches
+            for paid_on, amount in t.payments
+        )
+        built.disbursements += len(payments)
+    return built
+
+
+def _erase(queryset):
+    """Delete rows in one statement, without loading them.
+
+    A queryset's delete() fetches every row to send delete signals, and simple_history
+    answers each with a history row: hours for a million synthetic rows that have no history
+    worth keeping. Callers delete children before parents, so no cascade is skipped.
+    """
+    queryset._raw_delete(queryset.db)
+
+
+@transaction.atomic
+@rescans_paused()
+def clean():
+    """Remove every synthetic row, children first."""
+    synthetic = {"project__portfolio__name": PORTFOLIO_NAME}
+    via_tranche = {"tranche__project__portfolio__name": PORTFOLIO_NAME}
+    via_indicator = {"indicator__project__portfolio__name": PORTFOLIO_NAME}
+    _erase(LapseReminder.objects.filter(**synthetic))
+    _erase(LapseFlag.objects.filter(**synthetic))
+    _erase(Disbursement.objects.filter(**via_tranche))
+    _erase(PayoutTerms.objects.filter(**via_tranche))
+    _erase(LoanTerms.objects.filter(**via_tranche))
+    _erase(Tranche.objects.filter(**synthetic))
+    _erase(Measurement.objects.filter(**via_indicator))
+    _erase(Target.objects.filter(**via_indicator))
+    _erase(Indicator.objects.filter(**synthetic))
+    _erase(Project.objects.filter(portfolio__name=PORTFOLIO_NAME))
+    Portfolio.objects.filter(name=PORTFOLIO_NAME).delete()
+    Membership.objects.filter(user__username__startswith=USER_PREFIX).delete()
+    get_user_model().objects.filter(username__startswith=USER_PREFIX).delete()
+    Organisation.objects.filter(name__startswith=ORGANISATION_PREFIX).delete()
+    ExchangeRate.objects.filter(source=RATE_SOURCE).delete()

@@ -1,0 +1,76 @@
+"""REST API for projects."""
+
+from django_countries.django_filters import CountryFilter
+from django_countries.serializers import CountryFieldMixin
+from django_filters import rest_framework as filters
+from rest_framework import serializers
+
+from portfolio.api import RoleTableViewSet, ServiceSerializer
+from portfolio.models import Organisation
+
+from .models import Project, TargetGroup
+
+
+class ProjectSerializer(CountryFieldMixin, ServiceSerializer):
+    target_groups = serializers.ListField(
+        child=serializers.ChoiceField(choices=TargetGroup.choices), required=False
+    )
+    sector_name = serializers.CharField(read_only=True)
+    obligation_end = serializers.DateField(
+        read_only=True, allow_null=True, help_text="Last day the service must stay funded."
+    )
+
+    class Meta:
+        model = Project
+        fields = [
+            "id",
+            "portfolio",
+            "code",
+            "title",
+            "description",
+            "country",
+            "sector_code",
+            "sector_name",
+            "implementing_partner",
+            "status",
+            "planned_launch_date",
+            "launch_date",
+            "sustainability_months",
+            "obligation_end",
+            "annual_maintenance_cost",
+            "maintenance_cost_currency",
+            "target_groups",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class ProjectFilter(filters.FilterSet):
+    country = CountryFilter()
+    sector = filters.CharFilter(field_name="sector_code", help_text="OECD DAC purpose code.")
+    funder = filters.ModelChoiceFilter(
+        field_name="tranches__funder",
+        queryset=Organisation.objects.all(),
+        distinct=True,
+        help_text="Projects with a tranche from this organisation.",
+    )
+
+    class Meta:
+        model = Project
+        fields = {
+            "portfolio": ["exact"],
+            "status": ["exact"],
+            "implementing_partner": ["exact"],
+            "launch_date": ["gte", "lte"],
+            "planned_launch_date": ["gte", "lte"],
+        }
+
+
+class ProjectViewSet(RoleTableViewSet):
+    """Pilot projects and their lifecycle; written by portfolio managers."""
+
+    queryset = Project.objects.all()
+    serializer_class = ProjectSerializer
+    filterset_class = ProjectFilter
+    search_fields = ["code", "title"]
+    ordering_fields = ["code", "title", "status", "launch_date", "id"]

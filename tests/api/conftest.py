@@ -1,0 +1,130 @@
+"""A small portfolio with one person per role, and API clients that log in with their tokens."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from funding.models import LapseFlag, Tranche
+from portfolio.models import Role
+from tests.evaluations.factories import (
+    EvaluationFactory,
+    IndicatorFactory,
+    MeasurementFactory,
+    PersonFactory,
+    TargetFactory,
+)
+from tests.factories import (
+    DisbursementFactory,
+    EvaluatorOrgFactory,
+    ExchangeRateFactory,
+    FunderFactory,
+    LoanTermsFactory,
+    MembershipFactory,
+    ProjectFactory,
+    TrancheFactory,
+    UserFactory,
+)
+
+ROLES = ["anonymous", "no_role", "officer", "other_officer", "evaluator", "finance", "manager"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttles():
+    """The failed-login throttle counts in the cache; each test starts with none."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@dataclass
+class World:
+    bank: object
+    other_funder: object
+    evaluation_firm: object
+    project: object
+    tranche: object  # the bank's committed loan to the project, with terms
+    other_tranche: object  # another funder's tranche to the project
+    disbursement: object
+    indicator: object
+    target: object
+    measurement: object  # reported by someone else, so evaluators may review it
+    evaluation: object
+    flag: object
+    rate: object
+
+
+@pytest.fixture
+def world(db):
+    bank = FunderFactory(name="Bank")
+    other_funder = FunderFactory(name="Other funder")
+    project = ProjectFactory(launched=True)
+    tranche = TrancheFactory(
+        project=project,
+        funder=bank,
+        instrument=Tranche.Instrument.LOAN,
+        funder_reference="BANK-1",
+    )
+    LoanTermsFactory(tranche=tranche)
+    # On another project, so the other funder's officer has no say about this project's flags.
+    other_tranche = TrancheFactory(funder=other_funder, maintenance=True)
+    disbursement = DisbursementFactory(tranche=tranche, amount=Decimal("1000.00"))
+    Tranche.objects.filter(pk=tranche.pk).update(disbursed_amount=Decimal("1000.00"))
+    indicator = IndicatorFactory(project=project)
+    return World(
+        bank=bank,
+        other_funder=other_funder,
+        evaluation_firm=EvaluatorOrgFactory(),
+        project=project,
+        tranche=tranche,
+        other_tranche=other_tranche,
+        disbursement=disbursement,
+        indicator=indicator,
+        target=TargetFactory(indicator=indicator),
+        measurement=MeasurementFactory(indicator=indicator, reported_by=PersonFactory()),
+        evaluation=EvaluationFactory(project=project),
+        flag=LapseFlag.objects.create(
+            project=project,
+            kind=LapseFlag.Kind.AT_RISK,
+            gap_start=date(2026, 1, 1),
+            gap_end=date(2027, 12, 31),
+            raised_at="2025-12-01T00:00:00Z",
+            last_seen_on=date(2025, 12, 1),
+        ),
+        rate=ExchangeRateFactory(),
+    )
+
+
+@pytest.fixture
+def people(world):
+    def member(role, organisation):
+        return MembershipFactory(role=role, organisation=organisation).user
+
+    return {
+        "anonymous": None,
+        "no_role": UserFactory(),
+        "officer": member(Role.DONOR_OFFICER, world.bank),
+        "other_officer": member(Role.DONOR_OFFICER, world.other_funder),
+        "evaluator": member(Role.EVALUATOR, world.evaluation_firm),
+        "finance": member(Role.FINANCE, world.bank),
+        "manager": member(Role.PORTFOLIO_MANAGER, world.bank),
+    }
+
+
+def client_for(user):
+    """An API client that sends `user`'s token, as a script would (anonymous for None)."""
+    client = APIClient()
+    if user is not None:
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def api(people):
+    """api("manager") -> a client logged in as that person."""
+    return lambda role: client_for(people[role])

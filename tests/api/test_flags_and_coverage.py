@@ -1,0 +1,105 @@
+"""Lapse flags acknowledged through the API, and a project's coverage and forecast."""
+
+from datetime import date
+
+import pytest
+from django.utils import timezone
+
+from funding.models import LapseFlag
+from tests.factories import TrancheFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_funder_acknowledges_a_flag_with_a_note(api, world, people):
+    response = api("officer").post(
+        f"/api/v1/lapse-flags/{world.flag.pk}/acknowledge/",
+        {"note": "Renewal in signature."},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["acknowledged_by"], body["acknowledgement_note"]) == (
+        people["officer"].pk,
+        "Renewal in signature.",
+    )
+
+
+def test_an_acknowledgement_needs_a_note(api, world):
+    response = api("officer").post(
+        f"/api/v1/lapse-flags/{world.flag.pk}/acknowledge/", {}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"note"}
+
+
+def test_a_resolved_flag_cannot_be_acknowledged(api, world):
+    LapseFlag.objects.filter(pk=world.flag.pk).update(resolved_at=timezone.now())
+
+    response = api("manager").post(
+        f"/api/v1/lapse-flags/{world.flag.pk}/acknowledge/", {"note": "Late."}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"non_field_errors": ["A resolved flag cannot be acknowledged."]}
+
+
+def test_flags_are_never_written_by_hand(api, world):
+    response = api("manager").patch(
+        f"/api/v1/lapse-flags/{world.flag.pk}/", {"kind": "lapsed"}, format="json"
+    )
+
+    assert response.status_code == 405
+
+
+def test_coverage_shows_window_cover_gaps_flags_and_forecast(api, world):
+    project = world.project  # launched 2025-01-01, 36 months
+    TrancheFactory(project=project, maintenance=True)  # covers 2025
+    TrancheFactory(
+        project=project,
+        maintenance=True,
+        planned=True,
+        covers_from=date(2026, 1, 1),
+        covers_until=date(2026, 6, 30),
+    )
+
+    response = api("evaluator").get(
+        f"/api/v1/projects/{project.pk}/coverage/", {"as_of": "2025-11-15"}
+    )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["window"] == {"start": "2025-01-01", "end": "2027-12-31"}
+    assert body["secured"] == [{"start": "2025-01-01", "end": "2025-12-31"}]
+    assert body["pipeline"] == [{"start": "2025-01-01", "end": "2026-06-30"}]
+    assert body["gaps"] == [{"start": "2026-01-01", "end": "2027-12-31"}]
+    assert body["days_to_lapse"] == 47
+    assert [flag["id"] for flag in body["open_flags"]] == [world.flag.pk]
+    assert len(body["forecast"]) == 24
+    assert body["forecast"][0] == {
+        "month": "2025-11-01",
+        "secured_days": 30,
+        "pipeline_only_days": 0,
+        "uncovered_days": 0,
+        "outside_window_days": 0,
+    }
+
+
+def test_a_project_not_launched_has_no_window_to_cover(api, world):
+    project = TrancheFactory().project  # implementing
+
+    body = api("manager").get(f"/api/v1/projects/{project.pk}/coverage/").json()
+
+    assert (body["window"], body["gaps"], body["forecast"]) == (None, [], [])
+    assert body["as_of"] == timezone.localdate().isoformat()
+
+
+def test_a_bad_as_of_date_is_a_400(api, world):
+    response = api("manager").get(
+        f"/api/v1/projects/{world.project.pk}/coverage/", {"as_of": "9999-12-31"}
+    )
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"as_of"}

@@ -1,0 +1,39 @@
+"""A Celery worker killed in the middle of an export: another worker finishes it, whole."""
+
+from funding.signals import rescans_paused
+from portfolio import synthetic
+from tests.factories import MembershipFactory
+
+from .exports import (
+    assert_whole,
+    download_workbook,
+    export_status,
+    request_export,
+    wait_for_export,
+)
+from .topology import Api, wait_until
+
+
+def test_export_survives_its_worker_being_killed(stack):
+    with rescans_paused():
+        synthetic.build(400)
+        membership = MembershipFactory(user__password="pw")
+    stack.web()
+    workers = [stack.worker("worker1"), stack.worker("worker2")]
+    officer = Api(stack.base_url, membership.user.username, "pw")
+
+    job = request_export(officer)
+    wait_until(
+        lambda: export_status(officer, job)["progress"] > 0, 60, "the export to get under way"
+    )
+    [busy] = [w for w in workers if "run_export_task[" in w.log()]
+    [other] = [w for w in workers if w is not busy]
+    busy.kill()  # SIGKILL to the worker and its pool: no chance to hand the task back
+    status = export_status(officer, job)
+    assert status["status"] == "running" and status["progress"] < 100, status
+
+    # Acknowledged late, the task is still Redis's: after the visibility timeout (15 s here)
+    # it is delivered to the other worker, which writes the file from the start.
+    finished, _ = wait_for_export(officer, job, timeout=150)
+    assert "run_export_task[" in other.log() and "succeeded" in other.log()
+    assert_whole(download_workbook(officer, finished))
