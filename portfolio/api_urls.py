@@ -16,17 +16,17 @@ from .api import ExchangeRateViewSet, OrganisationViewSet, PortfolioViewSet, Tok
 
 router = DefaultRouter()
 router.include_format_suffixes = False  # ids are whole path segments; no .json variants
-router.register("portfolios", PortfolioViewSet, basename="portfolio")
-router.register("organisations", OrganisationViewSet, basename="organisation")
-router.register("exchange-rates", ExchangeRateViewSet, basename="exchangerate")
-router.register("projects", ProjectViewSet, basename="project")
-router.register("tranches", TrancheViewSet, basename="tranche")
-router.register("disbursements", DisbursementViewSet, basename="disbursement")
-router.register("lapse-flags", LapseFlagViewSet, basename="lapseflag")
-router.register("indicators", IndicatorViewSet, basename="indicator")
-router.register("targets", TargetViewSet, basename="target")
-router.register("measurements", MeasurementViewSet, basename="measurement")
-router.register("evaluations", EvaluationViewSet, basename="evaluation")
+router.register("portfolios", PortfolioViewSet, basename="api-portfolio")
+router.register("organisations", OrganisationViewSet, basename="api-organisation")
+router.register("exchange-rates", ExchangeRateViewSet, basename="api-exchangerate")
+router.register("projects", ProjectViewSet, basename="api-project")
+router.register("tranches", TrancheViewSet, basename="api-tranche")
+router.register("disbursements", DisbursementViewSet, basename="api-disbursement")
+router.register("lapse-flags", LapseFlagViewSet, basename="api-lapseflag")
+router.register("indicators", IndicatorViewSet, basename="api-indicator")
+router.register("targets", TargetViewSet, basename="api-target")
+router.register("measurements", MeasurementViewSet, basename="api-measurement")
+router.register("evaluations", EvaluationViewSet, basename="api-evaluation")
 
 urlpatterns = [
     path("auth/token/", TokenLogin.as_view(), name="api-token"),

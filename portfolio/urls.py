@@ -16,8 +16,6 @@ urlpatterns = [
     path("api/v1/", include("portfolio.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    # Pages last: the API router also names routes "project-detail" and "project-list", and
-    # reverse() takes the last pattern of a name, so get_absolute_url() and emails link to pages.
     path("", include("projects.urls")),
     path("", include("funding.urls")),
     path("", include("evaluations.urls")),
