@@ -26,15 +26,10 @@ from funding.models import (
 from projects.models import Project
 
 from . import access
-from .models import ExchangeRate, NoRateError, Organisation
+from .models import ExchangeRate, NoRateError
 
 ZERO = Decimal("0.00")
 FORECAST_MONTHS = 24
-# Funders whose money is public; the rest (philanthropy, private) is what blending mobilises.
-PUBLIC_FUNDERS = {
-    Organisation.FunderType.MULTILATERAL_BANK,
-    Organisation.FunderType.BILATERAL_DONOR,
-}
 
 
 @dataclass
@@ -54,8 +49,6 @@ class Money:
     currency: str
     by_instrument: list[MoneyRow]
     by_purpose: list[MoneyRow]
-    public: Decimal = ZERO
-    mobilised: Decimal = ZERO
     missing_rates: set = field(default_factory=set)
 
     @property
@@ -68,10 +61,13 @@ class Money:
 
     @property
     def leverage(self) -> Decimal | None:
-        """Philanthropic and private money committed for each unit of public money."""
-        if not self.public:
+        """Loan and results-based money committed for each unit of grant, as in the workbook."""
+        committed = {row.key: row.committed for row in self.by_instrument}
+        grant = committed.get(Instrument.GRANT, ZERO)
+        if not grant:
             return None
-        return (self.mobilised / self.public).quantize(Decimal("0.01"))
+        other = committed.get(Instrument.LOAN, ZERO) + committed.get(Instrument.RESULTS_BASED, ZERO)
+        return (other / grant).quantize(Decimal("0.01"))
 
     @property
     def max_committed(self) -> Decimal:
@@ -88,10 +84,8 @@ def money(portfolio, today) -> Money:
     )
     rows = Tranche.objects.filter(
         project__portfolio=portfolio, status=TrancheStatus.COMMITTED
-    ).values_list(
-        "instrument", "purpose", "amount", "disbursed_amount", "currency", "funder__funder_type"
-    )
-    for instrument, purpose, amount, disbursed, currency, funder_type in rows:
+    ).values_list("instrument", "purpose", "amount", "disbursed_amount", "currency")
+    for instrument, purpose, amount, disbursed, currency in rows:
         try:
             rate = rates.convert(Decimal(1), currency, today).rate
         except NoRateError:
@@ -102,10 +96,6 @@ def money(portfolio, today) -> Money:
         for row in (instruments[instrument], purposes[purpose]):
             row.committed += committed
             row.disbursed += paid
-        if funder_type in PUBLIC_FUNDERS:
-            result.public += committed
-        else:
-            result.mobilised += committed
     return result
 
 

@@ -33,6 +33,9 @@ class PersonFactory(UserFactory):
 class EvaluatorFactory(PersonFactory):
     """A person holding the evaluator role at an evaluation firm."""
 
+    class Meta:
+        skip_postgeneration_save = True  # the membership row is saved on its own
+
     membership = factory.RelatedFactory(
         "tests.factories.MembershipFactory",
         factory_related_name="user",
