@@ -9,6 +9,7 @@ from portfolio.admin import HistoryAdmin, RowAccess
 
 from . import services
 from .models import (
+    DAC_CRITERIA,
     Evaluation,
     Indicator,
     Measurement,
@@ -210,12 +211,7 @@ class EvaluationAdmin(HistoryAdmin):
         "kind",
         "evaluator",
         "completed_on",
-        "relevance",
-        "coherence",
-        "effectiveness",
-        "efficiency",
-        "impact",
-        "sustainability",
+        *DAC_CRITERIA,
     ]
     list_filter = ["kind", "evaluator", "project__portfolio", "completed_on"]
     search_fields = ["project__code", "project__title", "evaluator__name", "summary", "findings"]

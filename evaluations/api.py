@@ -14,7 +14,15 @@ from portfolio.models import Portfolio
 from projects.models import Project
 
 from . import services
-from .models import Disaggregation, Evaluation, Indicator, Measurement, Recommendation, Target
+from .models import (
+    DAC_CRITERIA,
+    Disaggregation,
+    Evaluation,
+    Indicator,
+    Measurement,
+    Recommendation,
+    Target,
+)
 
 
 class IndicatorSerializer(ServiceSerializer):
@@ -213,12 +221,7 @@ class EvaluationSerializer(ServiceSerializer):
             "kind",
             "evaluator",
             "completed_on",
-            "relevance",
-            "coherence",
-            "effectiveness",
-            "efficiency",
-            "impact",
-            "sustainability",
+            *DAC_CRITERIA,
             "summary",
             "findings",
             "report",

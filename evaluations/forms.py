@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from portfolio.forms import PageFormMixin
 from portfolio.models import Organisation
 
-from .models import Evaluation, Measurement, Recommendation
+from .models import DAC_CRITERIA, Evaluation, Measurement, Recommendation
 
 
 def date_input():
@@ -97,12 +97,7 @@ class EvaluationForm(PageFormMixin, forms.ModelForm):
             "kind",
             "evaluator",
             "completed_on",
-            "relevance",
-            "coherence",
-            "effectiveness",
-            "efficiency",
-            "impact",
-            "sustainability",
+            *DAC_CRITERIA,
             "summary",
             "findings",
             "report",

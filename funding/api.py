@@ -36,14 +36,7 @@ MONEY = {"max_digits": 18, "decimal_places": 2}
 class LoanTermsSerializer(ServiceSerializer):
     class Meta:
         model = LoanTerms
-        fields = [
-            "annual_rate_percent",
-            "tenor_months",
-            "grace_months",
-            "method",
-            "frequency_months",
-            "first_payment_date",
-        ]
+        fields = LoanTerms.TERM_FIELDS
 
     def save_for(self, tranche, data, user):
         """Create, change or (with None) remove the terms of `tranche`, as `user` may."""

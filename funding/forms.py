@@ -83,14 +83,7 @@ class LoanTermsForm(PageFormMixin, forms.ModelForm):
 
     class Meta:
         model = LoanTerms
-        fields = [
-            "annual_rate_percent",
-            "tenor_months",
-            "grace_months",
-            "method",
-            "frequency_months",
-            "first_payment_date",
-        ]
+        fields = LoanTerms.TERM_FIELDS
         labels = {
             "annual_rate_percent": _("Annual interest rate (%)"),
             "tenor_months": _("Tenor (months, including grace)"),

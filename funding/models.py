@@ -225,6 +225,16 @@ class Tranche(models.Model):
 class LoanTerms(models.Model):
     """The terms of a concessional loan tranche, from which its repayment schedule follows."""
 
+    # What a person fills in; the API and the pages offer these fields.
+    TERM_FIELDS = [
+        "annual_rate_percent",
+        "tenor_months",
+        "grace_months",
+        "method",
+        "frequency_months",
+        "first_payment_date",
+    ]
+
     class Method(models.TextChoices):
         ANNUITY = schedules.ANNUITY, "Annuity"
         LINEAR = schedules.LINEAR, "Linear"
