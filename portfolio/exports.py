@@ -114,6 +114,25 @@ def expire_exports(now=None) -> int:
     return len(found)
 
 
+# A queued job no worker has claimed after this long was most likely never published (the
+# broker was down at commit); queueing it again is safe because run_export claims the job.
+STRANDED_AFTER = timedelta(minutes=15)
+
+
+def requeue_stranded_exports(now=None) -> int:
+    """Queue again the jobs still waiting long after they were asked for."""
+    from .tasks import run_export_task  # the task module imports this one
+
+    now = now or timezone.now()
+    stranded = ExportJob.objects.filter(
+        status=ExportJob.Status.QUEUED, created_at__lte=now - STRANDED_AFTER
+    ).values_list("pk", flat=True)
+    found = [str(pk) for pk in stranded]
+    for pk in found:
+        run_export_task.delay(pk)
+    return len(found)
+
+
 def may_download(user, job) -> bool:
     return job.requested_by_id == user.pk or access.roles(user).manager
 

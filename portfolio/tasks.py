@@ -24,7 +24,8 @@ def run_export_task(job_id):
 
 @shared_task(acks_late=True)
 def expire_exports_task():
-    """Hourly (beat): delete workbook files past their expiry."""
-    from .exports import expire_exports
+    """Hourly (beat): delete workbook files past their expiry, and queue again the jobs whose
+    message never reached the broker."""
+    from .exports import expire_exports, requeue_stranded_exports
 
-    return expire_exports()
+    return {"expired": expire_exports(), "requeued": requeue_stranded_exports()}

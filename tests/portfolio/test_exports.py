@@ -146,7 +146,7 @@ def test_files_expire(api, portfolio, media):
     job = ExportJob.objects.get(pk=body["id"])
     path = job.file.path
     assert exports.expire_exports(timezone.now()) == 0
-    assert expire_exports_task.apply().get() == 0  # the beat task, before the expiry
+    assert expire_exports_task.apply().get() == {"expired": 0, "requeued": 0}  # before expiry
     assert exports.expire_exports(timezone.now() + timedelta(hours=25)) == 1
     assert not os.path.exists(path)
     job.refresh_from_db()
@@ -155,6 +155,19 @@ def test_files_expire(api, portfolio, media):
     response = api.get(reverse("api-export-download", args=[job.pk]))
     assert response.status_code == 410
     assert api.get(body["status_url"]).json()["expired"] is True
+
+
+def test_a_job_whose_message_was_lost_is_queued_again(finance, monkeypatch):
+    stranded = ExportJob.objects.create(requested_by=finance, filters={})
+    ExportJob.objects.filter(pk=stranded.pk).update(
+        created_at=timezone.now() - timedelta(minutes=20)
+    )
+    ExportJob.objects.create(requested_by=finance, filters={})  # just asked for: still waiting
+    published = []
+    monkeypatch.setattr(run_export_task, "delay", published.append)
+
+    assert exports.requeue_stranded_exports() == 1
+    assert published == [str(stranded.pk)]
 
 
 def test_only_the_requester_or_a_manager_downloads(client, api, portfolio):
