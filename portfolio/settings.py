@@ -82,6 +82,10 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portfolio.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
+
+# Failed-login counts and the dashboard's daily coverage live here. In-process memory serves
+# one process; with several web workers set CACHE_URL (e.g. redis://host:6379/1) so they share.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The role table (portfolio.access) answers has_perm(), so the admin obeys the same rules as
