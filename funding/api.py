@@ -40,20 +40,14 @@ class LoanTermsSerializer(ServiceSerializer):
 
     def save_for(self, tranche, data, user):
         """Create, change or (with None) remove the terms of `tranche`, as `user` may."""
-        existing = LoanTerms.objects.filter(tranche=tranche).first()
         if data is None:
-            if existing is not None:
-                access.check(user, access.DELETE, existing)
-                existing.delete()
+            services.remove_loan_terms(tranche, user)
             return
-        terms = existing or LoanTerms(tranche=tranche)
+        terms = LoanTerms.objects.filter(tranche=tranche).first() or LoanTerms()
         for name, value in data.items():
             setattr(terms, name, value)
-        access.check(user, access.CHANGE if terms.pk else access.ADD, terms)
-        terms._history_user = user
         with self.model_errors(nest_under="loan_terms"):
-            terms.full_clean(exclude=["tranche"])
-            terms.save()
+            services.save_loan_terms(terms, tranche, user)
 
 
 class PayoutTermsSerializer(serializers.ModelSerializer):

@@ -24,6 +24,7 @@ from .models import (
     Instrument,
     LapseFlag,
     LapseReminder,
+    LoanTerms,
     Tranche,
     TrancheStatus,
 )
@@ -62,6 +63,27 @@ def save_tranche(tranche, user=None) -> Tranche:
     tranche.full_clean()
     tranche.save()
     return tranche
+
+
+def save_loan_terms(terms, tranche, user=None) -> LoanTerms:
+    """Create or change the loan terms of `tranche`, as `user` may (the API and the pages)."""
+    terms.tranche = tranche
+    if user is not None:
+        access.check(user, access.CHANGE if terms.pk else access.ADD, terms)
+        terms._history_user = user
+    terms.full_clean(exclude=["tranche"])
+    terms.save()
+    return terms
+
+
+def remove_loan_terms(tranche, user=None):
+    """Remove the loan terms of `tranche`, if it has any, as `user` may."""
+    existing = LoanTerms.objects.filter(tranche=tranche).first()
+    if existing is None:
+        return
+    if user is not None:
+        access.check(user, access.DELETE, existing)
+    existing.delete()
 
 
 @transaction.atomic

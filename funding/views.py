@@ -59,7 +59,7 @@ def _tranche_form(request, tranche, terms):
                     saved = services.save_tranche(form.instance, request.user)
                     if is_loan:
                         failed_in = loan_form
-                        _save_loan_terms(loan_form.instance, saved, request.user)
+                        services.save_loan_terms(loan_form.instance, saved, request.user)
             except ValidationError as error:
                 failed_in.add_service_error(error)
             else:
@@ -78,14 +78,6 @@ def _tranche_form(request, tranche, terms):
         context,
         status=form_status(form, loan_form if is_loan else None),
     )
-
-
-def _save_loan_terms(terms, tranche, user):
-    terms.tranche = tranche
-    access.check(user, access.CHANGE if terms.pk else access.ADD, terms)
-    terms._history_user = user
-    terms.full_clean()
-    terms.save()
 
 
 @reader_required

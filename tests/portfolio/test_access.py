@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 
 from evaluations.models import Indicator, Measurement
 from funding import services
-from funding.models import Disbursement, LapseFlag, Tranche
+from funding.models import Disbursement, LapseFlag, LoanTerms, Tranche
 from portfolio import access
 from portfolio.models import ExchangeRate, Role
 from projects.models import Project
@@ -133,3 +133,24 @@ def test_admin_asks_the_role_table(people):
     assert not people["finance"].has_perm("funding.add_tranche")
     assert people["evaluator"].has_perm("evaluations.add_measurement")
     assert not people["no_role"].has_module_perms("funding")
+
+
+def test_loan_terms_follow_their_tranches_funder(people, bank):
+    own = TrancheFactory(funder=bank, instrument=Tranche.Instrument.LOAN)
+    others = TrancheFactory(instrument=Tranche.Instrument.LOAN)
+    terms = {
+        "annual_rate_percent": Decimal("0.750"),
+        "tenor_months": 120,
+        "grace_months": 24,
+        "frequency_months": 6,
+        "first_payment_date": date(2028, 6, 30),
+    }
+
+    services.save_loan_terms(LoanTerms(**terms), own, people["officer"])
+    with pytest.raises(PermissionDenied):
+        services.save_loan_terms(LoanTerms(**terms), others, people["officer"])
+    with pytest.raises(PermissionDenied):
+        services.remove_loan_terms(own, people["other_officer"])
+
+    assert LoanTerms.objects.filter(tranche=own).exists()
+    assert not LoanTerms.objects.filter(tranche=others).exists()
