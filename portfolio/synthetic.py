@@ -132,6 +132,59 @@ QUARTERS_2025 = [
 ACHIEVEMENT = D("0.4")
 
 
+def _results(indicators, reporter, verifier, verified_at):
+    """A target and four verified quarters per indicator; returns the targets and how many
+    measurements were made."""
+    targets = Target.objects.bulk_create(
+        Target(indicator=indicator, due_on=date(2026, 12, 31), value=D("1000"))
+        for indicator in indicators
+    )
+    measurements = Measurement.objects.bulk_create(
+        Measurement(
+            indicator=indicator,
+            period_start=period_start,
+            period_end=period_end,
+            value=D(100 * quarter),
+            source="Synthetic service statistics",
+            status=Measurement.Status.VERIFIED,
+            reported_by=reporter,
+            verified_by=verifier,
+            verified_at=verified_at,
+        )
+        for indicator in indicators
+        for quarter, (period_start, period_end) in enumerate(QUARTERS_2025, start=1)
+    )
+    return targets, len(measurements)
+
+
+@transaction.atomic
+@rescans_paused()
+def add_indicators(count) -> int:
+    """`count` more indicators spread over the synthetic projects, each with its results."""
+    if count <= 0:
+        return 0
+    reporter, verifier = (
+        get_user_model().objects.filter(username__startswith=USER_PREFIX).order_by("username")[:2]
+    )
+    ids = list(Project.objects.filter(portfolio__name=PORTFOLIO_NAME).values_list("id", flat=True))
+    verified_at = timezone.now()
+    for start in range(0, count, BATCH):
+        indicators = Indicator.objects.bulk_create(
+            Indicator(
+                project_id=ids[n % len(ids)],
+                code=f"OUT-{2 + n // len(ids)}",  # OUT-1 is each project's own (see build)
+                name="Users served in their own language",
+                unit="people",
+                level=Indicator.Level.OUTCOME,
+                baseline_value=D("0"),
+                baseline_date=date(2024, 12, 31),
+            )
+            for n in range(start, min(start + BATCH, count))
+        )
+        _results(indicators, reporter, verifier, verified_at)
+    return count
+
+
 def _earned(tranche, with_results):
     if not with_results or tranche.status != S.COMMITTED:
         return D("0.00")
@@ -234,30 +287,10 @@ def build(
         targets = {}
         if with_results:
             indicators = Indicator.objects.bulk_create(_indicator_for(p) for p in projects)
-            targets = {
-                t.indicator.project_id: t
-                for t in Target.objects.bulk_create(
-                    Target(indicator=indicator, due_on=date(2026, 12, 31), value=D("1000"))
-                    for indicator in indicators
-                )
-            }
-            measurements = Measurement.objects.bulk_create(
-                Measurement(
-                    indicator=indicator,
-                    period_start=period_start,
-                    period_end=period_end,
-                    value=D(100 * quarter),
-                    source="Synthetic service statistics",
-                    status=Measurement.Status.VERIFIED,
-                    reported_by=reporter,
-                    verified_by=verifier,
-                    verified_at=verified_at,
-                )
-                for indicator in indicators
-                for quarter, (period_start, period_end) in enumerate(QUARTERS_2025, start=1)
-            )
+            made_targets, measured = _results(indicators, reporter, verifier, verified_at)
+            targets = {t.indicator.project_id: t for t in made_targets}
             built.indicators += len(indicators)
-            built.measurements += len(measurements)
+            built.measurements += measured
 
         tranches = Tranche.objects.bulk_create(
             tranche

@@ -138,3 +138,15 @@ def test_clean_removes_everything_synthetic():
 
     for model in (Project, Tranche, Disbursement, LoanTerms, PayoutTerms, Measurement, LapseFlag):
         assert not model.objects.exists(), model
+
+
+@pytest.mark.django_db
+def test_add_indicators_spreads_indicators_with_their_results_over_the_projects():
+    synthetic.build(4, with_results=True)
+
+    assert synthetic.add_indicators(6) == 6
+
+    added = Indicator.objects.filter(code__startswith="OUT-").exclude(code="OUT-1")
+    assert added.count() == 6
+    assert Target.objects.filter(indicator__in=added).count() == 6
+    assert Measurement.objects.filter(indicator__in=added, status="verified").count() == 24

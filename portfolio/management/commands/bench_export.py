@@ -8,27 +8,21 @@ import time
 import tracemalloc
 from copy import copy
 from datetime import date
-from decimal import Decimal
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, transaction
-from django.utils import timezone
+from django.db import connection
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import Cell
 from openpyxl.cell.read_only import EmptyCell
 from openpyxl.utils import get_column_letter
 
-from evaluations.models import Indicator, Measurement, Target
 from funding import services
-from funding.signals import rescans_paused
 from portfolio import synthetic
 from portfolio.workbook import ExportFilters, write_workbook
 from projects.models import Project
 
 TIME_BUDGET = 1.5  # times the openpyxl floor
 MEMORY_BUDGET_MB = 300
-BATCH = 2000
 GROWTH_BUDGET = 1.25  # peak at the full size over peak at a fifth of it
 QUARTERS = [
     (date(2025, 1, 1), date(2025, 3, 31)),
@@ -68,7 +62,7 @@ class Command(BaseCommand):
         if not reuse:
             started = time.perf_counter()
             built = synthetic.build(projects, tranches_per_project=max(tranches // projects, 1))
-            extra = self.add_indicators(indicators - built.indicators)
+            extra = synthetic.add_indicators(indicators - built.indicators)
             services.scan_lapses(as_of)  # so the flag columns have something to show
             out(
                 f"Built {built} (+{extra:,} indicators) and scanned in "
@@ -191,55 +185,3 @@ class Command(BaseCommand):
             ws.auto_filter.ref = f"A1:{get_column_letter(width)}{len(rows)}"
         wb.save(path)
         return time.perf_counter() - started
-
-    @transaction.atomic
-    @rescans_paused()
-    def add_indicators(self, count):
-        """More indicators on the synthetic projects, each with a target and four verified
-        quarters, up to the number asked for."""
-        if count <= 0:
-            return 0
-        reporter, verifier = (
-            get_user_model()
-            .objects.filter(username__startswith=synthetic.USER_PREFIX)
-            .order_by("username")[:2]
-        )
-        ids = list(
-            Project.objects.filter(portfolio__name=synthetic.PORTFOLIO_NAME).values_list(
-                "id", flat=True
-            )
-        )
-        verified_at = timezone.now()
-        for start in range(0, count, BATCH):
-            created = Indicator.objects.bulk_create(
-                Indicator(
-                    project_id=ids[n % len(ids)],
-                    code=f"OUT-{2 + n // len(ids)}",  # OUT-1 is the synthetic portfolio's own
-                    name="Users served in their own language",
-                    unit="people",
-                    level=Indicator.Level.OUTCOME,
-                    baseline_value=Decimal("0"),
-                    baseline_date=date(2024, 12, 31),
-                )
-                for n in range(start, min(start + BATCH, count))
-            )
-            Target.objects.bulk_create(
-                Target(indicator=i, due_on=date(2026, 12, 31), value=Decimal("500"))
-                for i in created
-            )
-            Measurement.objects.bulk_create(
-                Measurement(
-                    indicator=i,
-                    period_start=period_start,
-                    period_end=period_end,
-                    value=Decimal(50 * n),
-                    source="Synthetic service statistics",
-                    status=Measurement.Status.VERIFIED,
-                    reported_by=reporter,
-                    verified_by=verifier,
-                    verified_at=verified_at,
-                )
-                for i in created
-                for n, (period_start, period_end) in enumerate(QUARTERS, start=1)
-            )
-        return count
