@@ -13,7 +13,7 @@ from projects.models import Project
 
 from . import services
 from .forms import EvaluationForm, MeasurementForm, RecommendationFormSet, ReviewForm
-from .models import Evaluation, Measurement, MeasurementStatus, Recommendation
+from .models import Evaluation, Measurement, MeasurementStatus
 
 
 @reader_required
@@ -29,9 +29,7 @@ def measurement_new(request, project_pk):
     if request.method == "POST" and form.is_valid():
         measurement = form.instance
         try:
-            measurement.full_clean()
-            measurement._history_user = request.user
-            measurement.save()
+            access.save_as(request.user, measurement)
         except ValidationError as error:
             form.add_service_error(error)
         else:
@@ -116,12 +114,7 @@ def evaluation_new(request, project_pk):
 
 
 def _save_evaluation(evaluation, formset, user):
-    evaluation._history_user = user
-    evaluation.full_clean()
-    evaluation.save()
+    access.save_as(user, evaluation)
     for recommendation in formset.save(commit=False):
         recommendation.evaluation = evaluation
-        access.check(user, access.ADD, Recommendation)
-        recommendation._history_user = user
-        recommendation.full_clean()
-        recommendation.save()
+        access.save_as(user, recommendation)

@@ -224,12 +224,8 @@ class ServiceSerializer(serializers.ModelSerializer):
         return self.context["request"].user
 
     def persist(self, instance):
-        access.check(self.user, access.CHANGE if instance.pk else access.ADD, instance)
-        instance._history_user = self.user
         with self.model_errors(), transaction.atomic():
-            instance.full_clean()
-            instance.save()
-        return instance
+            return access.save_as(self.user, instance)
 
     @contextmanager
     def model_errors(self, nest_under=None):

@@ -66,9 +66,7 @@ def rates(request):
         access.check(request.user, access.ADD, ExchangeRate)
         if form.is_valid():
             try:
-                form.instance.full_clean()
-                form.instance._history_user = request.user
-                form.instance.save()
+                access.save_as(request.user, form.instance)
             except ValidationError as error:
                 form.add_service_error(error)
             else:
