@@ -2,17 +2,26 @@
 lapse flags and a project's maintenance coverage."""
 
 from datetime import date
+from io import BytesIO
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import HttpResponse
 from django.utils import timezone
 from django_countries.django_filters import CountryFilter
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, generics, serializers, viewsets
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import exceptions, generics, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from evaluations.models import PayoutTerms
 from portfolio import access
@@ -24,10 +33,12 @@ from portfolio.api import (
     row_filter,
 )
 from portfolio.models import Organisation, Portfolio
+from portfolio.xlsx import XLSX
 from projects.models import Project
 
 from . import coverage, schedules, services
 from .models import Disbursement, DisbursementState, FlagKind, LapseFlag, LoanTerms, Tranche
+from .tranche_import import import_tranches, tranche_template
 
 UNSET = object()
 MONEY = {"max_digits": 18, "decimal_places": 2}
@@ -444,3 +455,76 @@ class ProjectCoverage(RoleTableMixin, generics.RetrieveAPIView):
                 ),
             )
         return Response(CoverageSerializer(report).data)
+
+
+TEMPLATE_NAME = "tranche-template.xlsx"
+
+
+IMPORT_RESULT = inline_serializer(
+    "TrancheImportResult",
+    fields={
+        "created": serializers.IntegerField(),
+        "updated": serializers.IntegerField(),
+        "unchanged": serializers.IntegerField(),
+        "errors": inline_serializer(
+            "TrancheImportError",
+            fields={
+                "sheet": serializers.CharField(),
+                "row": serializers.IntegerField(allow_null=True),
+                "column": serializers.CharField(),
+                "header": serializers.CharField(),
+                "reason": serializers.CharField(),
+            },
+            many=True,
+        ),
+    },
+)
+
+
+class TrancheTemplateView(APIView):
+    @extend_schema(
+        summary="The tranche import template",
+        responses={(200, XLSX): OpenApiResponse(OpenApiTypes.BINARY)},
+        tags=["tranche imports"],
+    )
+    def get(self, request):
+        access.check(request.user, access.VIEW, Tranche)
+        out = BytesIO()
+        tranche_template(out)
+        response = HttpResponse(out.getvalue(), content_type=XLSX)
+        response["Content-Disposition"] = f'attachment; filename="{TEMPLATE_NAME}"'
+        return response
+
+
+class TrancheImportView(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        summary="Import tranches from a filled-in template",
+        description=(
+            "Every row is checked first; either all rows are saved or none. A 400 lists every "
+            "error by sheet, row and column. Rows are matched on funder and reference."
+        ),
+        request={
+            "multipart/form-data": inline_serializer(
+                "TrancheImportUpload", fields={"file": serializers.FileField()}
+            )
+        },
+        responses={200: IMPORT_RESULT, 201: IMPORT_RESULT, 400: IMPORT_RESULT},
+        tags=["tranche imports"],
+    )
+    def post(self, request):
+        upload = request.FILES.get("file")
+        if upload is None:
+            return Response(
+                {"created": 0, "updated": 0, "unchanged": 0, "errors": [
+                    {"sheet": "", "row": None, "column": "", "header": "",
+                     "reason": "Attach the workbook as the form field 'file'."}
+                ]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )  # fmt: skip
+        result = import_tranches(upload, request.user)
+        if not result.ok:
+            return Response(result.as_dict(), status=status.HTTP_400_BAD_REQUEST)
+        code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        return Response(result.as_dict(), status=code)

@@ -407,6 +407,15 @@ class LapseFlag(models.Model):
     def is_open(self):
         return self.resolved_at is None
 
+    def funder_ids(self) -> set:
+        """Organisations whose money on this project counts (not cancelled): their officers may
+        acknowledge its flags."""
+        return set(
+            Tranche.objects.filter(project_id=self.project_id)
+            .not_cancelled()
+            .values_list("funder_id", flat=True)
+        )
+
     def acknowledge(self, user, note=""):
         access.check(user, access.ACKNOWLEDGE, self)
         if not self.is_open:

@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portfolio import access
-from portfolio.celery import enqueue_on_commit
 from portfolio.models import ExchangeRate, Membership, NoRateError, Portfolio, Role
+from portfolio.outbox import enqueue_on_commit
 from projects.models import Project
 
 from . import coverage
@@ -153,6 +153,7 @@ def undo_disbursement(disbursement, user=None):
 
 SCAN_LOCK_KEY = 7_310_001  # PostgreSQL advisory lock: two scans at once run one after the other
 BATCH = 2000
+SEND_LAPSE_DIGEST = "funding.tasks.send_lapse_digest"
 
 
 @dataclass
@@ -415,10 +416,8 @@ def scan_lapses(as_of: date | None = None, projects=None, dry_run=False) -> Scan
     if dry_run:
         transaction.set_rollback(True)
         return result
-    from .tasks import send_lapse_digest  # the task module imports this one
-
     for email, lines in result.digests.items():
-        enqueue_on_commit(send_lapse_digest, email, as_of.isoformat(), lines)
+        enqueue_on_commit(SEND_LAPSE_DIGEST, email, as_of.isoformat(), lines)
     return result
 
 

@@ -6,7 +6,7 @@ from contextvars import ContextVar
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from portfolio.celery import enqueue_on_commit
+from portfolio.outbox import enqueue_on_commit
 from projects.models import Project
 
 from .models import Disbursement, Tranche
@@ -27,9 +27,7 @@ def rescans_paused():
 def queue_rescan(project_id):
     if _paused.get():
         return
-    from .tasks import rescan_project_task  # tasks import services, which import models
-
-    enqueue_on_commit(rescan_project_task, project_id)
+    enqueue_on_commit("funding.tasks.rescan_project_task", project_id)
 
 
 @receiver([post_save, post_delete], sender=Tranche)

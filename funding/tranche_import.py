@@ -23,7 +23,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from portfolio import access
 from portfolio.codelists import currencies
 from portfolio.models import Organisation, Portfolio
-from portfolio.workbook import TRANCHE_COLUMNS, Book, Sheet
+from portfolio.xlsx import DATE, MONEY, RATE, REPORTING, Book, Column, Sheet, key
 from projects.models import Project
 
 from . import services
@@ -31,6 +31,36 @@ from .models import Instrument, Purpose, Tranche, TrancheStatus
 from .signals import queue_rescan, rescans_paused
 
 SHEET = "Tranches"
+# The Tranches sheet of the workbook, declared once for the export and the import: the first
+# columns are what a donor officer fills in; the rest are worked out by the export and ignored
+# by the import.
+TRANCHE_COLUMNS = [
+    Column("Portfolio", key("portfolio"), width=24, field="portfolio"),
+    Column("Project", key("project"), width=14, field="project"),
+    Column("Funder", key("funder__name"), width=24, field="funder"),
+    Column("Reference", key("funder_reference"), width=16, field="funder_reference"),
+    Column("Instrument", key("instrument"), width=14, field="instrument"),
+    Column("Purpose", key("purpose"), width=13, field="purpose"),
+    Column("Status", key("status"), width=11, field="status"),
+    Column("Amount", key("amount"), MONEY, width=16, field="amount"),
+    Column("Currency", key("currency"), width=9, field="currency"),
+    Column("Committed on", key("committed_on"), DATE, width=12, field="committed_on"),
+    Column(
+        "Expected disbursement",
+        key("expected_disbursement_on"),
+        DATE,
+        width=13,
+        field="expected_disbursement_on",
+    ),
+    Column("Covers from", key("covers_from"), DATE, width=12, field="covers_from"),
+    Column("Covers until", key("covers_until"), DATE, width=12, field="covers_until"),
+    Column("Notes", key("notes"), width=30, field="notes"),
+    Column("Disbursed", key("disbursed_amount"), MONEY, width=16),
+    Column("Rate", key("rate"), RATE, width=11),
+    Column("Rate date", key("rate_date"), DATE, width=12),
+    Column("Amount (reporting currency)", key("amount_rc"), REPORTING, width=19, total=True),
+    Column("Disbursed (reporting currency)", key("disbursed_rc"), REPORTING, width=19, total=True),
+]
 IMPORT_COLUMNS = [column for column in TRANCHE_COLUMNS if column.field]
 EXPORT_ONLY = {column.header for column in TRANCHE_COLUMNS if not column.field}
 HEADERS = {column.header: column.field for column in IMPORT_COLUMNS}

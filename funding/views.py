@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 
 from portfolio import access
 from portfolio.decorators import reader_required
-from portfolio.exports import XLSX
 from portfolio.forms import form_status, posted
+from portfolio.xlsx import XLSX
 from projects.models import Project
 
 from . import services, tranche_import

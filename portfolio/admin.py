@@ -4,9 +4,9 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from simple_history.admin import SimpleHistoryAdmin
 
+from reporting.admin import export_iati_xml, export_workbook
+
 from . import access
-from .exports import export_workbook
-from .iati import export_iati_xml
 from .models import ExchangeRate, Membership, Organisation, Portfolio
 
 

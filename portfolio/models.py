@@ -1,7 +1,6 @@
-"""Portfolios, organisations and their people's roles, exchange rates and workbook exports."""
+"""Portfolios, organisations and their people's roles, and exchange rates."""
 
 import re
-import uuid
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
@@ -10,7 +9,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.utils import timezone
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
@@ -208,51 +206,3 @@ class ExchangeRate(models.Model):
             .values_list("currency", "valid_on", "rate")[:1]
         )
         return RateTable(to_currency, rows).convert(amount, currency, on)
-
-
-class ExportJob(models.Model):
-    """One request for the portfolio summary workbook: its filters, progress and file.
-
-    Small exports are written at once; large ones by a Celery worker, which reports progress
-    here. The file is deleted once `expires_at` passes; the row stays as a record of who
-    exported what.
-    """
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="export_jobs"
-    )
-    filters = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done, 0 to 100.")
-    file = models.FileField(upload_to="exports/", blank=True, max_length=200)
-    rows = models.PositiveIntegerField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(progress__lte=100), name="export_job_progress_percent"
-            ),
-        ]
-        indexes = [models.Index(fields=["status", "expires_at"])]
-
-    def __str__(self):
-        return f"Export {self.pk} ({self.get_status_display()}, {self.progress}%)"
-
-    def is_expired(self, now=None) -> bool:
-        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
-
-    @property
-    def is_ready(self) -> bool:
-        return self.status == self.Status.DONE and bool(self.file) and not self.is_expired()

@@ -8,11 +8,12 @@ from django.utils import timezone
 from evaluations.models import Evaluation, Measurement
 from funding import services, timeline
 from funding.models import Disbursement, Instrument
-from portfolio import access, dashboard
+from portfolio import access
 from portfolio.decorators import reader_required
+from reporting import dashboard
+from reporting.history import project_history
 
 from .forms import ProjectFilterForm
-from .history import project_history
 from .models import Project
 
 

@@ -57,7 +57,7 @@ def plain_http(settings):
 def isolated_embedded_broker(tmp_path_factory):
     """Tests must never leave tasks in the developer's var/broker, where `make run`'s
     worker would run them against the development database."""
-    from portfolio.celery import app
+    from config.celery import app
 
     if not app.conf.broker_url.startswith("filesystem"):
         yield
@@ -82,7 +82,7 @@ def isolated_embedded_broker(tmp_path_factory):
 @pytest.fixture
 def broker_down():
     """Point Celery at a port where nothing listens, as when Redis has died."""
-    from portfolio.celery import app
+    from config.celery import app
 
     original = app.conf.broker_url
     app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
@@ -96,7 +96,7 @@ def reset_broker_connections():
     """Drop Celery's cached connections and producers after the broker settings changed."""
     from kombu import pools
 
-    from portfolio.celery import app
+    from config.celery import app
 
     if app._pool is not None:
         app._pool.force_close_all()

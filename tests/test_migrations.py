@@ -9,9 +9,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-# Dependents first: evaluations needs funding and projects, funding needs projects,
-# and everything needs portfolio.
-DOMAIN_APPS = ["funding", "projects", "portfolio"]
+# Dependents first: evaluations needs funding and projects, funding needs projects, reporting
+# keeps the export jobs it took over from portfolio, and everything needs portfolio.
+DOMAIN_APPS = ["reporting", "funding", "projects", "portfolio"]
 EVALUATIONS_MIGRATION = Path(settings.BASE_DIR) / "evaluations" / "migrations" / "0001_initial.py"
 
 

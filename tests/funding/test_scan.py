@@ -9,9 +9,9 @@ from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from config.celery import app
 from funding import services
 from funding.models import LapseFlag, LapseReminder, Tranche
-from portfolio.celery import app
 from portfolio.models import Role
 from projects.models import Project
 from tests.factories import (

@@ -9,10 +9,10 @@ import time_machine
 from celery.contrib.testing.worker import start_worker
 from django.core.management import CommandError, call_command
 
+from config.celery import app
 from funding import services
 from funding.models import LapseFlag, Tranche
 from funding.tasks import scan_lapses_task, send_lapse_digest
-from portfolio.celery import app
 from projects.models import Project
 from tests.factories import ProjectFactory, TrancheFactory
 

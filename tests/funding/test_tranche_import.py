@@ -16,7 +16,7 @@ from funding import services, tranche_import
 from funding.models import Tranche
 from funding.tranche_import import IMPORT_COLUMNS, CellError, import_tranches, tranche_template
 from portfolio.models import Role
-from portfolio.workbook import ExportFilters, write_workbook
+from reporting.workbook import ExportFilters, write_workbook
 from tests.factories import (
     FunderFactory,
     MembershipFactory,

@@ -11,7 +11,8 @@ from openpyxl import Workbook
 
 from evaluations.models import Evaluation, Measurement, MeasurementStatus
 from funding.models import Disbursement, LoanTerms, Tranche
-from portfolio.models import ExchangeRate, ExportJob
+from portfolio.models import ExchangeRate
+from reporting.models import ExportJob
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 from dateutil.relativedelta import relativedelta
 from django.utils import timezone
 
+from devtools import synthetic
 from funding.signals import rescans_paused
-from portfolio import synthetic
 from tests.factories import MembershipFactory, PortfolioFactory, ProjectFactory
 
 from .exports import assert_whole, download_workbook, request_export, wait_for_export

@@ -1,7 +1,7 @@
 """A Celery worker killed in the middle of an export: another worker finishes it, whole."""
 
+from devtools import synthetic
 from funding.signals import rescans_paused
-from portfolio import synthetic
 from tests.factories import MembershipFactory
 
 from .exports import (

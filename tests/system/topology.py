@@ -247,7 +247,7 @@ class Stack:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO"))},
-            "DJANGO_SETTINGS_MODULE": "portfolio.settings",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
             "DEBUG": "0",
             "SECRET_KEY": secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -273,7 +273,7 @@ class Stack:
         process = self.add(
             "gunicorn",
             [
-                str(BIN / "gunicorn"), "portfolio.wsgi",
+                str(BIN / "gunicorn"), "config.wsgi",
                 "--bind", f"127.0.0.1:{self.port}",
                 "--workers", str(workers),
                 "--threads", str(threads),
@@ -292,7 +292,7 @@ class Stack:
         process = self.add(
             name,
             [
-                str(BIN / "celery"), "-A", "portfolio", "worker",
+                str(BIN / "celery"), "-A", "config", "worker",
                 "--hostname", f"{name}@%h",
                 "--concurrency", "1",
                 "--loglevel", "INFO",
@@ -307,7 +307,7 @@ class Stack:
         process = self.add(
             "beat",
             [
-                str(BIN / "celery"), "-A", "portfolio", "beat",
+                str(BIN / "celery"), "-A", "config", "beat",
                 "--loglevel", "INFO",
                 "--schedule", str(schedule),
             ],

@@ -1,0 +1,1 @@
+"""Developer tooling kept apart from the product: demo and synthetic data, benchmarks."""

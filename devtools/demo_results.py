@@ -1,0 +1,410 @@
+"""Demo results for the seeded portfolio: indicators, targets, measurements, evaluations, a payout."""
+
+from datetime import date
+from decimal import Decimal
+
+from evaluations import services
+from evaluations.models import (
+    Aggregation,
+    Direction,
+    Evaluation,
+    EvaluationKind,
+    FollowUp,
+    Indicator,
+    Level,
+    Measure,
+    Measurement,
+    MeasurementStatus,
+    PayoutRule,
+    PayoutTerms,
+    Recommendation,
+    Target,
+)
+from funding.models import Tranche
+from projects.models import Project
+
+D = date.fromisoformat
+VERIFIED = MeasurementStatus.VERIFIED
+REJECTED = MeasurementStatus.REJECTED
+REPORTED = MeasurementStatus.REPORTED
+
+# Two results frameworks, handed out to the projects in the order of their codes.
+# Measurements are (period start, period end, category, value or (numerator, denominator),
+# source, what the evaluator decides, rejection reason).
+FRAMEWORKS = [
+    {
+        "name": "digital identity",
+        "indicators": [
+            {
+                "code": "ID-OUT-1",
+                "name": "People holding a digital ID",
+                "definition": "Unique people with an active digital ID credential, from the ID registry.",
+                "unit": "people",
+                "level": Level.OUTPUT,
+                "measure": Measure.NUMBER,
+                "direction": Direction.INCREASE,
+                "aggregation": Aggregation.CUMULATIVE,
+                "baseline_value": Decimal("0"),
+                "baseline_date": D("2025-01-01"),
+                "disaggregations": ["sex", "location"],
+                "targets": [
+                    (D("2025-12-31"), "", Decimal("150000")),
+                    (D("2026-12-31"), "", Decimal("400000")),
+                    (D("2026-12-31"), "sex:female", Decimal("200000")),
+                ],
+                "measurements": [
+                    ("2025-01-01", "2025-03-31", "", "30000", "ID registry extract, Q1", VERIFIED),
+                    ("2025-04-01", "2025-06-30", "", "45000", "ID registry extract, Q2", VERIFIED),
+                    ("2025-07-01", "2025-09-30", "", "40000", "ID registry extract, Q3", VERIFIED),
+                    ("2025-10-01", "2025-12-31", "", "38000", "ID registry extract, Q4", REPORTED),
+                    (
+                        "2025-01-01",
+                        "2025-03-31",
+                        "sex:female",
+                        "14000",
+                        "ID registry extract, Q1",
+                        VERIFIED,
+                    ),
+                    (
+                        "2025-04-01",
+                        "2025-06-30",
+                        "sex:female",
+                        "22000",
+                        "ID registry extract, Q2",
+                        VERIFIED,
+                    ),
+                    (
+                        "2025-07-01",
+                        "2025-09-30",
+                        "sex:female",
+                        "21000",
+                        "ID registry extract, Q3",
+                        VERIFIED,
+                    ),
+                ],
+            },
+            {
+                "code": "ID-OC-1",
+                "name": "% of ID holders who used their ID for an online service in the last 90 days",
+                "definition": "Household survey of ID holders; numerator: respondents who used it, denominator: respondents.",
+                "level": Level.OUTCOME,
+                "measure": Measure.PERCENTAGE,
+                "direction": Direction.INCREASE,
+                "aggregation": Aggregation.NON_CUMULATIVE,
+                "baseline_value": Decimal("0"),
+                "baseline_date": D("2025-01-01"),
+                "disaggregations": ["sex"],
+                "targets": [(D("2026-12-31"), "", Decimal("40"))],
+                "measurements": [
+                    (
+                        "2025-07-01",
+                        "2025-09-30",
+                        "",
+                        (312, 1200),
+                        "Household survey, round 1 (capital only)",
+                        REJECTED,
+                        "Sample drawn only in the capital; not representative of rural ID holders.",
+                    ),
+                    (
+                        "2025-10-01",
+                        "2025-12-31",
+                        "",
+                        (389, 1450),
+                        "Household survey, round 2 (national sample)",
+                        VERIFIED,
+                    ),
+                ],
+            },
+            {
+                "code": "ID-OUT-2",
+                "name": "Average days from enrolment to ID credential issued",
+                "unit": "days",
+                "level": Level.OUTPUT,
+                "measure": Measure.NUMBER,
+                "direction": Direction.DECREASE,
+                "aggregation": Aggregation.NON_CUMULATIVE,
+                "baseline_value": Decimal("45"),
+                "baseline_date": D("2025-01-01"),
+                "disaggregations": [],
+                "targets": [(D("2026-06-30"), "", Decimal("7"))],
+                "measurements": [
+                    ("2025-07-01", "2025-09-30", "", "18", "ID registry processing log", VERIFIED),
+                ],
+            },
+        ],
+        "payout_target": ("ID-OUT-1", D("2026-12-31"), ""),
+    },
+    {
+        "name": "civil registration",
+        "indicators": [
+            {
+                "code": "CR-OC-1",
+                "name": "% of births registered online",
+                "definition": "Births registered through the online service over all births registered in the period.",
+                "level": Level.OUTCOME,
+                "measure": Measure.PERCENTAGE,
+                "direction": Direction.INCREASE,
+                "aggregation": Aggregation.NON_CUMULATIVE,
+                "baseline_value": Decimal("12"),
+                "baseline_date": D("2024-12-31"),
+                "disaggregations": ["location"],
+                "targets": [
+                    (D("2025-12-31"), "", Decimal("35")),
+                    (D("2026-12-31"), "", Decimal("60")),
+                    (D("2026-12-31"), "location:rural", Decimal("45")),
+                ],
+                "measurements": [
+                    (
+                        "2025-01-01",
+                        "2025-06-30",
+                        "",
+                        (1840, 6100),
+                        "Civil registry statistics, H1",
+                        VERIFIED,
+                    ),
+                    (
+                        "2025-07-01",
+                        "2025-09-30",
+                        "",
+                        (2950, 6400),
+                        "Civil registry statistics, Q3",
+                        VERIFIED,
+                    ),
+                    (
+                        "2025-07-01",
+                        "2025-09-30",
+                        "location:rural",
+                        (610, 2300),
+                        "Civil registry statistics, Q3",
+                        VERIFIED,
+                    ),
+                ],
+            },
+            {
+                "code": "CR-OUT-1",
+                "name": "Civil registrars trained to use the online system",
+                "unit": "people",
+                "level": Level.OUTPUT,
+                "measure": Measure.NUMBER,
+                "direction": Direction.INCREASE,
+                "aggregation": Aggregation.CUMULATIVE,
+                "baseline_value": Decimal("0"),
+                "baseline_date": D("2024-12-31"),
+                "disaggregations": ["sex"],
+                "targets": [(D("2025-12-31"), "", Decimal("400"))],
+                "measurements": [
+                    ("2025-01-01", "2025-06-30", "", "180", "Training attendance sheets", VERIFIED),
+                    ("2025-07-01", "2025-12-31", "", "150", "Training attendance sheets", REPORTED),
+                ],
+            },
+        ],
+        "payout_target": ("CR-OC-1", D("2026-12-31"), ""),
+    },
+]
+
+EVALUATIONS = [
+    {
+        "kind": EvaluationKind.MID_TERM,
+        "completed_on": D("2025-11-15"),
+        "ratings": {
+            "relevance": 6,
+            "coherence": 5,
+            "effectiveness": 4,
+            "efficiency": 4,
+            "impact": 3,
+            "sustainability": 2,
+        },
+        "summary": "Enrolment is ahead of plan in towns and behind in rural districts; "
+        "no funding is yet secured for operating the service after launch.",
+        "findings": "Mobile enrolment teams reached three times more rural women per day than fixed sites. "
+        "The ministry's budget covers staff but not hosting, security updates or the help desk.",
+        "recommendations": [
+            (
+                "Agree a multi-year maintenance budget with the ministry of finance before launch.",
+                "Ministry of ICT",
+                D("2026-03-31"),
+                FollowUp.IN_PROGRESS,
+            ),
+            (
+                "Double mobile enrolment teams in the two northern districts.",
+                "Implementing partner",
+                D("2026-01-31"),
+                FollowUp.DONE,
+            ),
+            (
+                "Publish the ID registry's uptime and support response times monthly.",
+                "Implementing partner",
+                D("2026-06-30"),
+                FollowUp.OPEN,
+            ),
+        ],
+    },
+    {
+        "kind": EvaluationKind.INDEPENDENT,
+        "completed_on": D("2026-02-20"),
+        "ratings": {
+            "relevance": 5,
+            "coherence": 4,
+            "effectiveness": 5,
+            "efficiency": 3,
+            "impact": 4,
+            "sustainability": 3,
+        },
+        "summary": "Online birth registration quadrupled in a year; rural uptake depends on clinic connectivity.",
+        "findings": "Clinics with a working connection register 70% of births online, those without under 10%.",
+        "recommendations": [
+            (
+                "Fund connectivity for the 120 rural clinics still offline.",
+                "Funders' steering group",
+                D("2026-09-30"),
+                FollowUp.OPEN,
+            ),
+            (
+                "Drop the paper duplicate once online registration passes 80%.",
+                "Civil registry",
+                None,
+                FollowUp.DROPPED,
+            ),
+        ],
+    },
+]
+
+ACTIVE = {Project.Status.IMPLEMENTING, Project.Status.LAUNCHED, Project.Status.CLOSED}
+
+
+def seed_results(projects, tranches, users, evaluator_org):
+    """Create or refresh demo results; running it twice changes nothing.
+
+    - ``projects``: {project code: Project}. Projects get a results framework in the order
+      of their codes (digital identity, then civil registration, then again); measurements
+      only for projects that are implementing, launched or closed.
+    - ``tranches``: {funder reference: Tranche}. Every results-based one gets pro-rata
+      payout terms on a target of its project (which gets a framework if it has none yet),
+      so that verified results have earned part of it.
+    - ``users``: {role name: User}. "evaluator" verifies; the reporter is the first of
+      "implementer", "portfolio_manager", "donor_officer", "finance". Without two
+      distinct users measurements stay reported.
+    - ``evaluator_org``: the Organisation that evaluates the first two active projects
+      (a mid-term and an independent evaluation); without it, no evaluations.
+
+    Missing keys are skipped.
+    """
+    reporter = next(
+        (
+            users[role]
+            for role in ("implementer", "portfolio_manager", "donor_officer", "finance")
+            if users.get(role) is not None
+        ),
+        None,
+    )
+    verifier = users.get("evaluator")
+    if verifier is not None and reporter is not None and verifier.pk == reporter.pk:
+        verifier = None
+
+    results_based = [
+        tranche
+        for _, tranche in sorted(tranches.items())
+        if tranche.instrument == Tranche.Instrument.RESULTS_BASED
+    ]
+    framed = dict(sorted(projects.items()))
+    for tranche in results_based:
+        framed.setdefault(tranche.project.code, tranche.project)
+
+    framework_of = {}
+    for position, project in enumerate(framed.values()):
+        framework = FRAMEWORKS[position % len(FRAMEWORKS)]
+        framework_of[project.pk] = framework
+        for spec in framework["indicators"]:
+            indicator = _indicator(project, spec)
+            if project.status in ACTIVE:
+                for row in spec["measurements"]:
+                    _measurement(indicator, row, reporter, verifier)
+
+    for tranche in results_based:
+        code, due_on, category = framework_of[tranche.project_id]["payout_target"]
+        target = Target.objects.get(
+            indicator__project=tranche.project,
+            indicator__code=code,
+            due_on=due_on,
+            disaggregation=category,
+        )
+        if not PayoutTerms.objects.filter(tranche=tranche).exists():
+            terms = PayoutTerms(
+                tranche=tranche,
+                target=target,
+                rule=PayoutRule.PRO_RATA,
+                minimum_achievement=Decimal("0.2500"),
+            )
+            services.save_payout_terms(terms, user=users.get("portfolio_manager"))
+
+    if evaluator_org is not None:
+        active = [project for project in framed.values() if project.status in ACTIVE]
+        for project, spec in zip(active, EVALUATIONS, strict=False):
+            _evaluation(project, evaluator_org, spec)
+
+
+def _indicator(project, spec):
+    indicator, _ = Indicator.objects.get_or_create(
+        project=project,
+        code=spec["code"],
+        defaults={
+            "name": spec["name"],
+            "definition": spec.get("definition", ""),
+            "unit": spec.get("unit", ""),
+            "level": spec["level"],
+            "measure": spec["measure"],
+            "direction": spec["direction"],
+            "aggregation": spec["aggregation"],
+            "baseline_value": spec["baseline_value"],
+            "baseline_date": spec["baseline_date"],
+            "disaggregations": spec["disaggregations"],
+        },
+    )
+    for due_on, category, value in spec["targets"]:
+        if not Target.objects.filter(
+            indicator=indicator, due_on=due_on, disaggregation=category
+        ).exists():
+            services.save_target(
+                Target(indicator=indicator, due_on=due_on, disaggregation=category, value=value)
+            )
+    return indicator
+
+
+def _measurement(indicator, row, reporter, verifier):
+    start, end, category, value, source, decision, *reason = row
+    period = {"period_start": D(start), "period_end": D(end), "disaggregation": category}
+    if Measurement.objects.filter(indicator=indicator, **period).exists():
+        return
+    measurement = Measurement(indicator=indicator, source=source, reported_by=reporter, **period)
+    if isinstance(value, tuple):
+        measurement.numerator, measurement.denominator = (Decimal(part) for part in value)
+    else:
+        measurement.value = Decimal(value)
+    measurement.full_clean()
+    measurement.save()
+    if verifier is None:
+        return
+    if decision == VERIFIED:
+        services.verify_measurement(measurement, verifier)
+    elif decision == REJECTED:
+        services.reject_measurement(measurement, verifier, reason[0])
+
+
+def _evaluation(project, evaluator_org, spec):
+    evaluation, _ = Evaluation.objects.get_or_create(
+        project=project,
+        kind=spec["kind"],
+        evaluator=evaluator_org,
+        defaults={
+            "completed_on": spec["completed_on"],
+            "summary": spec["summary"],
+            "findings": spec["findings"],
+            **spec["ratings"],
+        },
+    )
+    for text, owner, due_on, status in spec["recommendations"]:
+        Recommendation.objects.get_or_create(
+            evaluation=evaluation,
+            text=text,
+            defaults={"owner": owner, "due_on": due_on, "status": status},
+        )

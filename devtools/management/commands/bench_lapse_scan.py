@@ -1,0 +1,79 @@
+"""manage.py bench_lapse_scan: time the lapse scan over synthetic launched projects."""
+
+import json
+import resource
+import time
+from datetime import date, timedelta
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+
+from devtools import synthetic
+from funding import services
+
+
+class QueryCounter:
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def peak_rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Command(BaseCommand):
+    help = "Benchmark the lapse scan on N synthetic launched projects with three maintenance tranches each."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--projects", type=int, default=100_000)
+        parser.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 3, 1))
+        parser.add_argument(
+            "--keep", action="store_true", help="Keep the synthetic data afterwards."
+        )
+        parser.add_argument(
+            "--json",
+            action="store_true",
+            dest="json_lines",
+            help="Also print each scan's figures as a JSON line.",
+        )
+
+    def handle(self, *args, projects, as_of, keep, json_lines, **options):
+        if synthetic.real_projects_exist():
+            raise CommandError(
+                "Run the benchmark against a throwaway database: this one holds real projects."
+            )
+        self.stdout.write(
+            f"Database: {connection.vendor}; building {projects:,} launched projects ..."
+        )
+        started = time.perf_counter()
+        # Only what the scan reads: three years of maintenance per project (seed_scale builds
+        # the full portfolio, with tranches of every kind and results).
+        synthetic.build(projects, tranches_per_project=3, with_results=False, launched_only=True)
+        self.stdout.write(f"  built in {time.perf_counter() - started:.1f} s")
+
+        for label in (
+            "first scan (raises every flag)",
+            "second scan, same day (changes nothing)",
+            "next day",
+        ):
+            day = as_of if "next" not in label else as_of + timedelta(days=1)
+            counter = QueryCounter()
+            rss_before = peak_rss_mb()
+            started = time.perf_counter()
+            with connection.execute_wrapper(counter):
+                result = services.scan_lapses(day, dry_run=False)
+            elapsed = time.perf_counter() - started
+            self.stdout.write(
+                f"{label}: {elapsed:.2f} s, {counter.count} queries, peak RSS {peak_rss_mb():.0f} MB "
+                f"(was {rss_before:.0f} MB), {result.as_dict()}"
+            )
+            if json_lines:
+                figures = {"label": label, "seconds": elapsed, "queries": counter.count}
+                figures |= {"peak_rss_mb": peak_rss_mb(), "result": result.as_dict()}
+                self.stdout.write(json.dumps(figures))
+        if not keep:
+            synthetic.clean()

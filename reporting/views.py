@@ -1,0 +1,110 @@
+"""Reporting pages: the dashboard and the Excel export."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from funding.models import FlagKind
+from portfolio import access
+from portfolio.decorators import reader_required
+from portfolio.forms import form_status, posted
+from portfolio.models import Portfolio
+
+from . import dashboard, exports
+from .forms import ExportForm
+from .models import ExportJob
+
+CHART_HEIGHT = 160
+
+
+@login_required
+def home(request):
+    if not access.can_read(request.user):
+        # The landing page explains instead of answering 404: the user did sign in.
+        return render(request, "portfolio/no_role.html")
+    portfolios = list(Portfolio.objects.all())
+    portfolio = next(
+        (p for p in portfolios if str(p.pk) == request.GET.get("portfolio")),
+        portfolios[0] if portfolios else None,
+    )
+    today = timezone.localdate()
+    context = {"today": today, "portfolios": portfolios, "portfolio": portfolio}
+    if portfolio is not None:
+        judged = dashboard.assessments(portfolio, today)
+        indicator_counts, indicator_total = dashboard.indicator_counts(portfolio, today)
+        flags = dashboard.open_flags(request.user, {"project__portfolio": portfolio})
+        counts = dict.fromkeys(FlagKind.values, 0)
+        for flag in flags:
+            counts[flag.kind] += 1
+        context.update(
+            {
+                "money": dashboard.money(portfolio, today),
+                "open_flags": flags,
+                "flag_counts": [(kind, label, counts[kind]) for kind, label in FlagKind.choices],
+                "bars": dashboard.forecast_bars(judged, today, CHART_HEIGHT),
+                "chart_height": CHART_HEIGHT,
+                "timeline": dashboard.coverage_timeline(judged, today),
+                "indicator_counts": indicator_counts,
+                "indicator_total": indicator_total,
+                "activity": dashboard.recent_activity(portfolio),
+                "status_counts": dashboard.status_counts(portfolio),
+            }
+        )
+    return render(request, "reporting/home.html", context)
+
+
+@reader_required
+def export(request):
+    """Ask for the Excel workbook; a large one is written by a worker while a bar shows progress."""
+    access.check(request.user, access.VIEW, ExportJob)
+    form = ExportForm(posted(request))
+    if request.method == "POST" and form.is_valid():
+        job = exports.request_export(request.user, form.filters())
+        return redirect("export-status", pk=job.pk)
+    jobs = ExportJob.objects.filter(requested_by=request.user).order_by("-created_at")[:10]
+    return render(
+        request,
+        "reporting/export.html",
+        {"form": form, "jobs": jobs},
+        status=form_status(form),
+    )
+
+
+def _job(request, pk):
+    """The job, to the user who asked for it (or a manager); anyone else finds nothing."""
+    job = get_object_or_404(ExportJob, pk=pk)
+    if not exports.may_download(request.user, job):
+        raise Http404("No such export.")
+    return job
+
+
+@reader_required
+def export_status(request, pk):
+    return render(request, "reporting/export_status.html", {"job": _job(request, pk)})
+
+
+@reader_required
+def export_progress(request, pk):
+    """What the progress bar polls."""
+    job = _job(request, pk)
+    return JsonResponse(
+        {
+            "status": job.status,
+            "status_label": gettext(job.get_status_display()),
+            "progress": job.progress,
+            "ready": job.is_ready,
+            "download_url": reverse("export-download", args=[job.pk]) if job.is_ready else None,
+            "error": job.error,
+        }
+    )
+
+
+@reader_required
+def export_download(request, pk):
+    job = _job(request, pk)
+    if not job.is_ready:
+        raise Http404("This export is not ready, or its file has expired.")
+    return exports.download_response(job)

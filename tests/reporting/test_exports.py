@@ -1,0 +1,284 @@
+"""Export jobs through the API, the worker, the admin and the command; expiry; the import API."""
+
+import os
+from datetime import timedelta
+from io import BytesIO, StringIO
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.urls import reverse
+from django.utils import timezone
+from openpyxl import Workbook, load_workbook
+
+from funding.models import Tranche
+from funding.tranche_import import IMPORT_COLUMNS
+from portfolio.models import Role
+from portfolio.xlsx import XLSX
+from reporting import exports
+from reporting.models import ExportJob
+from reporting.tasks import expire_exports_task, run_export_task
+from reporting.workbook import SHEETS, ExportFilters
+from tests.factories import (
+    FunderFactory,
+    MembershipFactory,
+    PortfolioFactory,
+    ProjectFactory,
+    TrancheFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
+
+
+@pytest.fixture
+def portfolio():
+    portfolio = PortfolioFactory(name="Fund")
+    for n in range(3):
+        TrancheFactory(project=ProjectFactory(portfolio=portfolio, code=f"P-{n}", launched=True))
+    return portfolio
+
+
+@pytest.fixture
+def finance():
+    return MembershipFactory(role=Role.FINANCE).user
+
+
+@pytest.fixture
+def api(client, finance):
+    client.force_login(finance)
+    return client
+
+
+def opened(response):
+    return load_workbook(BytesIO(b"".join(response.streaming_content)))
+
+
+def test_a_small_export_is_answered_at_once(api, portfolio, finance):
+    response = api.post(
+        reverse("api-export-list"),
+        {"portfolio": portfolio.pk, "as_of": "2026-03-01"},
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    # three projects, their tranches and their coverage rows
+    assert (body["status"], body["progress"], body["rows"]) == ("done", 100, 9)
+    assert body["filters"]["as_of"] == "2026-03-01"
+    assert body["download_url"].endswith(f"/api/v1/exports/{body['id']}/download/")
+    download = api.get(body["download_url"])
+    assert download.status_code == 200
+    assert download["Content-Type"] == XLSX
+    assert 'filename="portfolio-summary-2026-03-01.xlsx"' in download["Content-Disposition"]
+    assert opened(download).sheetnames == SHEETS
+    job = ExportJob.objects.get()
+    assert job.requested_by == finance
+    assert job.expires_at - job.finished_at == timedelta(hours=24)
+
+
+def test_a_large_export_is_a_job_that_reports_progress(
+    api, portfolio, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    settings.EXPORT_SYNC_MAX_PROJECTS = 2
+    with django_capture_on_commit_callbacks() as queued:
+        response = api.post(reverse("api-export-list"), {}, content_type="application/json")
+    assert response.status_code == 202
+    body = response.json()
+    assert (body["status"], body["progress"], body["download_url"]) == ("queued", 0, None)
+    assert len(queued) == 1  # the task is published once the request commits
+    assert api.get(reverse("api-export-download", args=[body["id"]])).status_code == 409
+
+    seen = []
+    real = exports.write_workbook
+
+    def watched(out, filters, progress):
+        def report(percent):
+            progress(percent)
+            seen.append(api.get(body["status_url"]).json()["progress"])
+
+        return real(out, filters, progress=report)
+
+    monkeypatch.setattr(exports, "write_workbook", watched)
+    run_export_task.apply(args=[body["id"]])  # as a worker runs it
+
+    assert seen == sorted(seen) and 0 < max(seen) < 100
+    status = api.get(body["status_url"]).json()
+    assert (status["status"], status["progress"], status["rows"]) == ("done", 100, 9)
+    assert opened(api.get(status["download_url"])).sheetnames == SHEETS
+
+
+def test_a_redelivered_job_starts_over_and_a_finished_one_is_left_alone(portfolio, finance, media):
+    job = ExportJob.objects.create(
+        requested_by=finance, filters=ExportFilters().to_json(), status="running", progress=40
+    )
+    (media / "exports").mkdir()
+    exports.run_export(job.pk)  # the worker died at 40%; the task came back
+    job.refresh_from_db()
+    assert (job.status, job.progress) == ("done", 100)
+    written = job.file.path
+    stamp = os.stat(written).st_mtime_ns
+    exports.run_export(job.pk)  # delivered once more
+    assert os.stat(written).st_mtime_ns == stamp
+    assert [p.name for p in (media / "exports").iterdir()] == [f"{job.pk}.xlsx"]
+
+
+def test_a_failed_export_says_why_and_leaves_no_file(portfolio, finance, media, monkeypatch):
+    def broken(out, filters, progress):
+        with open(out, "wb") as f:
+            f.write(b"half a workbook")
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(exports, "write_workbook", broken)
+    job = ExportJob.objects.create(requested_by=finance, filters={})
+    exports.run_export(job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.error, job.file.name) == ("failed", "database went away", "")
+    assert list((media / "exports").iterdir()) == []
+
+
+def test_files_expire(api, portfolio, media):
+    body = api.post(reverse("api-export-list"), {}, content_type="application/json").json()
+    job = ExportJob.objects.get(pk=body["id"])
+    path = job.file.path
+    assert exports.expire_exports(timezone.now()) == 0
+    assert expire_exports_task.apply().get() == {"expired": 0, "requeued": 0}  # before expiry
+    assert exports.expire_exports(timezone.now() + timedelta(hours=25)) == 1
+    assert not os.path.exists(path)
+    job.refresh_from_db()
+    assert job.file.name == ""
+    ExportJob.objects.filter(pk=job.pk).update(expires_at=timezone.now())
+    response = api.get(reverse("api-export-download", args=[job.pk]))
+    assert response.status_code == 410
+    assert api.get(body["status_url"]).json()["expired"] is True
+
+
+def test_a_job_whose_message_was_lost_is_queued_again(
+    finance, monkeypatch, django_capture_on_commit_callbacks
+):
+    stranded = ExportJob.objects.create(requested_by=finance, filters={})
+    ExportJob.objects.filter(pk=stranded.pk).update(
+        created_at=timezone.now() - timedelta(minutes=20)
+    )
+    ExportJob.objects.create(requested_by=finance, filters={})  # just asked for: still waiting
+    published = []
+    monkeypatch.setattr(run_export_task, "apply_async", lambda args, **kw: published.append(args))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert exports.requeue_stranded_exports() == 1
+    assert published == [(str(stranded.pk),)]
+
+
+def test_only_the_requester_or_a_manager_downloads(client, api, portfolio):
+    body = api.post(reverse("api-export-list"), {}, content_type="application/json").json()
+    url = body["download_url"]
+    client.force_login(MembershipFactory(role=Role.EVALUATOR).user)
+    assert client.get(url).status_code == 404
+    assert client.get(body["status_url"]).status_code == 404
+    client.force_login(MembershipFactory(role=Role.PORTFOLIO_MANAGER).user)
+    assert client.get(url).status_code == 200
+
+
+def test_people_without_a_role_cannot_export(client, portfolio):
+    client.force_login(UserFactory())
+    response = client.post(reverse("api-export-list"), {}, content_type="application/json")
+    assert response.status_code == 403
+    assert not ExportJob.objects.exists()
+
+
+def test_bad_filters_are_a_400(api):
+    response = api.post(
+        reverse("api-export-list"),
+        {"instrument": "bond", "country": "XX", "as_of": "soon"},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert set(response.json()) == {"instrument", "country", "as_of"}
+
+
+def test_admin_action_downloads_the_workbook(client, portfolio):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    response = client.post(
+        reverse("admin:portfolio_portfolio_changelist"),
+        {"action": "export_workbook", "_selected_action": [portfolio.pk]},
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == XLSX
+    assert opened(response).sheetnames == SHEETS
+
+
+def test_command_writes_the_file(portfolio, tmp_path):
+    out = tmp_path / "summary.xlsx"
+    stdout = StringIO()
+    call_command(
+        "export_portfolio", "--out", str(out), "--portfolio", "Fund", "--as-of", "2026-03-01",
+        stdout=stdout,
+    )  # fmt: skip
+    assert stdout.getvalue().startswith(f"Wrote {out}: ")
+    assert "%" not in stdout.getvalue()  # no progress bar when not on a terminal
+    wb = load_workbook(out)
+    assert wb.sheetnames == SHEETS
+    assert len(list(wb["Projects"].iter_rows(min_row=2))) == 3 + 1  # and the totals row
+
+
+def test_command_refuses_unknown_names(portfolio, tmp_path):
+    with pytest.raises(CommandError, match="No portfolio 'Nope'"):
+        call_command("export_portfolio", "--out", str(tmp_path / "x.xlsx"), "--portfolio", "Nope")
+
+
+def test_import_api_answers_with_counts_or_every_error(client, portfolio):
+    funder = FunderFactory(name="Donor")
+    officer = MembershipFactory(organisation=funder, role=Role.DONOR_OFFICER).user
+    client.force_login(officer)
+    template = client.get(reverse("api-tranche-template"))
+    assert template.status_code == 200
+    wb = load_workbook(BytesIO(template.content))
+    ws = wb["Tranches"]
+    assert [c.value for c in ws[1]] == [c.header for c in IMPORT_COLUMNS]
+
+    def upload(*rows):
+        book = Workbook()
+        sheet = book.active
+        sheet.title = "Tranches"
+        sheet.append([c.header for c in IMPORT_COLUMNS])
+        for each in rows:
+            sheet.append(each)
+        out = BytesIO()
+        book.save(out)
+        return client.post(
+            reverse("api-tranche-import"),
+            {"file": SimpleUploadedFile("t.xlsx", out.getvalue())},
+        )
+
+    good = ["Fund", "P-0", "Donor", "D-1", "grant", "launch", "planned", 1000, "USD"]
+    response = upload(good)
+    assert response.status_code == 201, response.json()
+    assert response.json() == {"created": 1, "updated": 0, "unchanged": 0, "errors": []}
+    assert upload(good).status_code == 200
+    response = upload(good[:7] + [-5, "USD"], ["Fund", "P-9", "Donor", "D-2", *good[4:]])
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"sheet": "Tranches", "row": 2, "column": "H", "header": "Amount",
+         "reason": "The amount must be positive, not -5."},
+        {"sheet": "Tranches", "row": 3, "column": "B", "header": "Project",
+         "reason": "There is no project 'P-9' in the portfolio 'Fund'."},
+    ]  # fmt: skip
+    assert Tranche.objects.filter(funder=funder).count() == 1
+
+
+def test_the_schema_describes_the_excel_endpoints(api):
+    schema = api.get(reverse("api-schema")).content.decode()
+    for url in (
+        "/api/v1/exports/",
+        "/api/v1/exports/{id}/",
+        "/api/v1/exports/{id}/download/",
+        "/api/v1/tranche-imports/",
+        "/api/v1/tranche-imports/template/",
+    ):
+        assert f"{url}:" in schema

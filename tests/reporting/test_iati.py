@@ -1,0 +1,704 @@
+"""IATI 2.03 export: valid against the official schema, codes from the codelists, three doors."""
+
+from datetime import date
+from decimal import Decimal
+from io import BytesIO, StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import translation
+from lxml import etree
+
+from devtools.management.commands.seed_demo import PORTFOLIO_NAME
+from evaluations.models import Level, Measure, PayoutRule
+from funding import services
+from funding.models import Instrument, Tranche
+from portfolio.models import Organisation, Portfolio, Role
+from projects.models import Project
+from reporting import iati
+from tests.evaluations.factories import (
+    IndicatorFactory,
+    MeasurementFactory,
+    PayoutTermsFactory,
+    TargetFactory,
+)
+from tests.factories import (
+    FunderFactory,
+    ImplementerFactory,
+    LoanTermsFactory,
+    MembershipFactory,
+    PortfolioFactory,
+    ProjectFactory,
+    TrancheFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+SCHEMA = (
+    Path(__file__).resolve().parents[1] / "data" / "iati-schema-2.03" / "iati-activities-schema.xsd"
+)
+
+# Where the export writes a code, and the codelist it must come from.
+CODES = [
+    ("//activity-status/@code", "ActivityStatus"),
+    ("//reporting-org/@type", "OrganisationType"),
+    ("//participating-org/@role", "OrganisationRole"),
+    ("//participating-org/@type", "OrganisationType"),
+    ("//provider-org/@type", "OrganisationType"),
+    ("//receiver-org/@type", "OrganisationType"),
+    ("//sector[@vocabulary='1']/@code", "Sector"),
+    ("//default-aid-type[@vocabulary='1']/@code", "AidType"),
+    ("//transaction-type/@code", "TransactionType"),
+    ("//flow-type/@code", "FlowType"),
+    ("//finance-type/@code", "FinanceType"),
+    ("//condition/@type", "ConditionType"),
+    ("//result/@type", "ResultType"),
+    ("//indicator/@measure", "IndicatorMeasure"),
+    ("//iati-activity/@default-currency", "Currency"),
+    ("//value/@currency", "Currency"),
+]
+
+# The children of iati-activity the export writes, in the order the schema requires.
+ACTIVITY_ORDER = [
+    "iati-identifier",
+    "reporting-org",
+    "title",
+    "description",
+    "participating-org",
+    "activity-status",
+    "activity-date",
+    "recipient-country",
+    "sector",
+    "default-aid-type",
+    "planned-disbursement",
+    "transaction",
+    "conditions",
+    "result",
+    "crs-add",
+]
+
+
+@pytest.fixture(scope="module")
+def schema():
+    return etree.XMLSchema(etree.parse(str(SCHEMA)))
+
+
+@pytest.fixture
+def reporter():
+    return FunderFactory(
+        name="Regional Development Bank",
+        iati_identifier="XM-DAC-46990",
+        funder_type=Organisation.FunderType.MULTILATERAL_BANK,
+    )
+
+
+@pytest.fixture
+def export(schema):
+    """Export a portfolio, check the file against the schema and return its root element."""
+
+    def run(portfolio, reporting_org="XM-DAC-46990"):
+        out = BytesIO()
+        iati.write_activities(out, portfolio, reporting_org)
+        document = etree.fromstring(out.getvalue())
+        assert schema.validate(document), schema.error_log
+        return document
+
+    return run
+
+
+def only_activity(root):
+    (activity,) = root.findall("iati-activity")
+    return activity
+
+
+def texts(element, path):
+    return [node.text for node in element.findall(path)]
+
+
+# The demo portfolio
+
+
+@pytest.fixture
+def demo():
+    call_command("seed_demo", force=True, stdout=StringIO())
+    return Portfolio.objects.get(name=PORTFOLIO_NAME)
+
+
+def test_demo_portfolio_is_valid_iati_reported_by_the_managers_organisation(schema, demo):
+    out = BytesIO()
+    written = iati.write_activities(out, demo)
+    root = etree.fromstring(out.getvalue())
+
+    assert schema.validate(root), schema.error_log
+    assert written == Project.objects.filter(portfolio=demo).count() == 13
+    assert root.get("version") == "2.03"
+    # The demo's portfolio manager works for the bank, which therefore reports.
+    assert set(root.xpath("//reporting-org/@ref")) == {"XM-DAC-46990"}
+    assert texts(root, "iati-activity/iati-identifier")[0].startswith("XM-DAC-46990-")
+    identifiers = texts(root, "iati-activity/iati-identifier")
+    assert len(set(identifiers)) == 13
+    assert "XM-DAC-46990-KE-ID-01" in identifiers
+
+
+def test_every_code_the_demo_export_writes_is_in_the_shipped_codelist(demo, export):
+    root = export(demo, reporting_org=None)
+    for path, name in CODES:
+        written = set(root.xpath(path))
+        assert written <= iati.codelist(name), (path, written - iati.codelist(name))
+    # The demo uses most of the mappings; all of them must hold codes of their codelist.
+    assert set(root.xpath("//transaction-type/@code")) == {"2", "3"}
+    assert set(root.xpath("//finance-type/@code")) == {"110", "421"}
+
+
+def test_every_mapped_code_is_in_the_shipped_codelist():
+    mappings = [
+        (iati.ACTIVITY_STATUS.values(), "ActivityStatus"),
+        (iati.ORGANISATION_TYPE.values(), "OrganisationType"),
+        (iati.FLOW_TYPE.values(), "FlowType"),
+        (iati.FINANCE_TYPE.values(), "FinanceType"),
+        ([iati.TRANSACTION_COMMITMENT, iati.TRANSACTION_DISBURSEMENT], "TransactionType"),
+        ([iati.ROLE_FUNDING, iati.ROLE_IMPLEMENTING], "OrganisationRole"),
+        ([iati.CONDITION_PERFORMANCE], "ConditionType"),
+        ([iati.AID_TYPE_PROJECT], "AidType"),
+        (iati.RESULT_TYPE.values(), "ResultType"),
+        (iati.INDICATOR_MEASURE.values(), "IndicatorMeasure"),
+    ]
+    for codes, name in mappings:
+        assert set(codes) <= iati.codelist(name), name
+    assert set(iati.ACTIVITY_STATUS) == set(Project.Status.values)
+    assert set(iati.FINANCE_TYPE) == set(Instrument.values)
+    assert set(iati.ORGANISATION_TYPE) == set(iati.FLOW_TYPE) == set(Organisation.FunderType)
+    assert set(iati.RESULT_TYPE) == set(Level.values)
+    assert set(iati.INDICATOR_MEASURE) == set(Measure.values)
+
+
+def test_withdrawn_codes_are_not_in_the_codelist():
+    assert "35" not in iati.codelist("FlowType")  # Private Market, withdrawn
+    assert "10" in iati.codelist("FlowType")
+
+
+def test_activity_children_come_in_schema_order(demo, export):
+    root = export(demo, reporting_org=None)
+    for activity in root.findall("iati-activity"):
+        tags = [child.tag for child in activity]
+        assert set(tags) <= set(ACTIVITY_ORDER)
+        positions = [ACTIVITY_ORDER.index(tag) for tag in tags]
+        assert positions == sorted(positions), tags
+
+
+def test_demo_values_carry_value_dates_and_foreign_currencies(demo, export):
+    root = export(demo, reporting_org=None)
+    values = root.findall(".//value")
+    assert values
+    assert all(value.get("value-date") for value in values)
+    assert {value.get("currency") for value in values} == {None, "EUR", "GBP", "KES"}
+    assert root.get("generated-datetime").endswith("+00:00")
+    stamps = root.xpath("//iati-activity/@last-updated-datetime")
+    assert len(stamps) == 13 and all(stamp.endswith("+00:00") for stamp in stamps)
+
+
+def test_the_closed_demo_project_ends_and_the_cancelled_one_too(demo, export):
+    root = export(demo, reporting_org=None)
+    statuses = dict(
+        zip(
+            texts(root, "iati-activity/iati-identifier"),
+            root.xpath("//activity-status/@code"),
+            strict=True,
+        )
+    )
+    assert statuses["XM-DAC-46990-GH-PROC-01"] == "4"
+    assert statuses["XM-DAC-46990-NP-DL-01"] == "5"
+    assert statuses["XM-DAC-46990-RW-BIZ-01"] == "1"
+    assert statuses["XM-DAC-46990-KE-ID-01"] == "2"
+    ended = root.xpath(
+        "//iati-activity[iati-identifier='XM-DAC-46990-GH-PROC-01']/activity-date[@type='4']"
+    )
+    assert len(ended) == 1
+
+
+def test_queries_do_not_grow_with_the_projects(reporter):
+    portfolio = PortfolioFactory()
+
+    def add_project():
+        project = ProjectFactory(portfolio=portfolio)
+        tranche = TrancheFactory(project=project, funder=reporter)
+        services.disburse(tranche, Decimal("1000"), date(2025, 2, 1))
+        LoanTermsFactory(tranche__project=project)
+        indicator = IndicatorFactory(project=project)
+        target = TargetFactory(indicator=indicator)
+        MeasurementFactory(indicator=indicator, verified=True)
+        PayoutTermsFactory(tranche__project=project, target=target)
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            iati.write_activities(BytesIO(), portfolio, reporter)
+        return len(captured)
+
+    add_project()
+    few = queries()
+    for _ in range(4):
+        add_project()
+    assert queries() == few
+
+
+# Edge cases
+
+
+def test_project_without_transactions(export, reporter):
+    project = ProjectFactory(status=Project.Status.PIPELINE, planned_launch_date=None)
+    root = export(project.portfolio)
+    activity = only_activity(root)
+
+    assert activity.find("transaction") is None
+    assert activity.find("planned-disbursement") is None
+    assert activity.find("conditions") is None
+    assert activity.find("crs-add") is None
+    (partner,) = activity.findall("participating-org")
+    assert partner.get("role") == "4" and partner.get("ref") is None
+    assert partner.findtext("narrative") == project.implementing_partner.name
+    # The schema needs one activity date; a project with no plans yet gets the day it was recorded.
+    assert activity.find("activity-date").get("type") == "1"
+    assert activity.find("activity-status").get("code") == "1"
+    assert activity.find("description").findtext("narrative") == project.title
+
+
+def test_planned_tranche_names_its_funder_but_moves_no_money(export, reporter):
+    funder = FunderFactory(name="Nordic Cooperation Agency")
+    tranche = TrancheFactory(planned=True, funder=funder, expected_disbursement_on=date(2026, 6, 1))
+    activity = only_activity(export(tranche.project.portfolio))
+
+    assert activity.find("transaction") is None
+    assert activity.find("planned-disbursement") is None
+    funding = activity.find("participating-org[@role='1']")
+    assert funding.findtext("narrative") == "Nordic Cooperation Agency"
+    assert funding.get("ref") is None  # no IATI identifier: narrative only, as the schema allows
+    assert funding.get("type") == "10"
+    assert activity.find("activity-date[@type='1']").get("iso-date") == "2026-06-01"
+
+
+def test_grant_commitment_disbursement_and_what_remains(export, reporter):
+    project = ProjectFactory(launched=True, portfolio__reporting_currency="USD")
+    tranche = TrancheFactory(
+        project=project,
+        funder=reporter,
+        amount=Decimal("300000.00"),
+        currency="EUR",
+        committed_on=date(2025, 1, 10),
+        expected_disbursement_on=date(2025, 2, 1),
+        funder_reference="RDB-1",
+        maintenance=True,
+    )
+    services.disburse(tranche, Decimal("100000"), date(2025, 3, 1), reference="RDB-1/1")
+    cancelled = TrancheFactory(project=project, status=Tranche.Status.CANCELLED)
+    activity = only_activity(export(project.portfolio))
+
+    commitment, disbursement = activity.findall("transaction")
+    assert commitment.get("ref") == "RDB-1"
+    assert commitment.find("transaction-type").get("code") == "2"
+    assert commitment.find("transaction-date").get("iso-date") == "2025-01-10"
+    value = commitment.find("value")
+    assert (value.text, value.get("currency"), value.get("value-date")) == (
+        "300000.00",
+        "EUR",
+        "2025-01-10",
+    )
+    assert commitment.find("provider-org").get("ref") == "XM-DAC-46990"
+    assert (
+        commitment.find("receiver-org").findtext("narrative") == project.implementing_partner.name
+    )
+    assert commitment.find("flow-type").get("code") == "10"
+    assert commitment.find("finance-type").get("code") == "110"
+    assert "2025-01-01 to 2025-12-31" in commitment.find("description").findtext("narrative")
+    assert disbursement.find("transaction-type").get("code") == "3"
+    assert disbursement.get("ref") == "RDB-1/1"
+    assert disbursement.find("value").text == "100000.00"
+    # The rest is planned from the last payment.
+    planned = activity.find("planned-disbursement")
+    assert planned.find("period-start").get("iso-date") == "2025-03-01"
+    assert planned.find("value").text == "200000.00"
+    assert planned.find("value").get("currency") == "EUR"
+    # A cancelled tranche is not there at all, nor is its funder.
+    assert cancelled.funder.name not in texts(activity, "participating-org/narrative")
+    assert activity.find("activity-date[@type='2']").get("iso-date") == "2025-03-01"
+    planned_end = activity.find("activity-date[@type='3']")
+    assert planned_end.get("iso-date") == "2027-12-31"
+    assert "launched on 2025-01-01" in planned_end.findtext("narrative")
+
+
+def test_loan_with_crs_add_loan_terms(export, reporter):
+    terms = LoanTermsFactory(
+        tranche__funder=reporter,
+        tranche__committed_on=date(2025, 3, 1),
+        annual_rate_percent=Decimal("0.750"),
+    )
+    tranche = terms.tranche
+    services.disburse(tranche, Decimal("40000"), date(2025, 4, 1))
+    activity = only_activity(export(tranche.project.portfolio))
+
+    assert activity.xpath("transaction/finance-type/@code") == ["421", "421"]
+    loan_terms = activity.find("crs-add/loan-terms")
+    assert loan_terms.get("rate-1") == "0.75"
+    assert loan_terms.find("commitment-date").get("iso-date") == "2025-03-01"
+    schedule = terms.schedule()
+    first_principal = next(each for each in schedule if each.principal > 0)
+    # Grace is interest only: the first repayment of principal comes after it.
+    assert first_principal.due_on > terms.first_payment_date
+    assert loan_terms.find("repayment-first-date").get("iso-date") == str(first_principal.due_on)
+    assert loan_terms.find("repayment-final-date").get("iso-date") == str(schedule[-1].due_on)
+
+
+def test_results_based_tranche_is_a_grant_with_a_performance_condition(export, reporter):
+    terms = PayoutTermsFactory(
+        tranche__funder=reporter,
+        tranche__funder_reference="RDB-2601",
+        rule=PayoutRule.PRO_RATA,
+        minimum_achievement=Decimal("0.25"),
+        target__value=Decimal("400000"),
+        target__due_on=date(2026, 12, 31),
+        target__indicator__unit="people",
+        target__indicator__code="ID-OUT-1",
+    )
+    indicator = terms.target.indicator
+    TargetFactory(indicator=indicator, due_on=date(2025, 12, 31), value=Decimal("150000"))
+    TargetFactory(
+        indicator=indicator,
+        due_on=date(2025, 12, 31),
+        value=Decimal("70000"),
+        disaggregation="sex:female",
+    )
+    MeasurementFactory(
+        indicator=indicator,
+        verified=True,
+        period_start=date(2025, 1, 1),
+        period_end=date(2025, 3, 31),
+        value=Decimal("40000"),
+    )
+    MeasurementFactory(
+        indicator=indicator,
+        verified=True,
+        period_start=date(2025, 4, 1),
+        period_end=date(2025, 6, 30),
+        value=Decimal("35000"),
+    )
+    MeasurementFactory(  # not verified: never reported
+        indicator=indicator,
+        period_start=date(2025, 7, 1),
+        period_end=date(2025, 9, 30),
+        value=Decimal("99999"),
+    )
+    activity = only_activity(export(terms.tranche.project.portfolio))
+
+    assert activity.xpath("transaction/finance-type/@code") == ["110"]
+    conditions = activity.find("conditions")
+    assert conditions.get("attached") == "1"
+    condition = conditions.find("condition")
+    assert condition.get("type") == "2"
+    said = condition.findtext("narrative")
+    assert "RDB-2601" in said and "ID-OUT-1" in said and "400000 people by 2026-12-31" in said
+    assert "pro rata" in said and "25%" in said
+
+    result = activity.find("result")
+    assert result.get("type") == "1"
+    element = result.find("indicator")
+    assert element.get("measure") == "1" and element.get("ascending") == "1"
+    assert element.find("baseline").get("year") == "2025"
+    first, second = element.findall("period")
+    assert first.find("period-start").get("iso-date") == "2025-01-01"
+    assert first.find("period-end").get("iso-date") == "2025-12-31"
+    assert [t.get("value") for t in first.findall("target")] == ["150000", "70000"]
+    assert first.find("target[2]/dimension").attrib == {"name": "sex", "value": "female"}
+    # Cumulative: the verified quarters add up; the unverified one does not count.
+    (actual,) = first.findall("actual")
+    assert actual.get("value") == "75000"
+    assert "2025-06-30" in actual.findtext("comment/narrative")
+    assert second.find("period-start").get("iso-date") == "2026-01-01"
+    assert second.find("target").get("value") == "400000"
+    assert second.find("actual") is None
+
+
+def test_results_based_tranche_without_payout_terms_yet(export, reporter):
+    tranche = TrancheFactory(instrument=Instrument.RESULTS_BASED, funder=reporter)
+    activity = only_activity(export(tranche.project.portfolio))
+    said = activity.findtext("conditions/condition/narrative")
+    assert "still to be agreed" in said
+
+
+def test_non_ascii_and_control_characters(export, schema, reporter):
+    partner = ImplementerFactory(name="Agence de l'État numérique — Sénégal")
+    project = ProjectFactory(
+        code="SN-CRVS-01",
+        country="SN",
+        title="Registre d'état civil — Sénégal",
+        description="Numérisation des actes de naissance.\x0bÇa marche · 出生登记 😀",
+        implementing_partner=partner,
+    )
+    out = BytesIO()
+    iati.write_activities(out, project.portfolio, reporter)
+    assert out.getvalue().startswith(b"<?xml version='1.0' encoding='utf-8'?>")
+    assert "Registre d'état civil — Sénégal".encode() in out.getvalue()
+    activity = only_activity(export(project.portfolio))
+    assert activity.findtext("title/narrative") == "Registre d'état civil — Sénégal"
+    assert activity.findtext("description/narrative") == (
+        "Numérisation des actes de naissance.Ça marche · 出生登记 😀"
+    )
+    assert activity.findtext("participating-org/narrative") == partner.name
+    assert activity.get("{http://www.w3.org/XML/1998/namespace}lang") == "en"
+
+
+def test_target_groups_become_a_description(export, reporter):
+    project = ProjectFactory(target_groups=["women", "rural"])
+    # The narratives are declared English, whatever language the request came in.
+    with translation.override("fr"):
+        activity = only_activity(export(project.portfolio))
+    (groups,) = activity.findall("description[@type='3']")
+    assert groups.findtext("narrative") == "Target groups: Women, Rural population."
+
+
+# The reporting organisation
+
+
+def test_reporting_org_by_identifier(export, reporter):
+    other = FunderFactory(
+        iati_identifier="GB-CHC-1187654", funder_type=Organisation.FunderType.PHILANTHROPY
+    )
+    project = ProjectFactory(code="KE-1")
+    activity = only_activity(export(project.portfolio, reporting_org="GB-CHC-1187654"))
+    assert activity.find("reporting-org").attrib == {"ref": "GB-CHC-1187654", "type": "60"}
+    assert activity.findtext("reporting-org/narrative") == other.name
+    assert activity.findtext("iati-identifier") == "GB-CHC-1187654-KE-1"
+
+
+def test_reporting_org_without_identifier_is_refused_by_name():
+    funder = FunderFactory(name="Quiet Donor", funder_type=Organisation.FunderType.PRIVATE)
+    project = ProjectFactory()
+    out = BytesIO()
+    with pytest.raises(iati.ExportError, match="Quiet Donor has no IATI organisation identifier"):
+        iati.write_activities(out, project.portfolio, funder)
+    assert out.getvalue() == b""  # nothing is written before the checks pass
+
+
+def test_reporting_org_without_funder_type_is_refused():
+    partner = ImplementerFactory(name="Savanna Digital Works", iati_identifier="KE-NCB-12345")
+    project = ProjectFactory()
+    with pytest.raises(iati.ExportError, match="Savanna Digital Works has no funder type"):
+        iati.write_activities(BytesIO(), project.portfolio, partner)
+
+
+def test_unknown_reporting_org_identifier_is_refused():
+    project = ProjectFactory()
+    with pytest.raises(iati.ExportError, match="XX-NONE-1") as raised:
+        iati.write_activities(BytesIO(), project.portfolio, "XX-NONE-1")
+    assert raised.value.field == "reporting_org"
+
+
+def test_default_reporting_org_needs_exactly_one_managing_organisation(export, reporter):
+    project = ProjectFactory()
+    with pytest.raises(iati.ExportError, match="no organisation"):
+        iati.write_activities(BytesIO(), project.portfolio)
+    MembershipFactory(organisation=reporter, role=Role.PORTFOLIO_MANAGER)
+    activity = only_activity(export(project.portfolio, reporting_org=None))
+    assert activity.find("reporting-org").get("ref") == "XM-DAC-46990"
+    MembershipFactory(role=Role.PORTFOLIO_MANAGER)
+    with pytest.raises(iati.ExportError, match="several organisations"):
+        iati.write_activities(BytesIO(), project.portfolio)
+
+
+def test_portfolio_without_projects_is_refused(reporter):
+    # iati-activities must hold at least one iati-activity.
+    portfolio = PortfolioFactory(name="Empty Fund")
+    with pytest.raises(iati.ExportError, match="Empty Fund has no projects") as raised:
+        iati.write_activities(BytesIO(), portfolio, reporter)
+    assert raised.value.field == "portfolio"
+
+
+# The command
+
+
+def test_command_writes_the_file(tmp_path, schema, reporter):
+    project = ProjectFactory(portfolio__name="Digital Fund")
+    out = tmp_path / "activities.xml"
+    stdout = StringIO()
+    call_command(
+        "export_iati",
+        portfolio="Digital Fund",
+        out=str(out),
+        reporting_org="XM-DAC-46990",
+        stdout=stdout,
+    )
+    assert "Wrote 1 IATI activities of Digital Fund" in stdout.getvalue()
+    assert schema.validate(etree.parse(str(out)))
+    assert list(tmp_path.iterdir()) == [out]
+    # By id too.
+    call_command(
+        "export_iati",
+        portfolio=str(project.portfolio.pk),
+        out=str(out),
+        reporting_org="XM-DAC-46990",
+        stdout=stdout,
+    )
+
+
+def test_command_refuses_an_unknown_portfolio(tmp_path):
+    PortfolioFactory(name="Digital Fund")
+    with pytest.raises(
+        CommandError, match="No portfolio is named or numbered 'Nope'.*Digital Fund"
+    ):
+        call_command("export_iati", portfolio="Nope", out=str(tmp_path / "a.xml"))
+    assert not list(tmp_path.iterdir())
+
+
+def test_command_error_leaves_the_previous_file_alone(tmp_path):
+    project = ProjectFactory()
+    out = tmp_path / "activities.xml"
+    out.write_text("previous export")
+    with pytest.raises(CommandError, match="reporting organisation is not known"):
+        call_command("export_iati", portfolio=str(project.portfolio.pk), out=str(out))
+    assert out.read_text() == "previous export"
+    assert list(tmp_path.iterdir()) == [out]
+
+
+def test_command_refuses_an_unwritable_place(tmp_path, reporter):
+    project = ProjectFactory()
+    with pytest.raises(CommandError, match="Cannot write"):
+        call_command(
+            "export_iati",
+            portfolio=project.portfolio.name,
+            out=str(tmp_path / "missing" / "a.xml"),
+            reporting_org="XM-DAC-46990",
+        )
+    with pytest.raises(CommandError, match="is a folder"):
+        call_command(
+            "export_iati",
+            portfolio=project.portfolio.name,
+            out=str(tmp_path),
+            reporting_org="XM-DAC-46990",
+        )
+
+
+def test_command_needs_its_options():
+    with pytest.raises(CommandError, match="--portfolio"):
+        call_command("export_iati", out="a.xml")
+
+
+# The API endpoint
+
+URL = "/api/v1/iati/activities.xml"
+
+
+@pytest.fixture
+def finance_client(client, reporter):
+    user = UserFactory()
+    MembershipFactory(user=user, organisation=reporter, role=Role.FINANCE)
+    MembershipFactory(organisation=reporter, role=Role.PORTFOLIO_MANAGER)
+    client.force_login(user)
+    return client
+
+
+def test_endpoint_url_is_named():
+    assert reverse("iati-activities") == URL
+
+
+def test_endpoint_downloads_the_file(finance_client, schema):
+    project = ProjectFactory(portfolio__name="Digital Fund")
+    response = finance_client.get(URL, {"portfolio": project.portfolio.pk})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/xml")
+    assert (
+        response["Content-Disposition"] == 'attachment; filename="iati-activities-digital-fund.xml"'
+    )
+    root = etree.fromstring(response.content)
+    assert schema.validate(root), schema.error_log
+    assert root.findtext("iati-activity/reporting-org/narrative") == "Regional Development Bank"
+
+
+def test_endpoint_refuses_anonymous_users(client):
+    project = ProjectFactory()
+    response = client.get(URL, {"portfolio": project.portfolio.pk})
+    assert response.status_code in (401, 403)
+
+
+def test_endpoint_hides_from_users_without_a_role(client):
+    project = ProjectFactory()
+    client.force_login(UserFactory())
+    assert client.get(URL, {"portfolio": project.portfolio.pk}).status_code == 404
+
+
+@pytest.mark.parametrize("value", [None, "", "abc", "1.5", "-1", "²", "9" * 30])
+def test_endpoint_names_a_bad_portfolio_parameter(finance_client, value):
+    params = {} if value is None else {"portfolio": value}
+    response = finance_client.get(URL, params, HTTP_ACCEPT="application/xml")
+    assert response.status_code == 400
+    assert "portfolio" in response.json()
+
+
+def test_endpoint_names_an_unknown_portfolio(finance_client):
+    response = finance_client.get(URL, {"portfolio": 987654})
+    assert response.status_code == 400
+    assert response.json() == {"portfolio": ["No portfolio has the id 987654."]}
+
+
+def test_endpoint_names_a_bad_reporting_org(finance_client):
+    project = ProjectFactory()
+    response = finance_client.get(
+        URL, {"portfolio": project.portfolio.pk, "reporting_org": "XX-NONE-1"}
+    )
+    assert response.status_code == 400
+    assert "XX-NONE-1" in response.json()["reporting_org"][0]
+
+
+def test_endpoint_names_an_empty_portfolio(finance_client):
+    portfolio = PortfolioFactory()
+    response = finance_client.get(URL, {"portfolio": portfolio.pk})
+    assert response.status_code == 400
+    assert "no projects" in response.json()["portfolio"][0]
+
+
+def test_endpoint_is_in_the_openapi_schema(admin_client):
+    response = admin_client.get(reverse("api-schema"), HTTP_ACCEPT="application/json")
+    operation = response.json()["paths"][URL]["get"]
+    assert "application/xml" in operation["responses"]["200"]["content"]
+    assert {p["name"] for p in operation["parameters"]} >= {"portfolio", "reporting_org"}
+
+
+# The admin action
+
+
+def changelist():
+    return reverse("admin:portfolio_portfolio_changelist")
+
+
+def test_admin_action_downloads_the_file(admin_client, reporter, schema):
+    MembershipFactory(organisation=reporter, role=Role.PORTFOLIO_MANAGER)
+    project = ProjectFactory()
+    response = admin_client.post(
+        changelist(),
+        {"action": "export_iati_xml", "_selected_action": [project.portfolio.pk]},
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/xml")
+    assert "attachment" in response["Content-Disposition"]
+    assert schema.validate(etree.fromstring(response.content)), schema.error_log
+
+
+def test_admin_action_explains_what_it_cannot_do(admin_client):
+    first, second = ProjectFactory(), ProjectFactory()
+    response = admin_client.post(
+        changelist(),
+        {
+            "action": "export_iati_xml",
+            "_selected_action": [first.portfolio.pk, second.portfolio.pk],
+        },
+        follow=True,
+    )
+    assert "Select one portfolio" in response.content.decode()
+    response = admin_client.post(
+        changelist(),
+        {"action": "export_iati_xml", "_selected_action": [first.portfolio.pk]},
+        follow=True,
+    )
+    assert "reporting organisation is not known" in response.content.decode()
