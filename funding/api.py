@@ -36,7 +36,7 @@ from portfolio.models import Organisation, Portfolio
 from portfolio.xlsx import XLSX
 from projects.models import Project
 
-from . import coverage, schedules, services
+from . import coverage, schedules, selectors, services
 from .models import Disbursement, DisbursementState, FlagKind, LapseFlag, LoanTerms, Tranche
 from .tranche_import import import_tranches, tranche_template
 
@@ -422,7 +422,7 @@ class ProjectCoverage(RoleTableMixin, generics.RetrieveAPIView):
         query = AsOfSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         as_of = query.validated_data.get("as_of") or timezone.localdate()
-        judged = services.assess_projects(as_of, [project.pk])
+        judged = selectors.assess_projects(as_of, [project.pk])
         assessment = judged[0].assessment if judged else None
         report = {
             "project": project.pk,

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 
-from . import services
+from . import scan
 
 logger = logging.getLogger(__name__)
 
@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 @shared_task
 def scan_lapses_task(as_of=None):
     """The daily scan (beat). Rerunning it on the same day changes nothing."""
-    result = services.scan_lapses(date.fromisoformat(as_of) if as_of else None)
+    result = scan.scan_lapses(date.fromisoformat(as_of) if as_of else None)
     logger.info("Lapse scan %s", result.as_dict())
     return result.as_dict()
 
@@ -25,7 +25,7 @@ def scan_lapses_task(as_of=None):
 @shared_task
 def rescan_project_task(project_id):
     """Rescan one project after its tranches, disbursements or dates changed."""
-    return services.scan_lapses(projects=[project_id]).as_dict()
+    return scan.scan_lapses(projects=[project_id]).as_dict()
 
 
 @shared_task(

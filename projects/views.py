@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from evaluations.models import Evaluation, Measurement
-from funding import services, timeline
+from funding import selectors, timeline
 from funding.models import Disbursement, Instrument
 from portfolio import access
 from portfolio.decorators import reader_required
@@ -66,7 +66,7 @@ def project_detail(request, pk):
         tranche.schedule = (
             terms.schedule() if terms and tranche.instrument == Instrument.LOAN else None
         )
-    judged = services.assess_projects(today, [project.pk]) if project.launch_date else []
+    judged = selectors.assess_projects(today, [project.pk]) if project.launch_date else []
     indicators = dashboard.indicators_with_progress(
         project.indicators.prefetch_related(
             Prefetch(

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from evaluations import progress
 from evaluations.models import CATEGORY_CHOICES, Evaluation, Indicator, Measurement
-from funding import coverage, services, timeline
+from funding import coverage, selectors, timeline
 from funding.models import (
     Disbursement,
     FlagKind,
@@ -121,7 +121,7 @@ def assessments(portfolio, today):
     judged = cache.get(key)
     if judged is None:
         ids = list(portfolio.projects.launched().values_list("id", flat=True))
-        judged = services.assess_projects(today, ids) if ids else []
+        judged = selectors.assess_projects(today, ids) if ids else []
         cache.set(key, judged, 60 * 60 * 24)
     return judged
 

@@ -38,7 +38,7 @@ from funding.models import (
     Tranche,
     TrancheStatus,
 )
-from funding.services import assess_projects
+from funding.selectors import assess_projects
 from funding.tranche_import import TRANCHE_COLUMNS
 from portfolio.models import ExchangeRate, NoRateError, Organisation, Portfolio
 from portfolio.xlsx import (

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from devtools import synthetic
 from evaluations.models import Indicator, Measurement, PayoutTerms, Target
-from funding import services
+from funding import scan, services
 from funding.models import Disbursement, FlagKind, LapseFlag, LoanTerms, Tranche
 from projects.models import Project
 from tests.factories import ProjectFactory
@@ -74,7 +74,7 @@ def test_stored_disbursed_totals_match_the_disbursements_and_stay_payable():
 def test_the_scan_finds_the_designed_mix_of_flags():
     seed("--projects", "30")
 
-    services.scan_lapses(date(2026, 3, 1))
+    scan.scan_lapses(date(2026, 3, 1))
 
     kinds = LapseFlag.objects.open().values_list("project__code", "kind")
     lapsed = {code for code, kind in kinds if kind == FlagKind.LAPSED}
@@ -132,7 +132,7 @@ def test_refuses_a_database_with_real_projects_unless_forced():
 @pytest.mark.django_db
 def test_clean_removes_everything_synthetic():
     seed("--projects", "5")
-    services.scan_lapses(date(2026, 3, 1))
+    scan.scan_lapses(date(2026, 3, 1))
 
     seed("--clean")
 

@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from config.celery import app
+from funding import scan as lapse_scan
 from funding import services
 from funding.models import LapseFlag, LapseReminder, Tranche
 from portfolio.models import Role
@@ -84,7 +85,7 @@ def snapshot():
 
 def scan(as_of, capture, **kwargs):
     with capture(execute=True):
-        return services.scan_lapses(as_of, **kwargs)
+        return lapse_scan.scan_lapses(as_of, **kwargs)
 
 
 def test_design_examples_raise_lapsed_at_risk_and_unsecured(

@@ -10,7 +10,7 @@ from celery.contrib.testing.worker import start_worker
 from django.core.management import CommandError, call_command
 
 from config.celery import app
-from funding import services
+from funding import scan
 from funding.models import LapseFlag, Tranche
 from funding.tasks import scan_lapses_task, send_lapse_digest
 from projects.models import Project
@@ -79,7 +79,7 @@ def test_save_succeeds_with_the_broker_down_and_the_nightly_scan_catches_up(brok
     assert "Could not queue funding.tasks.rescan_project_task" in caplog.text
     assert not LapseFlag.objects.exists()
 
-    services.scan_lapses(date(2026, 3, 1))
+    scan.scan_lapses(date(2026, 3, 1))
     assert open_kinds(project) == {"lapsed"}
 
 

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 import time_machine
 
-from funding import services
+from funding import scan
 from funding.models import Tranche
 from portfolio.models import Role
 from projects.models import Project
@@ -75,7 +75,7 @@ def world(db, today):
     )
     other = TrancheFactory(project=project, funder=funder_b, funder_reference="B-1")
     ExchangeRateFactory(currency="EUR", to_currency="USD", valid_on=date(2025, 1, 1))
-    services.scan_lapses(TODAY)
+    scan.scan_lapses(TODAY)
     indicator = IndicatorFactory(project=project, code="OUT-1")
     TargetFactory(indicator=indicator, value=Decimal("1000"))
     measurement = MeasurementFactory(indicator=indicator)

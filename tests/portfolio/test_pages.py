@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 import time_machine
 
-from funding import services
+from funding import scan
 from funding.models import Tranche
 from projects.models import Project
 from tests.factories import MembershipFactory, ProjectFactory, TrancheFactory
@@ -40,7 +40,7 @@ def test_dashboard_lists_open_flags_and_charts_the_forecast(
         covers_from=date(2025, 1, 1),
         covers_until=date(2026, 4, 30),
     )
-    services.scan_lapses()
+    scan.scan_lapses()
     client.force_login(MembershipFactory().user)  # any role reads everything
 
     response = client.get("/")

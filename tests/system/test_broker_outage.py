@@ -7,7 +7,7 @@ import requests
 from dateutil.relativedelta import relativedelta
 from django.utils import timezone
 
-from funding import services
+from funding import scan
 from funding.models import LapseFlag, Tranche
 from funding.signals import rescans_paused
 from tests.factories import MembershipFactory, PortfolioFactory, ProjectFactory
@@ -97,5 +97,5 @@ def test_saves_succeed_while_redis_is_down_and_flags_come_right_after(stack, red
     )
     wait_until(lambda: open_kinds(api, p0) == set(), 60, "the daily scan to resolve p0")
     assert open_kinds(api, p2) == {"lapsed"}
-    expected = {(f.project_id, f.kind) for f in services.scan_lapses(dry_run=True).flags}
+    expected = {(f.project_id, f.kind) for f in scan.scan_lapses(dry_run=True).flags}
     assert set(LapseFlag.objects.open().values_list("project_id", "kind")) == expected

@@ -17,7 +17,7 @@ from openpyxl.cell.read_only import EmptyCell
 from openpyxl.utils import get_column_letter
 
 from devtools import synthetic
-from funding import services
+from funding import scan
 from projects.models import Project
 from reporting.workbook import ExportFilters, write_workbook
 
@@ -63,7 +63,7 @@ class Command(BaseCommand):
             started = time.perf_counter()
             built = synthetic.build(projects, tranches_per_project=max(tranches // projects, 1))
             extra = synthetic.add_indicators(indicators - built.indicators)
-            services.scan_lapses(as_of)  # so the flag columns have something to show
+            scan.scan_lapses(as_of)  # so the flag columns have something to show
             out(
                 f"Built {built} (+{extra:,} indicators) and scanned in "
                 f"{time.perf_counter() - started:.1f} s"

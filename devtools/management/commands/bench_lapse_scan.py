@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from devtools import synthetic
-from funding import services
+from funding import scan
 
 
 class QueryCounter:
@@ -65,7 +65,7 @@ class Command(BaseCommand):
             rss_before = peak_rss_mb()
             started = time.perf_counter()
             with connection.execute_wrapper(counter):
-                result = services.scan_lapses(day, dry_run=False)
+                result = scan.scan_lapses(day, dry_run=False)
             elapsed = time.perf_counter() - started
             self.stdout.write(
                 f"{label}: {elapsed:.2f} s, {counter.count} queries, peak RSS {peak_rss_mb():.0f} MB "

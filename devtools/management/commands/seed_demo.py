@@ -15,7 +15,7 @@ from django.utils import timezone
 from devtools.demo_results import seed_results
 from funding import services
 from funding.models import LoanTerms, Tranche
-from funding.services import scan_lapses
+from funding.scan import scan_lapses
 from funding.signals import rescans_paused
 from portfolio.models import ExchangeRate, Membership, Organisation, Portfolio, Role
 from projects.models import Project

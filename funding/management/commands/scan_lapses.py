@@ -4,7 +4,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from funding import services
+from funding import scan
 from projects.models import Project
 
 
@@ -41,7 +41,7 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"Unknown project code: {', '.join(sorted(set(project) - found))}."
                 )
-        result = services.scan_lapses(as_of, projects=projects, dry_run=dry_run)
+        result = scan.scan_lapses(as_of, projects=projects, dry_run=dry_run)
         self.print_table(result)
         for warning in result.warnings:
             self.stderr.write(self.style.WARNING(warning))

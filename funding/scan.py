@@ -1,0 +1,321 @@
+"""The lapse scan: raises, escalates and resolves flags, sends reminders and digests."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from portfolio.models import Membership, Portfolio, Role
+from portfolio.outbox import enqueue_on_commit
+from projects.models import Project
+
+from .models import (
+    ESCALATES_TO_LAPSED,
+    FlagKind,
+    LapseFlag,
+    LapseReminder,
+    Tranche,
+)
+from .selectors import assess_projects, overdue_disbursements, scoped
+
+SCAN_LOCK_KEY = 7_310_001  # PostgreSQL advisory lock: two scans at once run one after the other
+BATCH = 2000
+SEND_LAPSE_DIGEST = "funding.tasks.send_lapse_digest"
+
+
+@dataclass
+class ScanResult:
+    as_of: date
+    raised: int = 0
+    escalated: int = 0
+    resolved: int = 0
+    open: int = 0
+    reminders: int = 0
+    flags: list = field(default_factory=list)  # the open flags after the scan
+    warnings: list = field(default_factory=list)
+    digests: dict = field(default_factory=dict)  # email -> list of digest lines
+
+    def as_dict(self):
+        return {
+            "as_of": self.as_of.isoformat(),
+            "raised": self.raised,
+            "escalated": self.escalated,
+            "resolved": self.resolved,
+            "open": self.open,
+            "reminders": self.reminders,
+        }
+
+
+def _wanted_flags(judged, overdue, as_of):
+    """(project_id, kind) -> field values of the flag that should be open."""
+    wanted = {}
+    for item in judged:
+        for flag in item.assessment.flags:
+            wanted[(item.project_id, flag.kind)] = {
+                "gap_start": flag.gap_start,
+                "gap_end": flag.gap_end,
+                "shortfall": flag.shortfall,
+            }
+    for project_id, first_expected in overdue.items():
+        wanted[(project_id, FlagKind.DISBURSEMENT_OVERDUE)] = {
+            "gap_start": first_expected,
+            "gap_end": None,
+            "shortfall": None,
+        }
+    return wanted
+
+
+def _update_flags(flags):
+    """Write changed gaps back. Underfunded gaps move every day, so this can be many rows:
+    on PostgreSQL one UPDATE ... FROM (VALUES ...) per batch, which stays linear where
+    bulk_update's CASE expressions grow with the square of the batch."""
+    fields = ["gap_start", "gap_end", "shortfall", "last_seen_on"]
+    if connection.vendor != "postgresql":
+        LapseFlag.objects.bulk_update(flags, fields, batch_size=BATCH)
+        return
+    table = LapseFlag._meta.db_table
+    for start in range(0, len(flags), BATCH):
+        batch = flags[start : start + BATCH]
+        rows = ", ".join(["(%s::bigint, %s::date, %s::date, %s::numeric, %s::date)"] * len(batch))
+        params = [
+            value
+            for f in batch
+            for value in (f.pk, f.gap_start, f.gap_end, f.shortfall, f.last_seen_on)
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS flag SET gap_start = v.gap_start, gap_end = v.gap_end, "  # noqa: S608 - table name is ours
+                f"shortfall = v.shortfall, last_seen_on = v.last_seen_on "
+                f"FROM (VALUES {rows}) AS v(id, gap_start, gap_end, shortfall, last_seen_on) WHERE flag.id = v.id",
+                params,
+            )
+
+
+def _take_scan_lock():
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SCAN_LOCK_KEY])
+
+
+@transaction.atomic
+def scan_lapses(as_of: date | None = None, projects=None, dry_run=False) -> ScanResult:
+    """Raise, update and resolve lapse flags as of a date; send reminders and digests.
+
+    Idempotent: a second run on the same date changes nothing and announces nothing. The
+    number of queries does not depend on the number of projects. With `projects` (ids),
+    only those are rescanned. With `dry_run`, everything is rolled back and nothing is sent.
+    """
+    as_of = as_of or timezone.localdate()
+    project_ids = None if projects is None else [getattr(p, "pk", p) for p in projects]
+    _take_scan_lock()
+    now = timezone.now()
+    result = ScanResult(as_of)
+
+    judged = assess_projects(as_of, project_ids)
+    result.warnings = [
+        f"{item.code}: underfunded not checked: {item.unconverted}"
+        for item in judged
+        if item.unconverted
+    ]
+    wanted = _wanted_flags(judged, overdue_disbursements(as_of, project_ids), as_of)
+    open_flags = {
+        (flag.project_id, flag.kind): flag
+        for flag in scoped(LapseFlag.objects.open(), project_ids).iterator(chunk_size=BATCH)
+    }
+
+    to_resolve = [flag for key, flag in open_flags.items() if key not in wanted]
+    escalations = {
+        flag.project_id: flag.kind
+        for flag in to_resolve
+        if flag.kind in ESCALATES_TO_LAPSED and (flag.project_id, FlagKind.LAPSED) in wanted
+    }
+    to_create, to_update = [], []
+    for key, values in wanted.items():
+        flag = open_flags.get(key)
+        if flag is None:
+            project_id, kind = key
+            escalated_from = escalations.get(project_id, "") if kind == FlagKind.LAPSED else ""
+            to_create.append(
+                LapseFlag(
+                    project_id=project_id,
+                    kind=kind,
+                    raised_at=now,
+                    last_seen_on=as_of,
+                    escalated_from=escalated_from,
+                    **values,
+                )
+            )
+        elif any(getattr(flag, k) != v for k, v in values.items()):
+            for name, value in values.items():
+                setattr(flag, name, value)
+            flag.last_seen_on = as_of
+            to_update.append(flag)
+        else:
+            flag.last_seen_on = as_of
+
+    for start in range(0, len(to_resolve), BATCH):
+        ids = [flag.pk for flag in to_resolve[start : start + BATCH]]
+        LapseFlag.objects.filter(pk__in=ids).update(resolved_at=now)
+    LapseFlag.objects.bulk_create(to_create, batch_size=BATCH)
+    _update_flags(to_update)
+    # Every other open flag was found again unchanged: one statement marks them all as seen.
+    scoped(LapseFlag.objects.open(), project_ids).exclude(last_seen_on=as_of).update(
+        last_seen_on=as_of
+    )
+
+    result.escalated = sum(1 for flag in to_create if flag.escalated_from)
+    result.raised = len(to_create) - result.escalated
+    result.resolved = len(to_resolve) - len(escalations)
+    result.open = len(wanted)
+    result.flags = sorted(
+        [*to_create, *(f for key, f in open_flags.items() if key in wanted)],
+        key=lambda f: (f.project_id, f.kind),
+    )
+    reminders = _due_reminders(judged, as_of, now)
+    result.reminders = len(reminders)
+    result.digests = _digests(judged, to_create, reminders)
+
+    if dry_run:
+        transaction.set_rollback(True)
+        return result
+    for email, lines in result.digests.items():
+        enqueue_on_commit(SEND_LAPSE_DIGEST, email, as_of.isoformat(), lines)
+    return result
+
+
+def _due_reminders(judged, as_of, now):
+    """Reminders whose threshold secured coverage has now come within, each sent once.
+
+    When a scan finds several thresholds passed at once (say a project first seen 20 days
+    before its lapse), one reminder goes out and all of them are recorded as sent.
+    """
+    portfolios = dict(Portfolio.objects.values_list("id", "reminder_days"))
+    candidates = []
+    for item in judged:
+        a = item.assessment
+        if not a.window.contains(as_of) or a.days_to_lapse is None or a.days_to_lapse <= 0:
+            continue
+        thresholds = [d for d in portfolios.get(item.portfolio_id) or [] if a.days_to_lapse <= d]
+        if thresholds:
+            candidates.append((item, a.next_gap.start - timedelta(days=1), thresholds))
+    if not candidates:
+        return []
+    sent = set()
+    candidate_ids = [item.project_id for item, _, _ in candidates]
+    for start in range(0, len(candidate_ids), BATCH):
+        sent.update(
+            LapseReminder.objects.filter(
+                project_id__in=candidate_ids[start : start + BATCH]
+            ).values_list("project_id", "coverage_ends_on", "threshold_days")
+        )
+    due, rows = [], []
+    for item, ends_on, thresholds in candidates:
+        new = [d for d in thresholds if (item.project_id, ends_on, d) not in sent]
+        if new:
+            due.append((item, ends_on, min(thresholds)))
+            rows += [
+                LapseReminder(
+                    project_id=item.project_id,
+                    coverage_ends_on=ends_on,
+                    threshold_days=d,
+                    sent_at=now,
+                )
+                for d in new
+            ]
+    LapseReminder.objects.bulk_create(rows, batch_size=BATCH)
+    return due
+
+
+def _recipients(project_ids):
+    """project id -> emails of its funders' donor officers and of the portfolio managers."""
+    managers = set(
+        Membership.objects.filter(role=Role.PORTFOLIO_MANAGER, user__is_active=True)
+        .exclude(user__email="")
+        .values_list("user__email", flat=True)
+    )
+    officers_by_funder = defaultdict(set)
+    for funder_id, email in (
+        Membership.objects.filter(role=Role.DONOR_OFFICER, user__is_active=True)
+        .exclude(user__email="")
+        .values_list("organisation_id", "user__email")
+    ):
+        officers_by_funder[funder_id].add(email)
+    recipients = defaultdict(lambda: set(managers))
+    project_ids = list(project_ids)
+    for start in range(0, len(project_ids), BATCH):
+        pairs = (
+            Tranche.objects.not_cancelled()
+            .filter(project_id__in=project_ids[start : start + BATCH])
+            .values_list("project_id", "funder_id")
+            .order_by()
+            .distinct()
+        )
+        for project_id, funder_id in pairs:
+            recipients[project_id] |= officers_by_funder[funder_id]
+    return {project_id: recipients[project_id] for project_id in project_ids}
+
+
+def _digests(judged, new_flags, reminders):
+    """email -> the lines of its digest: new flags, escalations and reminders, by project."""
+    items = {item.project_id: item for item in judged}
+    events = []
+    for flag in new_flags:
+        event = "escalated" if flag.escalated_from else "new"
+        events.append(
+            (flag.project_id, event, flag.kind, flag.gap_start, flag.gap_end, flag.days_to_lapse)
+        )
+    for item, _ends_on, threshold in reminders:
+        a = item.assessment
+        events.append(
+            (
+                item.project_id,
+                f"reminder_{threshold}",
+                "reminder",
+                a.next_gap.start,
+                a.next_gap.end,
+                a.days_to_lapse,
+            )
+        )
+    if not events:
+        return {}
+    missing = {project_id for project_id, *_ in events if project_id not in items}
+    titles = {
+        p.pk: (p.code, p.title)
+        for p in Project.objects.filter(pk__in=missing).only("code", "title")
+    }
+    titles.update({item.project_id: (item.code, item.title) for item in judged})
+    recipients = _recipients({project_id for project_id, *_ in events})
+    digests = defaultdict(list)
+    for project_id, event, kind, gap_start, gap_end, days in sorted(
+        events, key=lambda e: (titles[e[0]][0], e[1])
+    ):
+        code, title = titles[project_id]
+        line = {
+            "project": code,
+            "title": title,
+            "event": event,
+            "kind": kind,
+            "gap_start": gap_start.isoformat() if gap_start else None,
+            "gap_end": gap_end.isoformat() if gap_end else None,
+            "days_to_lapse": days,
+            "kind_label": FlagKind(kind).label if kind in FlagKind.values else "Reminder",
+            "when": _when(days),
+            "url": reverse("project-detail", args=[project_id]),
+        }
+        for email in sorted(recipients[project_id]):
+            digests[email].append(line)
+    return dict(digests)
+
+
+def _when(days):
+    """The gap's start in words, from the scan date."""
+    if days is None:
+        return ""
+    if days > 0:
+        return f"starts in {days} day{'s' if days != 1 else ''}"
+    if days == 0:
+        return "starts today"
+    return f"began {-days} day{'s' if days != -1 else ''} ago"
