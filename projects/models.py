@@ -12,6 +12,7 @@ from simple_history.models import HistoricalRecords
 
 from portfolio.codelists import sectors
 from portfolio.fields import CurrencyField, MoneyField, SectorField, currency_is_iso_shaped
+from portfolio.tracking import StoredValues
 
 
 class TargetGroup(models.TextChoices):
@@ -59,7 +60,7 @@ class ProjectQuerySet(models.QuerySet):
         return self.filter(status=Status.LAUNCHED)
 
 
-class Project(models.Model):
+class Project(StoredValues, models.Model):
     Status = Status
 
     portfolio = models.ForeignKey(
@@ -124,23 +125,13 @@ class Project(models.Model):
     def __str__(self):
         return f"{self.code} – {self.title}"
 
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)  # post_save receivers still see what was stored before
-        self._stored = {name: getattr(self, name) for name in self.RESCAN_FIELDS}
-
     def get_absolute_url(self):
         return reverse("project-detail", args=[self.pk])
 
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
-        # Remember what was stored, to check status transitions and to notice changes
-        # that require a coverage rescan.
-        loaded = dict(zip(field_names, values, strict=True))
-        instance._stored = {name: loaded[name] for name in cls.RESCAN_FIELDS if name in loaded}
-        return instance
-
+    # What was stored is remembered (StoredValues) to check status transitions and to notice
+    # the changes that require a coverage rescan.
     RESCAN_FIELDS = ("status", "launch_date", "sustainability_months", "annual_maintenance_cost")
+    TRACKED_FIELDS = RESCAN_FIELDS
 
     @property
     def sector_name(self):
@@ -148,13 +139,10 @@ class Project(models.Model):
 
     @property
     def stored_status(self):
-        return getattr(self, "_stored", {}).get("status")
+        return self.stored("status")
 
     def changed_for_coverage(self):
-        stored = getattr(self, "_stored", None)
-        if stored is None:
-            return True
-        return any(value != getattr(self, name) for name, value in stored.items())
+        return self.changed(*self.RESCAN_FIELDS)
 
     def can_move_to(self, status):
         return status in TRANSITIONS[Status(self.stored_status or Status.PIPELINE)]
