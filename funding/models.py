@@ -78,6 +78,18 @@ class Tranche(models.Model):
         null=True, blank=True, help_text="Date the agreement was signed."
     )
     expected_disbursement_on = models.DateField(null=True, blank=True)
+    # An exchange rate agreed in the agreement overrides the rate table for the commitment.
+    fixed_rate = models.DecimalField(
+        max_digits=18,
+        decimal_places=8,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.00000001"))],
+        help_text=(
+            "Optional: units of the portfolio's reporting currency for one unit of this "
+            "tranche's currency, as agreed in the agreement; the commitment is converted at it."
+        ),
+    )
     covers_from = models.DateField(
         null=True, blank=True, help_text="Maintenance: first day of service paid for."
     )

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from portfolio.models import ExchangeRate
-from portfolio.rates import Conversion, NoRateError, RateTable
+from portfolio.rates import Conversion, NoRateError, RateTable, convert_tranche
 from tests.factories import ExchangeRateFactory
 
 D = Decimal
@@ -207,3 +207,61 @@ def test_validation_refuses_zero_rate_and_unknown_or_withdrawn_currency(field, v
 @pytest.mark.django_db
 def test_validation_accepts_a_well_formed_rate():
     ExchangeRateFactory.build(currency="KES", to_currency="USD", rate=D("0.0077")).full_clean()
+
+
+# --- convert_tranche: which rate each part of a tranche takes -----------------------------
+
+EUR_TABLE = RateTable(
+    "USD",
+    [
+        ("EUR", date(2025, 1, 1), "1.10"),
+        ("EUR", date(2025, 6, 1), "1.20"),
+        ("EUR", date(2026, 1, 1), "1.05"),
+    ],
+)
+
+
+def test_a_disbursement_keeps_the_rate_of_its_own_date_when_rates_move():
+    figures = convert_tranche(
+        EUR_TABLE,
+        amount=Decimal("1000.00"),
+        currency="EUR",
+        committed_on=date(2025, 2, 1),
+        as_of=date(2026, 3, 1),
+        disbursements=[(date(2025, 7, 1), Decimal("400.00"))],
+    )
+    assert figures.committed == Decimal("1100.00")  # 2025-01-01 rate, the commitment's
+    assert figures.disbursed == Decimal("480.00")  # 2025-06-01 rate, the payment's
+    assert figures.undisbursed == Decimal("630.00")  # 600 at the as-of rate 1.05
+    assert figures.revaluation == Decimal("-60.00")  # 400 at 1.05 = 420, against 480 paid
+
+
+def test_a_fixed_rate_agreed_in_the_tranche_converts_the_commitment():
+    figures = convert_tranche(
+        EUR_TABLE,
+        amount=Decimal("1000.00"),
+        currency="EUR",
+        committed_on=date(2025, 2, 1),
+        as_of=date(2026, 3, 1),
+        fixed_rate=Decimal("1.15"),
+    )
+    assert figures.committed == Decimal("1150.00")
+    assert figures.commitment_rate.rate == Decimal("1.15")
+
+
+def test_disbursements_after_the_as_of_date_do_not_exist_yet():
+    figures = convert_tranche(
+        EUR_TABLE,
+        amount=Decimal("1000.00"),
+        currency="EUR",
+        committed_on=date(2025, 2, 1),
+        as_of=date(2025, 12, 31),
+        disbursements=[(date(2026, 2, 1), Decimal("400.00"))],
+    )
+    assert figures.disbursed == Decimal("0.00")
+    assert figures.undisbursed == Decimal("1200.00")
+
+
+def test_conversion_rounds_half_up_to_the_cent():
+    table = RateTable("USD", [("EUR", date(2025, 1, 1), "0.5")])
+    assert table.convert(Decimal("1000.05"), "EUR", date(2025, 1, 2)).amount == Decimal("500.03")
