@@ -24,7 +24,7 @@ class PayoutRule(models.TextChoices):
 class PayoutTerms(models.Model):
     """How a results-based tranche is earned: the target it pays for and the payout rule.
 
-    ``eligible_amount`` is kept by ``services.recalculate_payouts()`` and read by
+    ``eligible_amount`` is kept by ``services.payouts.recalculate_payouts()`` and read by
     ``funding.services.disbursable_limit()``.
     """
 
