@@ -395,6 +395,8 @@ class Measurement(StoredValues, models.Model):
                 condition=~models.Q(status="rejected") | ~models.Q(rejection_reason=""),
                 name="measurement_rejection_has_reason",
             ),
+            # Who may review is the role table's answer (access.REVIEW); this is the
+            # database's backstop for a write that bypassed it.
             models.CheckConstraint(
                 condition=~models.Q(verified_by=models.F("reported_by")),
                 name="measurement_not_self_verified",
