@@ -1,10 +1,12 @@
-"""Admin for the results framework; verification and payouts go through the services."""
+"""Admin for the results framework; every save, review and payout goes through the services."""
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 
+from portfolio import access
 from portfolio.admin import HistoryAdmin, RowAccess
 
 from . import services
@@ -20,7 +22,9 @@ from .models import (
 )
 
 
-def _message(error: ValidationError) -> str:
+def _message(error: ValidationError | PermissionDenied) -> str:
+    if isinstance(error, PermissionDenied):
+        return str(error)
     return " ".join(error.messages)
 
 
@@ -92,10 +96,7 @@ class IndicatorAdmin(HistoryAdmin):
     ]
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if change:
-            # A new baseline changes every achievement measured from it.
-            services.recalculate_payouts(obj, reason="Indicator changed.", user=request.user)
+        services.save_indicator(obj, request.user)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not Target:
@@ -161,18 +162,28 @@ class MeasurementAdmin(HistoryAdmin):
         return self.readonly_fields
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.reported_by = request.user
-        super().save_model(request, obj, form, change)
+        services.report_measurement(obj, request.user)
 
-    @admin.action(description="Verify selected measurements", permissions=["change"])
+    def delete_model(self, request, obj):
+        services.delete_measurement(obj, request.user)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for measurement in queryset:
+                services.delete_measurement(measurement, request.user)
+
+    def has_review_permission(self, request):
+        # Whether to offer the actions; each measurement is asked again (never one's own).
+        return access.may(request.user, access.REVIEW, Measurement)
+
+    @admin.action(description="Verify selected measurements", permissions=["review"])
     def verify_selected(self, request, queryset):
         self._review(
             request, queryset, lambda each: services.verify_measurement(each, request.user)
         )
 
     @admin.action(
-        description="Reject selected measurements (give the reason above)", permissions=["change"]
+        description="Reject selected measurements (give the reason above)", permissions=["review"]
     )
     def reject_selected(self, request, queryset):
         reason = request.POST.get("reason", "")
@@ -185,7 +196,7 @@ class MeasurementAdmin(HistoryAdmin):
         for measurement in queryset.filter(status=MeasurementStatus.REPORTED):
             try:
                 review(measurement)
-            except ValidationError as error:
+            except (ValidationError, PermissionDenied) as error:
                 self.message_user(request, f"{measurement}: {_message(error)}", messages.ERROR)
             else:
                 done += 1
@@ -231,6 +242,19 @@ class EvaluationAdmin(HistoryAdmin):
         (None, {"fields": ["summary", "findings", "report"]}),
     ]
 
+    def save_model(self, request, obj, form, change):
+        services.save_evaluation(obj, request.user)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Recommendation:
+            return super().save_formset(request, form, formset, change)
+        recommendations = formset.save(commit=False)
+        for recommendation in formset.deleted_objects:
+            services.delete_recommendation(recommendation, request.user)
+        for recommendation in recommendations:
+            services.save_recommendation(recommendation, request.user)
+        formset.save_m2m()
+
 
 @admin.register(Recommendation)
 class RecommendationAdmin(HistoryAdmin):
@@ -238,6 +262,9 @@ class RecommendationAdmin(HistoryAdmin):
     list_filter = ["status", "evaluation__kind", "evaluation__project__portfolio"]
     search_fields = ["text", "owner", "evaluation__project__code"]
     list_select_related = ["evaluation__project"]
+
+    def save_model(self, request, obj, form, change):
+        services.save_recommendation(obj, request.user)
 
 
 @admin.register(PayoutTerms)

@@ -1,7 +1,6 @@
 """REST API for results: indicators, targets, measurements (verified or rejected by an
 evaluator) and evaluations."""
 
-from django.db import transaction
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -51,13 +50,8 @@ class IndicatorSerializer(ServiceSerializer):
         ]
 
     def persist(self, indicator):
-        changed = indicator.pk is not None
-        with transaction.atomic():
-            indicator = super().persist(indicator)
-            if changed:
-                # A new baseline changes every achievement measured from it.
-                services.recalculate_payouts(indicator, reason="Indicator changed.", user=self.user)
-        return indicator
+        with self.model_errors():
+            return services.save_indicator(indicator, self.user)
 
 
 class IndicatorFilter(filters.FilterSet):
@@ -149,9 +143,8 @@ class MeasurementSerializer(ServiceSerializer):
         }
 
     def persist(self, measurement):
-        if measurement.pk is None:
-            measurement.reported_by = self.user
-        return super().persist(measurement)
+        with self.model_errors():
+            return services.report_measurement(measurement, self.user)
 
 
 class RejectionSerializer(serializers.Serializer):
@@ -182,6 +175,9 @@ class MeasurementViewSet(RoleTableViewSet):
     search_fields = ["indicator__code", "indicator__name", "indicator__project__code", "source"]
     ordering_fields = ["period_start", "period_end", "reported_at", "status", "id"]
     access_actions = {"verify": access.REVIEW, "reject": access.REVIEW}
+
+    def perform_destroy(self, measurement):
+        services.delete_measurement(measurement, self.request.user)
 
     @extend_schema(request=None, responses=MeasurementSerializer)
     @action(detail=True, methods=["post"])
@@ -231,6 +227,10 @@ class EvaluationSerializer(ServiceSerializer):
         ]
         # Reports are uploaded through the pages and the admin, which check the file.
         read_only_fields = ["report"]
+
+    def persist(self, evaluation):
+        with self.model_errors():
+            return services.save_evaluation(evaluation, self.user)
 
 
 class EvaluationFilter(filters.FilterSet):

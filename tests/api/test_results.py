@@ -22,8 +22,9 @@ def test_nobody_verifies_their_own_measurement(api, world, people):
 
     response = api("evaluator").post(f"/api/v1/measurements/{world.measurement.pk}/verify/")
 
-    assert response.status_code == 400
-    assert "verified_by" in response.json()
+    assert response.status_code == 403
+    assert "reported themselves" in response.json()["detail"]
+    assert Measurement.objects.get(pk=world.measurement.pk).status == "reported"
 
 
 def test_a_rejection_needs_a_reason(api, world):

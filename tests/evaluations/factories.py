@@ -126,3 +126,17 @@ class PayoutTermsFactory(factory.django.DjangoModelFactory):
         TargetFactory, indicator__project=factory.SelfAttribute("...tranche.project")
     )
     rule = PayoutRule.PRO_RATA
+
+
+def reported(terms_or_indicator, value, start, end, category=""):
+    """A measurement reported (not yet reviewed) for the indicator, or for the indicator the
+    payout terms pay for, over the period from `start` to `end` (ISO dates)."""
+    target = getattr(terms_or_indicator, "target", None)
+    indicator = target.indicator if target else terms_or_indicator
+    return MeasurementFactory(
+        indicator=indicator,
+        value=Decimal(value),
+        period_start=date.fromisoformat(start),
+        period_end=date.fromisoformat(end),
+        disaggregation=category,
+    )

@@ -5,15 +5,27 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from evaluations.models import Measurement, MeasurementStatus, PayoutTerms, Target
+from evaluations import services
+from evaluations.models import (
+    Evaluation,
+    Indicator,
+    Measurement,
+    MeasurementStatus,
+    PayoutTerms,
+    Target,
+)
+from portfolio.models import Role
+from tests.factories import MembershipFactory
 
 from .factories import (
     EvaluationFactory,
+    EvaluatorFactory,
     IndicatorFactory,
     MeasurementFactory,
     PayoutTermsFactory,
     PersonFactory,
     RecommendationFactory,
+    reported,
 )
 
 pytestmark = pytest.mark.django_db
@@ -81,7 +93,7 @@ def test_verify_action_refuses_self_verification(client, admin_user):
 
     response = act(client, "verify_selected", [measurement])
 
-    assert "Nobody may verify a measurement they reported" in response.content.decode()
+    assert "Nobody may verify or reject a measurement they reported" in response.content.decode()
     assert Measurement.objects.get(pk=measurement.pk).status == MeasurementStatus.REPORTED
 
 
@@ -167,3 +179,162 @@ def test_indicator_is_added_with_its_targets_through_the_rules(client):
     response = client.post(url, {**data, "targets-1-value": "45"})
     assert response.status_code == 302
     assert Target.objects.filter(indicator__code="OC-2").count() == 2
+
+
+def eligible(terms):
+    return PayoutTerms.objects.get(pk=terms.pk).eligible_amount
+
+
+def offered_actions(client):
+    response = client.get(reverse("admin:evaluations_measurement_changelist"))
+    assert response.status_code == 200
+    form = response.context["action_form"]  # None when no action is offered
+    return set() if form is None else {value for value, _ in form.fields["action"].choices}
+
+
+def test_review_actions_are_offered_to_those_who_may_review(client):
+    reviewer = EvaluatorFactory(is_staff=True)
+    finance = MembershipFactory(user=PersonFactory(is_staff=True), role=Role.FINANCE).user
+
+    client.force_login(reviewer)
+    assert {"verify_selected", "reject_selected"} <= offered_actions(client)
+    client.force_login(finance)
+    assert not {"verify_selected", "reject_selected"} & offered_actions(client)
+
+
+def test_an_evaluator_verifies_from_the_admin_but_never_their_own(client):
+    reviewer = EvaluatorFactory(is_staff=True)
+    own = MeasurementFactory(reported_by=reviewer)
+    others = MeasurementFactory(indicator=own.indicator, disaggregation="sex:female")
+    client.force_login(reviewer)
+
+    response = act(client, "verify_selected", [own, others])
+
+    assert "reported themselves" in response.content.decode()
+    assert Measurement.objects.get(pk=own.pk).status == MeasurementStatus.REPORTED
+    stored = Measurement.objects.get(pk=others.pk)
+    assert (stored.status, stored.verified_by) == (MeasurementStatus.VERIFIED, reviewer)
+
+
+def test_a_measurement_added_in_the_admin_is_reported_by_whoever_adds_it(client, admin_user):
+    indicator = IndicatorFactory()
+    response = client.post(
+        reverse("admin:evaluations_measurement_add"),
+        {
+            "indicator": indicator.pk,
+            "period_start": "2025-01-01",
+            "period_end": "2025-03-31",
+            "value": "42",
+            "disaggregation": "",
+            "source": "Registry extract",
+            "comment": "",
+        },
+    )
+
+    assert response.status_code == 302
+    stored = Measurement.objects.get(indicator=indicator)
+    assert (stored.value, stored.reported_by, stored.status) == (
+        Decimal("42"),
+        admin_user,
+        MeasurementStatus.REPORTED,
+    )
+
+
+def test_deleting_a_verified_measurement_in_the_admin_takes_back_its_payout(client, admin_user):
+    terms = PayoutTermsFactory(target__value=Decimal("1000"))
+    evaluator = EvaluatorFactory()
+    kept = reported(terms, "300", "2025-01-01", "2025-03-31")
+    deleted = reported(terms, "200", "2025-04-01", "2025-06-30")
+    services.verify_measurement(kept, evaluator)
+    services.verify_measurement(deleted, evaluator)
+    assert eligible(terms) == Decimal("50000.00")
+
+    response = client.post(
+        reverse("admin:evaluations_measurement_delete", args=[deleted.pk]), {"post": "yes"}
+    )
+
+    assert response.status_code == 302
+    assert not Measurement.objects.filter(pk=deleted.pk).exists()
+    assert eligible(terms) == Decimal("30000.00")
+
+
+def test_bulk_deleting_verified_measurements_in_the_admin_takes_back_their_payout(client):
+    terms = PayoutTermsFactory(target__value=Decimal("1000"))
+    evaluator = EvaluatorFactory()
+    measurement = reported(terms, "300", "2025-01-01", "2025-03-31")
+    services.verify_measurement(measurement, evaluator)
+
+    client.post(
+        reverse("admin:evaluations_measurement_changelist"),
+        {"action": "delete_selected", "_selected_action": [measurement.pk], "post": "yes"},
+    )
+
+    assert not Measurement.objects.filter(pk=measurement.pk).exists()
+    assert eligible(terms) == Decimal("0.00")
+
+
+def test_an_indicator_changed_in_the_admin_moves_its_payouts(client):
+    terms = PayoutTermsFactory(target__value=Decimal("1000"))
+    services.verify_measurement(
+        reported(terms, "500", "2025-01-01", "2025-03-31"), EvaluatorFactory()
+    )
+    indicator = terms.target.indicator
+    target = terms.target
+
+    response = client.post(
+        reverse("admin:evaluations_indicator_change", args=[indicator.pk]),
+        {
+            "project": indicator.project_id,
+            "code": indicator.code,
+            "name": indicator.name,
+            "level": indicator.level,
+            "measure": indicator.measure,
+            "direction": indicator.direction,
+            "aggregation": indicator.aggregation,
+            "baseline_value": "250",
+            "baseline_date": "2025-01-01",
+            "disaggregations": '["sex"]',
+            "targets-TOTAL_FORMS": "1",
+            "targets-INITIAL_FORMS": "1",
+            "targets-0-id": target.pk,
+            "targets-0-indicator": indicator.pk,
+            "targets-0-due_on": "2026-12-31",
+            "targets-0-value": "1000",
+            "targets-0-disaggregation": "",
+        },
+    )
+
+    assert response.status_code == 302
+    assert Indicator.objects.get(pk=indicator.pk).baseline_value == Decimal("250")
+    assert eligible(terms) == Decimal("33333.33")
+
+
+def test_an_evaluation_added_in_the_admin_keeps_its_recommendations(client, admin_user):
+    project = IndicatorFactory().project
+    firm = EvaluationFactory().evaluator
+    response = client.post(
+        reverse("admin:evaluations_evaluation_add"),
+        {
+            "project": project.pk,
+            "kind": "final",
+            "evaluator": firm.pk,
+            "completed_on": "2025-11-15",
+            "relevance": "5",
+            "summary": "",
+            "findings": "",
+            "recommendations-TOTAL_FORMS": "1",
+            "recommendations-INITIAL_FORMS": "0",
+            "recommendations-0-text": "Budget the upkeep before launch.",
+            "recommendations-0-owner": "",
+            "recommendations-0-due_on": "",
+            "recommendations-0-status": "open",
+        },
+    )
+
+    assert response.status_code == 302
+    evaluation = Evaluation.objects.get(project=project, kind="final")
+    assert evaluation.relevance == 5
+    assert evaluation.history.first().history_user == admin_user
+    [recommendation] = evaluation.recommendations.all()
+    assert recommendation.text == "Budget the upkeep before launch."
+    assert recommendation.history.first().history_user == admin_user

@@ -158,10 +158,14 @@ def test_evaluator_records_a_measurement_and_another_verifies_it(world, login):
     recorded = Measurement.objects.get(period_start=date(2025, 4, 1))
     assert recorded.reported_by == world.users["evaluator"]
 
-    # Reviewing one's own is refused in plain words; someone else's is verified.
+    # Reviewing one's own is not offered, and refused in plain words; someone else's is verified.
+    response = client.get(f"/measurements/{recorded.pk}/review/")
+    assert "Save decision" not in response.content.decode()
     response = client.post(f"/measurements/{recorded.pk}/review/", {"decision": "verify"})
-    assert response.status_code == 400
-    assert "reported themselves" in str(response.context["form"].non_field_errors())
+    assert response.status_code == 403
+    assert "reported themselves" in response.content.decode()
+    recorded.refresh_from_db()
+    assert recorded.status == MeasurementStatus.REPORTED
     response = client.post(f"/measurements/{world.measurement.pk}/review/", {"decision": "verify"})
     assert response.status_code == 302
     world.measurement.refresh_from_db()

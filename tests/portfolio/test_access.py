@@ -95,6 +95,20 @@ def test_only_evaluators_and_managers_review_measurements(people):
     assert allowed == {"evaluator", "manager"}
 
 
+@pytest.mark.parametrize("name", ["evaluator", "manager"])
+def test_nobody_reviews_a_measurement_they_reported(people, name):
+    reviewer = people[name]
+    allowed = {
+        who
+        for who, user in people.items()
+        if access.may(user, access.REVIEW, Measurement(reported_by=reviewer))
+    }
+
+    assert allowed == {"evaluator", "manager"} - {name}
+    with pytest.raises(PermissionDenied, match="reported themselves"):
+        access.check(reviewer, access.REVIEW, Measurement(reported_by=reviewer))
+
+
 def test_a_refusal_says_why(people):
     with pytest.raises(PermissionDenied, match="only their own organisation's tranches"):
         access.check(people["officer"], access.CHANGE, TrancheFactory())

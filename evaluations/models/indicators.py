@@ -1,21 +1,20 @@
-"""Results framework: indicators, targets, verified measurements, evaluations, results-based payouts."""
+"""What a project measures: indicators, the targets they should reach, and the measurements
+reported against them (which count once verified)."""
 
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from portfolio.fields import MoneyField
+from portfolio.tracking import StoredValues
 
-from . import progress
-from .progress import Goal, IndicatorSpec, Observation, Progress, indicator_progress
-from .validators import validate_report_file
+from .. import progress
+from ..progress import Goal, IndicatorSpec, Observation, Progress, indicator_progress
+from .common import related_or_none
 
-ZERO = Decimal("0.00")
 HUNDRED = Decimal("100")
 # Values are counts, percentages, days or scores: four places hold a percentage to 0.0001.
 VALUE_DIGITS = {"max_digits": 20, "decimal_places": 4}
@@ -90,14 +89,6 @@ def plain(number):
     return f"{Decimal(number).normalize():f}"
 
 
-def _related(instance, name):
-    """The related object, or None while none is chosen (an unsaved parent counts as chosen)."""
-    try:
-        return getattr(instance, name)
-    except ObjectDoesNotExist:
-        return None
-
-
 def category_problem(indicator, category):
     """Why ``category`` cannot be used with ``indicator``, or None when it can."""
     if category == progress.TOTAL:
@@ -110,11 +101,14 @@ def category_problem(indicator, category):
     return None
 
 
-class Indicator(models.Model):
+class Indicator(StoredValues, models.Model):
     Level = Level
     Measure = Measure
     Direction = Direction
     Aggregation = Aggregation
+
+    # The measure stored is remembered: it cannot change once values are recorded in it.
+    TRACKED_FIELDS = ("measure",)
 
     project = models.ForeignKey(
         "projects.Project", on_delete=models.PROTECT, related_name="indicators"
@@ -164,12 +158,6 @@ class Indicator(models.Model):
     def __str__(self):
         return f"{self.code} – {self.name}"
 
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
-        instance._stored_measure = getattr(instance, "measure", None)
-        return instance
-
     @property
     def is_percentage(self):
         return self.measure == Measure.PERCENTAGE
@@ -197,8 +185,7 @@ class Indicator(models.Model):
             errors["aggregation"] = (
                 "Scores on a scale do not add up; a qualitative indicator is non-cumulative."
             )
-        stored = getattr(self, "_stored_measure", None)
-        if stored and stored != self.measure and self.measurements.exists():
+        if self.is_stored and self.changed("measure") and self.measurements.exists():
             errors["measure"] = (
                 "The measure cannot change once measurements are recorded; define a new indicator."
             )
@@ -206,11 +193,12 @@ class Indicator(models.Model):
             raise ValidationError(errors)
 
 
-class Target(models.Model):
+class Target(StoredValues, models.Model):
     """The value an indicator should reach by a date, for the total or one category."""
 
     # Changing one of these rewrites a commitment, so the change needs a reason.
     COMMITTED_FIELDS = ("value", "due_on")
+    TRACKED_FIELDS = COMMITTED_FIELDS
 
     indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="targets")
     due_on = models.DateField("due date")
@@ -242,27 +230,7 @@ class Target(models.Model):
         # Also here, not only in clean(): no path may rewrite a target without a reason.
         self._check_change_reason()
         super().save(*args, **kwargs)
-        self._remember_committed()
         self._change_reason = ""
-
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
-        instance._remember_committed()
-        return instance
-
-    def refresh_from_db(self, using=None, fields=None, from_queryset=None):
-        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
-        # What was just read is what is stored; unsaved edits to other fields still count.
-        refreshed = self.COMMITTED_FIELDS if fields is None else set(fields)
-        stored = getattr(self, "_stored", {})
-        for name in self.COMMITTED_FIELDS:
-            if name in refreshed:
-                stored[name] = getattr(self, name)
-        self._stored = stored
-
-    def _remember_committed(self):
-        self._stored = {name: getattr(self, name, None) for name in self.COMMITTED_FIELDS}
 
     @property
     def change_reason(self):
@@ -274,10 +242,8 @@ class Target(models.Model):
         self._change_reason = (reason or "").strip()
 
     def changes_commitment(self):
-        stored = getattr(self, "_stored", None)
-        return stored is not None and any(
-            stored[name] != getattr(self, name) for name in self.COMMITTED_FIELDS
-        )
+        """Does this edit move the value or due date of a target already stored?"""
+        return self.is_stored and self.changed(*self.COMMITTED_FIELDS)
 
     def _check_change_reason(self):
         if self.changes_commitment() and not self.change_reason:
@@ -292,7 +258,7 @@ class Target(models.Model):
 
     def clean(self):
         errors = {}
-        indicator = _related(self, "indicator")
+        indicator = related_or_none(self, "indicator")
         if indicator is not None:
             problem = category_problem(indicator, self.disaggregation)
             if problem:
@@ -335,7 +301,7 @@ class MeasurementQuerySet(models.QuerySet):
         return self.filter(status=MeasurementStatus.VERIFIED)
 
 
-class Measurement(models.Model):
+class Measurement(StoredValues, models.Model):
     """An observed value of an indicator for a period. Only verified values count."""
 
     Status = MeasurementStatus
@@ -350,6 +316,7 @@ class Measurement(models.Model):
         "disaggregation",
         "source",
     )
+    TRACKED_FIELDS = (*RECORDED_FIELDS, "status")
 
     indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="measurements")
     period_start = models.DateField()
@@ -428,6 +395,8 @@ class Measurement(models.Model):
                 condition=~models.Q(status="rejected") | ~models.Q(rejection_reason=""),
                 name="measurement_rejection_has_reason",
             ),
+            # Who may review is the role table's answer (access.REVIEW); this is the
+            # database's backstop for a write that bypassed it.
             models.CheckConstraint(
                 condition=~models.Q(verified_by=models.F("reported_by")),
                 name="measurement_not_self_verified",
@@ -449,13 +418,6 @@ class Measurement(models.Model):
     def save(self, *args, **kwargs):
         self.derive_value()
         super().save(*args, **kwargs)
-
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
-        instance._stored = {name: getattr(instance, name, None) for name in cls.RECORDED_FIELDS}
-        instance._stored_status = getattr(instance, "status", None)
-        return instance
 
     @property
     def is_fraction(self):
@@ -482,7 +444,7 @@ class Measurement(models.Model):
                 errors["period_end"] = "The period cannot end before it starts."
             elif self.period_end > timezone.localdate():
                 errors["period_end"] = "A result can be reported only for a period that has ended."
-        indicator = _related(self, "indicator")
+        indicator = related_or_none(self, "indicator")
         if indicator is not None:
             problem = category_problem(indicator, self.disaggregation)
             if problem:
@@ -504,218 +466,11 @@ class Measurement(models.Model):
                     )
                 if self.value is None:
                     errors["value"] = "Give the observed value."
-        stored_status = getattr(self, "_stored_status", None)
-        if stored_status and stored_status != MeasurementStatus.REPORTED:
-            stored = self._stored
-            if any(stored[name] != getattr(self, name) for name in self.RECORDED_FIELDS):
-                errors[NON_FIELD_ERRORS] = (
-                    f"A {stored_status} measurement cannot be changed; report a new one instead."
-                )
-        if errors:
-            raise ValidationError(errors)
-
-
-class EvaluationKind(models.TextChoices):
-    BASELINE = "baseline", "Baseline"
-    MID_TERM = "mid_term", "Mid-term"
-    FINAL = "final", "Final"
-    EX_POST = "ex_post", "Ex-post"
-    INDEPENDENT = "independent", "Independent"
-    PARTICIPATORY = "participatory", "Participatory"
-
-
-class Rating(models.IntegerChoices):
-    HIGHLY_SATISFACTORY = 6, "6 – Highly satisfactory"
-    SATISFACTORY = 5, "5 – Satisfactory"
-    MODERATELY_SATISFACTORY = 4, "4 – Moderately satisfactory"
-    MODERATELY_UNSATISFACTORY = 3, "3 – Moderately unsatisfactory"
-    UNSATISFACTORY = 2, "2 – Unsatisfactory"
-    HIGHLY_UNSATISFACTORY = 1, "1 – Highly unsatisfactory"
-
-
-DAC_CRITERIA = ("relevance", "coherence", "effectiveness", "efficiency", "impact", "sustainability")
-
-
-def _rating_field():
-    return models.PositiveSmallIntegerField(
-        choices=Rating.choices,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(1), MaxValueValidator(6)],
-    )
-
-
-class Evaluation(models.Model):
-    Kind = EvaluationKind
-
-    project = models.ForeignKey(
-        "projects.Project", on_delete=models.PROTECT, related_name="evaluations"
-    )
-    kind = models.CharField(max_length=20, choices=EvaluationKind.choices)
-    evaluator = models.ForeignKey(
-        "portfolio.Organisation",
-        verbose_name="evaluating organisation",
-        on_delete=models.PROTECT,
-        related_name="evaluations",
-        limit_choices_to={"is_evaluator": True},
-    )
-    completed_on = models.DateField(null=True, blank=True, help_text="Empty while under way.")
-    relevance = _rating_field()
-    coherence = _rating_field()
-    effectiveness = _rating_field()
-    efficiency = _rating_field()
-    impact = _rating_field()
-    sustainability = _rating_field()
-    summary = models.TextField(blank=True)
-    findings = models.TextField(blank=True)
-    report = models.FileField(
-        upload_to="evaluation-reports/%Y/",
-        blank=True,
-        validators=[validate_report_file],
-        help_text="PDF or Word (.docx).",
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords()
-
-    class Meta:
-        ordering = ["project", "completed_on", "id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(**{f"{criterion}__isnull": True})
-                | models.Q(**{f"{criterion}__gte": 1, f"{criterion}__lte": 6}),
-                name=f"evaluation_{criterion}_rated_1_to_6",
-            )
-            for criterion in DAC_CRITERIA
-        ]
-
-    def __str__(self):
-        return f"{self.get_kind_display()} evaluation of {self.project.code}"
-
-    def ratings(self) -> dict[str, int | None]:
-        return {criterion: getattr(self, criterion) for criterion in DAC_CRITERIA}
-
-    def clean(self):
-        errors = {}
-        evaluator = _related(self, "evaluator")
-        if evaluator is not None and not evaluator.is_evaluator:
-            errors["evaluator"] = (
-                "The evaluating organisation must be marked as an evaluation firm."
-            )
-        if self.completed_on and self.completed_on > timezone.localdate():
-            errors["completed_on"] = "An evaluation cannot be completed in the future."
-        if errors:
-            raise ValidationError(errors)
-
-
-class FollowUp(models.TextChoices):
-    OPEN = "open", "Open"
-    IN_PROGRESS = "in_progress", "In progress"
-    DONE = "done", "Done"
-    DROPPED = "dropped", "Dropped"
-
-
-class Recommendation(models.Model):
-    Status = FollowUp
-
-    evaluation = models.ForeignKey(
-        Evaluation, on_delete=models.CASCADE, related_name="recommendations"
-    )
-    text = models.TextField()
-    owner = models.CharField(max_length=200, blank=True, help_text="Who follows it up.")
-    due_on = models.DateField("due date", null=True, blank=True)
-    status = models.CharField(
-        "follow-up status", max_length=12, choices=FollowUp.choices, default=FollowUp.OPEN
-    )
-    updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords()
-
-    class Meta:
-        ordering = ["evaluation", "due_on", "id"]
-
-    def __str__(self):
-        return self.text if len(self.text) <= 60 else f"{self.text[:59]}…"
-
-
-class PayoutRule(models.TextChoices):
-    ALL_OR_NOTHING = progress.ALL_OR_NOTHING, "All or nothing (pays once the target is met)"
-    PRO_RATA = progress.PRO_RATA, "Pro rata to achievement (capped at 100%)"
-
-
-class PayoutTerms(models.Model):
-    """How a results-based tranche is earned: the target it pays for and the payout rule.
-
-    ``eligible_amount`` is kept by ``services.recalculate_payouts()`` and read by
-    ``funding.services.disbursable_limit()``.
-    """
-
-    Rule = PayoutRule
-
-    tranche = models.OneToOneField(
-        "funding.Tranche",
-        on_delete=models.CASCADE,
-        related_name="payout_terms",
-        limit_choices_to={"instrument": "results_based"},
-    )
-    target = models.ForeignKey(Target, on_delete=models.PROTECT, related_name="payout_terms")
-    rule = models.CharField(max_length=20, choices=PayoutRule.choices)
-    minimum_achievement = models.DecimalField(
-        max_digits=5,
-        decimal_places=4,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
-        help_text="Pro rata only: a fraction, e.g. 0.5 – below half the target nothing is earned.",
-    )
-    eligible_amount = MoneyField(
-        default=ZERO,
-        editable=False,
-        help_text="What verified results have earned; the tranche can be disbursed up to this.",
-    )
-    achievement = models.DecimalField(
-        "achievement at last calculation",
-        max_digits=12,
-        decimal_places=4,
-        null=True,
-        editable=False,
-    )
-    # Reasons name the verification or target change that moved the eligible amount.
-    history = HistoricalRecords(history_change_reason_field=models.TextField(null=True))
-
-    class Meta:
-        verbose_name_plural = "payout terms"
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(eligible_amount__gte=0), name="payout_eligible_not_negative"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(minimum_achievement__isnull=True)
-                | models.Q(minimum_achievement__gte=0, minimum_achievement__lte=1, rule="pro_rata"),
-                name="payout_minimum_is_pro_rata_fraction",
-            ),
-        ]
-
-    def __str__(self):
-        return f"Payout terms of {self.tranche}"
-
-    def clean(self):
-        errors = {}
-        tranche = _related(self, "tranche")
-        if tranche is not None:
-            if tranche.instrument != tranche.Instrument.RESULTS_BASED:
-                errors["tranche"] = "Payout terms belong to a results-based tranche."
-            elif self.eligible_amount > tranche.amount:
-                errors["tranche"] = (
-                    f"The tranche amount cannot fall below the {self.eligible_amount:,} already earned."
-                )
-            target = _related(self, "target")
-            if target is not None and target.indicator.project_id != tranche.project_id:
-                errors["target"] = (
-                    "The target must belong to an indicator of the tranche's project."
-                )
-        if self.minimum_achievement is not None and self.rule != PayoutRule.PRO_RATA:
-            errors["minimum_achievement"] = (
-                "All or nothing pays only once the target is met; a minimum applies to pro rata payouts."
+        stored_status = self.stored("status")
+        reviewed = stored_status and stored_status != MeasurementStatus.REPORTED
+        if reviewed and self.changed(*self.RECORDED_FIELDS):
+            errors[NON_FIELD_ERRORS] = (
+                f"A {stored_status} measurement cannot be changed; report a new one instead."
             )
         if errors:
             raise ValidationError(errors)

@@ -1,4 +1,5 @@
-"""Rules that belong to one indicator, target, measurement, evaluation or set of payout terms."""
+"""Rules that belong to one indicator, target or measurement, and what each remembers of
+what is stored (portfolio.tracking.StoredValues) to judge an edit."""
 
 from datetime import date, timedelta
 from decimal import Decimal
@@ -12,20 +13,17 @@ from evaluations import services
 from evaluations.models import (
     Aggregation,
     Direction,
+    Indicator,
     Measure,
     Measurement,
-    PayoutRule,
+    MeasurementStatus,
     Target,
 )
-from funding.models import Tranche
-from tests.factories import OrganisationFactory, TrancheFactory
 
-from .factories import (
-    EvaluationFactory,
+from ..factories import (
     EvaluatorFactory,
     IndicatorFactory,
     MeasurementFactory,
-    PayoutTermsFactory,
     TargetFactory,
 )
 
@@ -85,6 +83,24 @@ def test_a_change_to_the_category_alone_needs_no_reason():
     services.save_target(target)
 
 
+def test_a_target_just_created_needs_a_reason_for_its_first_change():
+    target = TargetFactory()  # never read back: what it saved is what is stored
+    target.value = Decimal("1300")
+
+    with pytest.raises(ValidationError) as excinfo:
+        services.save_target(target)
+    assert "change_reason" in errors_of(excinfo)
+    assert Target.objects.get(pk=target.pk).value == Decimal("1000")
+
+
+def test_a_new_target_needs_no_reason():
+    target = TargetFactory.build(indicator=IndicatorFactory())
+
+    services.save_target(target)
+
+    assert Target.objects.get(pk=target.pk).value == Decimal("1000")
+
+
 def test_target_must_lie_beyond_the_baseline_in_the_indicators_direction():
     rising = IndicatorFactory(baseline_value=Decimal("50"))
     falling = IndicatorFactory(baseline_value=Decimal("45"), direction=Direction.DECREASE)
@@ -130,6 +146,35 @@ def test_qualitative_indicator_cannot_be_cumulative():
     with pytest.raises(ValidationError) as excinfo:
         indicator.full_clean()
     assert "aggregation" in errors_of(excinfo)
+
+
+def test_an_indicators_measure_cannot_change_once_measurements_are_recorded():
+    indicator = Indicator.objects.get(pk=MeasurementFactory().indicator_id)
+    indicator.measure = Measure.QUALITATIVE
+    indicator.aggregation = Aggregation.NON_CUMULATIVE
+
+    with pytest.raises(ValidationError) as excinfo:
+        indicator.full_clean()
+    assert "measure" in errors_of(excinfo)
+
+
+def test_an_indicators_measure_changes_freely_before_anything_is_measured():
+    indicator = Indicator.objects.get(pk=IndicatorFactory().pk)
+    indicator.measure = Measure.QUALITATIVE
+    indicator.aggregation = Aggregation.NON_CUMULATIVE
+
+    indicator.full_clean()
+
+
+def test_the_measure_saved_is_the_one_remembered():
+    indicator = IndicatorFactory()
+    MeasurementFactory(indicator=indicator)
+    indicator.measure = Measure.QUALITATIVE
+    indicator.aggregation = Aggregation.NON_CUMULATIVE
+
+    with pytest.raises(ValidationError) as excinfo:
+        indicator.full_clean()
+    assert "measure" in errors_of(excinfo)
 
 
 # Measurements
@@ -209,60 +254,21 @@ def test_verified_measurement_cannot_be_edited():
         measurement.full_clean()
 
 
+def test_a_measurement_verified_in_hand_refuses_later_edits_of_its_evidence():
+    measurement = MeasurementFactory()
+    services.verify_measurement(measurement, EvaluatorFactory())
+    verified = Measurement.objects.get(pk=measurement.pk)
+    assert verified.stored("status") == MeasurementStatus.VERIFIED
+
+    verified.comment = "Checked against the Q1 extract."
+    verified.full_clean()  # a comment is not evidence
+    verified.source = "Another source"
+    with pytest.raises(ValidationError, match="cannot be changed"):
+        verified.full_clean()
+
+
 def test_only_one_live_measurement_per_period_and_category():
     first = MeasurementFactory()
     with pytest.raises(IntegrityError), transaction.atomic():
         MeasurementFactory(indicator=first.indicator)
     MeasurementFactory(indicator=first.indicator, disaggregation="sex:female")
-
-
-# Evaluations
-
-
-def test_ratings_outside_one_to_six_are_refused():
-    evaluation = EvaluationFactory()
-    evaluation.relevance = 7
-    with pytest.raises(ValidationError) as excinfo:
-        evaluation.full_clean()
-    assert "relevance" in errors_of(excinfo)
-    with pytest.raises(IntegrityError), transaction.atomic():
-        EvaluationFactory(sustainability=0)
-
-
-def test_evaluating_organisation_must_be_an_evaluation_firm():
-    evaluation = EvaluationFactory()
-    evaluation.evaluator = OrganisationFactory(is_funder=True, is_evaluator=False)
-    with pytest.raises(ValidationError) as excinfo:
-        evaluation.full_clean()
-    assert "evaluator" in errors_of(excinfo)
-
-
-# Payout terms
-
-
-def test_only_a_results_based_tranche_takes_payout_terms():
-    terms = PayoutTermsFactory()
-    terms.tranche = TrancheFactory(
-        project=terms.tranche.project, instrument=Tranche.Instrument.GRANT
-    )
-    with pytest.raises(ValidationError) as excinfo:
-        terms.full_clean()
-    assert "tranche" in errors_of(excinfo)
-
-
-def test_payout_target_must_be_of_the_tranches_project():
-    terms = PayoutTermsFactory()
-    terms.target = TargetFactory()
-    with pytest.raises(ValidationError) as excinfo:
-        terms.full_clean()
-    assert "target" in errors_of(excinfo)
-
-
-def test_minimum_achievement_applies_only_to_pro_rata():
-    terms = PayoutTermsFactory(rule=PayoutRule.ALL_OR_NOTHING)
-    terms.minimum_achievement = Decimal("0.5")
-    with pytest.raises(ValidationError) as excinfo:
-        terms.full_clean()
-    assert "minimum_achievement" in errors_of(excinfo)
-    with pytest.raises(IntegrityError), transaction.atomic():
-        terms.save()

@@ -1,0 +1,68 @@
+"""The results framework's data, one module per reason to change:
+
+- `indicators`: what a project measures, its targets and the measurements reported against them;
+- `evaluations`: evaluations with their OECD DAC ratings, and their recommendations;
+- `payouts`: how a results-based tranche is earned (money, beside `services.payouts`).
+
+Every name is importable from `evaluations.models`, as Django and the other apps expect.
+"""
+
+from .evaluations import (
+    DAC_CRITERIA,
+    Evaluation,
+    EvaluationKind,
+    FollowUp,
+    Rating,
+    Recommendation,
+)
+from .indicators import (
+    CATEGORIES,
+    CATEGORY_CHOICES,
+    HUNDRED,
+    VALUE_DIGITS,
+    VALUE_PLACES,
+    Aggregation,
+    Direction,
+    Disaggregation,
+    Indicator,
+    Level,
+    Measure,
+    Measurement,
+    MeasurementQuerySet,
+    MeasurementStatus,
+    Target,
+    category_problem,
+    plain,
+    validate_disaggregations,
+)
+from .payouts import ZERO, PayoutRule, PayoutTerms
+
+__all__ = [
+    "CATEGORIES",
+    "CATEGORY_CHOICES",
+    "DAC_CRITERIA",
+    "HUNDRED",
+    "VALUE_DIGITS",
+    "VALUE_PLACES",
+    "ZERO",
+    "Aggregation",
+    "Direction",
+    "Disaggregation",
+    "Evaluation",
+    "EvaluationKind",
+    "FollowUp",
+    "Indicator",
+    "Level",
+    "Measure",
+    "Measurement",
+    "MeasurementQuerySet",
+    "MeasurementStatus",
+    "PayoutRule",
+    "PayoutTerms",
+    "Rating",
+    "Recommendation",
+    "Target",
+    "category_problem",
+    "plain",
+    "validate_disaggregations",
+]

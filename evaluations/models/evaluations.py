@@ -1,0 +1,132 @@
+"""Evaluations of a project, rated on the OECD DAC criteria, and their recommendations."""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from ..validators import validate_report_file
+from .common import related_or_none
+
+
+class EvaluationKind(models.TextChoices):
+    BASELINE = "baseline", "Baseline"
+    MID_TERM = "mid_term", "Mid-term"
+    FINAL = "final", "Final"
+    EX_POST = "ex_post", "Ex-post"
+    INDEPENDENT = "independent", "Independent"
+    PARTICIPATORY = "participatory", "Participatory"
+
+
+class Rating(models.IntegerChoices):
+    HIGHLY_SATISFACTORY = 6, "6 – Highly satisfactory"
+    SATISFACTORY = 5, "5 – Satisfactory"
+    MODERATELY_SATISFACTORY = 4, "4 – Moderately satisfactory"
+    MODERATELY_UNSATISFACTORY = 3, "3 – Moderately unsatisfactory"
+    UNSATISFACTORY = 2, "2 – Unsatisfactory"
+    HIGHLY_UNSATISFACTORY = 1, "1 – Highly unsatisfactory"
+
+
+DAC_CRITERIA = ("relevance", "coherence", "effectiveness", "efficiency", "impact", "sustainability")
+
+
+def _rating_field():
+    return models.PositiveSmallIntegerField(
+        choices=Rating.choices,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(6)],
+    )
+
+
+class Evaluation(models.Model):
+    Kind = EvaluationKind
+
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.PROTECT, related_name="evaluations"
+    )
+    kind = models.CharField(max_length=20, choices=EvaluationKind.choices)
+    evaluator = models.ForeignKey(
+        "portfolio.Organisation",
+        verbose_name="evaluating organisation",
+        on_delete=models.PROTECT,
+        related_name="evaluations",
+        limit_choices_to={"is_evaluator": True},
+    )
+    completed_on = models.DateField(null=True, blank=True, help_text="Empty while under way.")
+    relevance = _rating_field()
+    coherence = _rating_field()
+    effectiveness = _rating_field()
+    efficiency = _rating_field()
+    impact = _rating_field()
+    sustainability = _rating_field()
+    summary = models.TextField(blank=True)
+    findings = models.TextField(blank=True)
+    report = models.FileField(
+        upload_to="evaluation-reports/%Y/",
+        blank=True,
+        validators=[validate_report_file],
+        help_text="PDF or Word (.docx).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["project", "completed_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(**{f"{criterion}__isnull": True})
+                | models.Q(**{f"{criterion}__gte": 1, f"{criterion}__lte": 6}),
+                name=f"evaluation_{criterion}_rated_1_to_6",
+            )
+            for criterion in DAC_CRITERIA
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} evaluation of {self.project.code}"
+
+    def ratings(self) -> dict[str, int | None]:
+        return {criterion: getattr(self, criterion) for criterion in DAC_CRITERIA}
+
+    def clean(self):
+        errors = {}
+        evaluator = related_or_none(self, "evaluator")
+        if evaluator is not None and not evaluator.is_evaluator:
+            errors["evaluator"] = (
+                "The evaluating organisation must be marked as an evaluation firm."
+            )
+        if self.completed_on and self.completed_on > timezone.localdate():
+            errors["completed_on"] = "An evaluation cannot be completed in the future."
+        if errors:
+            raise ValidationError(errors)
+
+
+class FollowUp(models.TextChoices):
+    OPEN = "open", "Open"
+    IN_PROGRESS = "in_progress", "In progress"
+    DONE = "done", "Done"
+    DROPPED = "dropped", "Dropped"
+
+
+class Recommendation(models.Model):
+    Status = FollowUp
+
+    evaluation = models.ForeignKey(
+        Evaluation, on_delete=models.CASCADE, related_name="recommendations"
+    )
+    text = models.TextField()
+    owner = models.CharField(max_length=200, blank=True, help_text="Who follows it up.")
+    due_on = models.DateField("due date", null=True, blank=True)
+    status = models.CharField(
+        "follow-up status", max_length=12, choices=FollowUp.choices, default=FollowUp.OPEN
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["evaluation", "due_on", "id"]
+
+    def __str__(self):
+        return self.text if len(self.text) <= 60 else f"{self.text[:59]}…"

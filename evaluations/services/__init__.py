@@ -1,0 +1,32 @@
+"""Every write to results goes through these services, whichever door it comes from (API,
+pages, admin): each asks the role table, validates the row and saves it with its history.
+
+- `indicators`: indicators, targets, and measurements from report to verification or rejection;
+- `evaluations`: evaluations and their recommendations;
+- `payouts`: payout terms and the eligible amounts that verified results earn.
+"""
+
+from .evaluations import delete_recommendation, save_evaluation, save_recommendation
+from .indicators import (
+    delete_measurement,
+    reject_measurement,
+    report_measurement,
+    save_indicator,
+    save_target,
+    verify_measurement,
+)
+from .payouts import recalculate_payouts, save_payout_terms
+
+__all__ = [
+    "delete_measurement",
+    "delete_recommendation",
+    "recalculate_payouts",
+    "reject_measurement",
+    "report_measurement",
+    "save_evaluation",
+    "save_indicator",
+    "save_payout_terms",
+    "save_recommendation",
+    "save_target",
+    "verify_measurement",
+]
