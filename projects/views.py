@@ -87,10 +87,7 @@ def project_detail(request, pk):
         .select_related("tranche__funder", "recorded_by")
         .order_by("-disbursed_on", "-pk"),
         "timeline": timeline.build(
-            [(project.pk, project.code, project.title, judged.assessment)]
-            if judged.assessment
-            else [],
-            today,
+            [(project.pk, project.code, project.title, judged.assessment)], today
         ),
         "indicators": indicators,
         "may_review": may_review,
