@@ -438,7 +438,9 @@ def refusals(response):
     return response.context["adminform"].form.errors
 
 
-def test_tranche_changed_in_the_admin_goes_through_the_service(client, officer, grant, service_calls):
+def test_tranche_changed_in_the_admin_goes_through_the_service(
+    client, officer, grant, service_calls
+):
     client.force_login(officer)
     data = post_data(client.get(url(Tranche, "change", grant.pk)))
     data["amount"] = "120000.00"
