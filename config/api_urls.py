@@ -12,7 +12,7 @@ from evaluations.api import (
 from funding.api import (
     DisbursementViewSet,
     LapseFlagViewSet,
-    ProjectCoverage,
+    ProjectCoverageView,
     TrancheImportView,
     TrancheTemplateView,
     TrancheViewSet,
@@ -36,7 +36,7 @@ router.register("evaluations", EvaluationViewSet, basename="api-evaluation")
 
 urlpatterns = [
     path("auth/token/", TokenLogin.as_view(), name="api-token"),
-    path("projects/<str:pk>/coverage/", ProjectCoverage.as_view(), name="project-coverage"),
+    path("projects/<str:pk>/coverage/", ProjectCoverageView.as_view(), name="project-coverage"),
     path("tranche-imports/template/", TrancheTemplateView.as_view(), name="api-tranche-template"),
     path("tranche-imports/", TrancheImportView.as_view(), name="api-tranche-import"),
     *router.urls,

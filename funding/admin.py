@@ -1,13 +1,19 @@
 """Admin for tranches, loan terms, disbursements and lapse flags.
 
-Money moves only through `funding.services`: a disbursement is added by `disburse()` and
-removed by `undo_disbursement()`; the admin never writes a disbursed total itself.
+Money moves only through `funding.services`, as it does through the API and the pages: a
+tranche is saved (with its loan terms) by `save_tranche()`, loan terms by `save_loan_terms()`,
+a disbursement is added by `disburse()` and removed by `undo_disbursement()`. The admin never
+saves one of these rows itself, so the same locks and checks hold in every door.
 """
+
+from contextlib import contextmanager
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms.models import BaseInlineFormSet
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from portfolio import access
 from portfolio.admin import HistoryAdmin, RowAccess
@@ -16,6 +22,91 @@ from . import schedules, services
 from .models import Disbursement, Instrument, LapseFlag, LapseReminder, LoanTerms, Tranche
 
 TRANCHE_TOTALS = ["disbursed_amount", "undisbursed", "disbursement_state"]
+
+
+# --- Saving through the services ------------------------------------------------------------
+
+
+class Refused(Exception):
+    """A service refused a save that the admin's forms had accepted."""
+
+    def __init__(self, error: ValidationError, label=""):
+        if label:  # the row is not the page's own (an inline): say which one
+            error = ValidationError([f"{label}: {message}" for message in error.messages])
+        super().__init__(error)
+        self.error = error
+
+
+@contextmanager
+def through_service(label=""):
+    """Run a service save; its refusal (bad input, or the role table) becomes `Refused`,
+    which `ServiceSaves` shows on the form."""
+    try:
+        yield
+    except PermissionDenied as denied:
+        raise Refused(ValidationError(str(denied)), label) from denied
+    except ValidationError as error:
+        raise Refused(error, label) from error
+
+
+def add_refusal(form, refusal: ValidationError):
+    """Put a service's refusal on `form`: beside each field it names that the form shows,
+    the rest above the form."""
+    if not hasattr(refusal, "error_dict"):
+        form.add_error(None, refusal)
+        return
+    for name, errors in refusal.error_dict.items():
+        form.add_error(name if name in form.fields else None, errors)
+
+
+class ShowsRefusal:
+    """Form mixin: the form comes back with the service's refusal (`refusal`) as its errors."""
+
+    refusal = None
+
+    def clean(self):
+        cleaned = super().clean()
+        add_refusal(self, self.refusal)
+        return cleaned
+
+
+class ServiceSaves:
+    """Admin pages whose saves call the services once the forms' own checks pass.
+
+    A service checks again, under its row locks and with every rule (the role table for the
+    funder chosen, constraints on fields the form does not show, a payment recorded
+    meanwhile), so it may still refuse. Then the whole save is undone (the admin saves in one
+    transaction) and the page comes back with the input and the service's reasons, as the
+    pages and the API answer a refusal.
+    """
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except Refused as refused:
+            request.service_refusal = refused.error
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        refusal = getattr(request, "service_refusal", None)
+        if refusal is None:
+            return form
+        return type(form.__name__, (ShowsRefusal, form), {"refusal": refusal})
+
+
+def asked_loan_terms(formset):
+    """What the loan-terms inline asks for, once saved with commit=False: the values to write,
+    None to remove the terms, or `services.UNCHANGED`."""
+    if formset.deleted_objects:
+        return None
+    written = [*formset.new_objects, *(terms for terms, _changed in formset.changed_objects)]
+    if not written:
+        return services.UNCHANGED
+    return {name: getattr(written[0], name) for name in LoanTerms.TERM_FIELDS}
+
+
+# --- Tranches and loan terms ------------------------------------------------------------------
 
 
 class TrancheTotals:
@@ -34,10 +125,31 @@ class TrancheTotals:
         return tranche.disbursement_state.label
 
 
+class TrancheFormSet(BaseInlineFormSet):
+    """Saves each tranche added or changed in the inline through `services.save_tranche`, as
+    `acting_user` (set per request by `TrancheInline.get_formset`)."""
+
+    acting_user = None
+
+    def save_new(self, form, commit=True):
+        return self._save(super().save_new(form, commit=False), commit)
+
+    def save_existing(self, form, obj, commit=True):
+        return self._save(super().save_existing(form, obj, commit=False), commit)
+
+    def _save(self, tranche, commit):
+        if commit:
+            with through_service(label=str(tranche)):
+                services.save_tranche(tranche, self.acting_user)
+        return tranche
+
+
 class TrancheInline(TrancheTotals, admin.TabularInline):
-    """A project's tranches; disbursements are seen and recorded from each tranche's page."""
+    """A project's tranches; disbursements are seen and recorded from each tranche's page.
+    The project's page must use `ServiceSaves`, which shows a refused tranche save."""
 
     model = Tranche
+    formset = TrancheFormSet
     fields = [
         "funder",
         "instrument",
@@ -58,6 +170,11 @@ class TrancheInline(TrancheTotals, admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("project", "funder")
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.acting_user = request.user  # a fresh class per call, so this stays per request
+        return formset
 
 
 class LoanTermsInline(admin.StackedInline):
@@ -94,7 +211,7 @@ class DisbursementInline(admin.TabularInline):
 
 
 @admin.register(Tranche)
-class TrancheAdmin(RowAccess, TrancheTotals, HistoryAdmin):
+class TrancheAdmin(ServiceSaves, RowAccess, TrancheTotals, HistoryAdmin):
     list_display = [
         "project",
         "funder",
@@ -148,9 +265,25 @@ class TrancheAdmin(RowAccess, TrancheTotals, HistoryAdmin):
             return [LoanTermsInline, DisbursementInline]
         return [DisbursementInline]
 
+    def save_model(self, request, obj, form, change):
+        """Nothing yet: save_related saves the tranche with its loan terms, in one service call."""
+
+    def save_related(self, request, form, formsets, change):
+        loan_terms = services.UNCHANGED
+        for formset in formsets:
+            formset.save(commit=False)  # what each inline asks for; disbursements are read-only
+            if formset.model is LoanTerms:
+                loan_terms = asked_loan_terms(formset)
+        with through_service():
+            try:
+                services.save_tranche(form.instance, request.user, loan_terms=loan_terms)
+            except services.LoanTermsRefused as error:
+                raise Refused(error, label=_("Loan terms")) from error
+        form.save_m2m()
+
 
 @admin.register(LoanTerms)
-class LoanTermsAdmin(RowAccess, HistoryAdmin):
+class LoanTermsAdmin(ServiceSaves, RowAccess, HistoryAdmin):
     list_display = [
         "tranche",
         "annual_rate_percent",
@@ -197,6 +330,17 @@ class LoanTermsAdmin(RowAccess, HistoryAdmin):
             rows,
         )
 
+    def save_model(self, request, obj, form, change):
+        with through_service():
+            services.save_loan_terms(obj, obj.tranche, request.user)
+
+    def delete_model(self, request, obj):
+        services.remove_loan_terms(obj.tranche, request.user)
+
+    def delete_queryset(self, request, queryset):
+        for terms in queryset.select_related("tranche"):
+            services.remove_loan_terms(terms.tranche, request.user)
+
 
 class DisbursementAddForm(forms.ModelForm):
     """Records the disbursement through `services.disburse()` as its last validation step.
@@ -227,14 +371,7 @@ class DisbursementAddForm(forms.ModelForm):
                 recorded_by=self.acting_user,
             )
         except ValidationError as refusal:
-            self._add_refusal(refusal)
-
-    def _add_refusal(self, refusal):
-        if not hasattr(refusal, "error_dict"):
-            self.add_error(None, refusal)
-            return
-        for field, errors in refusal.error_dict.items():
-            self.add_error(field if field in self.fields else NON_FIELD_ERRORS, errors)
+            add_refusal(self, refusal)
 
 
 @admin.register(Disbursement)

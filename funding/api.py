@@ -5,7 +5,6 @@ from datetime import date
 from io import BytesIO
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import HttpResponse
 from django.utils import timezone
 from django_countries.django_filters import CountryFilter
@@ -36,44 +35,40 @@ from portfolio.models import Organisation, Portfolio
 from portfolio.xlsx import XLSX
 from projects.models import Project
 
-from . import coverage, schedules, selectors, services
+from . import schedules, selectors, services
 from .models import Disbursement, DisbursementState, FlagKind, LapseFlag, LoanTerms, Tranche
 from .tranche_import import import_tranches, tranche_template
 
-UNSET = object()
 MONEY = {"max_digits": 18, "decimal_places": 2}
 
 
-class LoanTermsSerializer(ServiceSerializer):
+class LoanTermsSerializer(serializers.ModelSerializer):
+    """Written only with its tranche, through `services.save_tranche`."""
+
     class Meta:
         model = LoanTerms
         fields = LoanTerms.TERM_FIELDS
 
-    def save_for(self, tranche, data, user):
-        """Create, change or (with None) remove the terms of `tranche`, as `user` may."""
-        if data is None:
-            services.remove_loan_terms(tranche, user)
-            return
-        terms = LoanTerms.objects.filter(tranche=tranche).first() or LoanTerms()
-        for name, value in data.items():
-            setattr(terms, name, value)
-        with self.model_errors(nest_under="loan_terms"):
-            services.save_loan_terms(terms, tranche, user)
-
 
 class PayoutTermsSerializer(serializers.ModelSerializer):
+    earned_amount = serializers.DecimalField(
+        **MONEY,
+        source="eligible_amount",
+        read_only=True,
+        help_text="What verified results have earned so far, capped at the tranche amount.",
+    )
+
     class Meta:
         model = PayoutTerms
-        fields = ["target", "rule", "minimum_achievement", "eligible_amount", "achievement"]
+        fields = ["target", "rule", "minimum_achievement", "earned_amount", "achievement"]
         read_only_fields = fields
 
 
-class DisbursableField(serializers.DecimalField):
-    """The most that may ever be disbursed on the tranche (for results-based funding, what
-    verified results have earned)."""
+class PayableField(serializers.DecimalField):
+    """What may still be disbursed on the tranche now (`selectors.payable_amount`)."""
 
     def get_attribute(self, tranche):
-        return services.disbursable_limit(tranche)
+        return selectors.payable_amount(tranche)
 
 
 class TrancheSerializer(ServiceSerializer):
@@ -91,11 +86,11 @@ class TrancheSerializer(ServiceSerializer):
     )
     payout_terms = PayoutTermsSerializer(read_only=True, allow_null=True)
     undisbursed_amount = serializers.DecimalField(**MONEY, read_only=True)
-    eligible_amount = DisbursableField(
+    payable_amount = PayableField(
         **MONEY,
         read_only=True,
-        help_text="The most that may be disbursed: the amount, or for results-based funding "
-        "what verified results have earned.",
+        help_text="What may still be disbursed now: zero unless the tranche is committed; for "
+        "results-based funding, what verified results have earned less what was paid.",
     )
     disbursement_state = serializers.ChoiceField(choices=DisbursementState.choices, read_only=True)
 
@@ -118,7 +113,7 @@ class TrancheSerializer(ServiceSerializer):
             "notes",
             "disbursed_amount",
             "undisbursed_amount",
-            "eligible_amount",
+            "payable_amount",
             "disbursement_state",
             "loan_terms",
             "payout_terms",
@@ -127,21 +122,21 @@ class TrancheSerializer(ServiceSerializer):
         ]
 
     def create(self, validated_data):
-        loan_terms = validated_data.pop("loan_terms", UNSET)
+        loan_terms = validated_data.pop("loan_terms", services.UNCHANGED)
         return self.persist(Tranche(**validated_data), loan_terms)
 
     def update(self, tranche, validated_data):
-        loan_terms = validated_data.pop("loan_terms", UNSET)
+        loan_terms = validated_data.pop("loan_terms", services.UNCHANGED)
         for name, value in validated_data.items():
             setattr(tranche, name, value)
         return self.persist(tranche, loan_terms)
 
-    def persist(self, tranche, loan_terms=UNSET):
-        with transaction.atomic():
-            with self.model_errors():
-                services.save_tranche(tranche, self.user)
-            if loan_terms is not UNSET:
-                self.fields["loan_terms"].save_for(tranche, loan_terms, self.user)
+    def persist(self, tranche, loan_terms=services.UNCHANGED):
+        with self.model_errors():
+            try:
+                services.save_tranche(tranche, self.user, loan_terms=loan_terms)
+            except services.LoanTermsRefused as error:
+                raise exceptions.ValidationError({"loan_terms": field_errors(error)}) from error
         # Read back as the list reads it, so the answer shows the stored terms and totals.
         return TrancheViewSet.queryset.get(pk=tranche.pk)
 
@@ -362,7 +357,7 @@ class LapseFlagViewSet(RoleTableMixin, viewsets.ReadOnlyModelViewSet):
 
 # --- A project's maintenance coverage -------------------------------------------------------
 
-FORECAST_MONTHS = 24
+FORECAST_MONTHS = selectors.FORECAST_MONTHS
 EARLIEST, LATEST = date(1900, 1, 1), date(9997, 12, 31)  # the forecast must stay in the calendar
 
 
@@ -406,7 +401,7 @@ class AsOfSerializer(serializers.Serializer):
         return value
 
 
-class ProjectCoverage(RoleTableMixin, generics.RetrieveAPIView):
+class ProjectCoverageView(RoleTableMixin, generics.RetrieveAPIView):
     """A launched project's obligation window, secured and planned cover, gaps, open flags and
     the 24-month forecast, as the lapse scan sees them on `as_of` (default today)."""
 
@@ -422,8 +417,7 @@ class ProjectCoverage(RoleTableMixin, generics.RetrieveAPIView):
         query = AsOfSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         as_of = query.validated_data.get("as_of") or timezone.localdate()
-        judged = selectors.assess_projects(as_of, [project.pk])
-        assessment = judged[0].assessment if judged else None
+        judged = selectors.project_coverage(project, as_of, FORECAST_MONTHS)
         report = {
             "project": project.pk,
             "code": project.code,
@@ -436,23 +430,17 @@ class ProjectCoverage(RoleTableMixin, generics.RetrieveAPIView):
             "next_gap": None,
             "days_to_lapse": None,
             "open_flags": LapseFlag.objects.open().filter(project=project),
-            "forecast": [],
+            "forecast": judged.forecast,
         }
-        if assessment is not None:
+        if judged.assessment is not None:  # launched
+            a = judged.assessment
             report.update(
-                window=assessment.window,
-                secured=assessment.secured,
-                pipeline=assessment.pipeline,
-                gaps=assessment.gaps,
-                next_gap=assessment.next_gap,
-                days_to_lapse=assessment.days_to_lapse,
-                forecast=coverage.forecast(
-                    assessment.window,
-                    assessment.secured,
-                    assessment.pipeline,
-                    as_of,
-                    FORECAST_MONTHS,
-                ),
+                window=a.window,
+                secured=a.secured,
+                pipeline=a.pipeline,
+                gaps=a.gaps,
+                next_gap=a.next_gap,
+                days_to_lapse=a.days_to_lapse,
             )
         return Response(CoverageSerializer(report).data)
 

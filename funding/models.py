@@ -11,6 +11,7 @@ from simple_history.models import HistoricalRecords
 
 from portfolio import access
 from portfolio.fields import CurrencyField, MoneyField, currency_is_iso_shaped
+from portfolio.tracking import StoredValues
 
 from . import schedules
 
@@ -53,7 +54,7 @@ class TrancheQuerySet(models.QuerySet):
         return self.exclude(status=TrancheStatus.CANCELLED)
 
 
-class Tranche(models.Model):
+class Tranche(StoredValues, models.Model):
     Instrument = Instrument
     Purpose = Purpose
     Status = TrancheStatus
@@ -152,23 +153,20 @@ class Tranche(models.Model):
     def __str__(self):
         return f"{self.get_instrument_display()} {self.currency} {self.amount:,} to {self.project.code}"
 
+    # The project a row was stored under is remembered (StoredValues): a tranche never moves.
+    TRACKED_FIELDS = ("project_id",)
+
     def save(self, *args, **kwargs):
         if not self._state.adding and kwargs.get("update_fields") is None:
             # disbursed_amount is kept by services.disburse() under a row lock; a copy of the
             # tranche read before a disbursement must never write its stale total back.
+            # Attribute names (project_id), so StoredValues knows what this save wrote.
             kwargs["update_fields"] = [
-                f.name
+                f.attname
                 for f in self._meta.concrete_fields
                 if not f.primary_key and f.name != "disbursed_amount"
             ]
         super().save(*args, **kwargs)
-        self._stored_project_id = self.project_id
-
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
-        instance._stored_project_id = dict(zip(field_names, values, strict=True)).get("project_id")
-        return instance
 
     @property
     def undisbursed_amount(self):
@@ -223,7 +221,8 @@ class Tranche(models.Model):
             )
         if (
             self.project_id
-            and getattr(self, "_stored_project_id", self.project_id) != self.project_id
+            and self.is_stored
+            and self.stored("project_id", self.project_id) != self.project_id
         ):
             errors["project"] = (
                 "A tranche cannot move to another project; cancel it and create a new one."

@@ -1,31 +1,64 @@
-"""Read models of coverage: each launched project judged on a date, in set-based queries."""
+"""Read models of money: what a tranche may still pay, and each launched project's coverage
+judged on a date, in set-based queries."""
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from django.db.models import Min
-from django.utils import timezone
 
 from portfolio.models import ExchangeRate, NoRateError
 from projects.models import Project
 
 from . import coverage
-from .models import Tranche, TrancheStatus
+from .models import Instrument, Tranche, TrancheStatus
 
 BATCH = 2000  # rows read at a time
+FORECAST_MONTHS = 24
+ZERO = Decimal("0.00")
+
+
+# --- What a tranche may pay ------------------------------------------------------------------
+
+
+def disbursable_limit(tranche) -> Decimal:
+    """The most that may ever be disbursed on this tranche.
+
+    A results-based tranche pays only what verified results have earned (its payout terms'
+    earned amount, kept by the evaluations' payout recalculation); any other tranche pays up
+    to its amount. `services.disburse()` holds a payment to it under the tranche's row lock.
+    """
+    if tranche.instrument != Instrument.RESULTS_BASED:
+        return tranche.amount
+    terms = getattr(tranche, "payout_terms", None)
+    earned = terms.eligible_amount if terms is not None else ZERO
+    return min(tranche.amount, earned)
+
+
+def payable_amount(tranche) -> Decimal:
+    """What may still be disbursed on this tranche now: its disbursable limit less what has
+    been paid. Zero for a tranche that is not committed, which cannot be disbursed at all."""
+    if not tranche.is_secured:
+        return ZERO
+    return max(disbursable_limit(tranche) - tranche.disbursed_amount, ZERO)
+
+
+# --- Coverage --------------------------------------------------------------------------------
 
 
 @dataclass
 class ProjectCoverage:
-    """What one launched project's coverage looks like on a date (read in bulk, judged purely)."""
+    """What one project's coverage looks like on a date (read in bulk, judged purely)."""
 
     project_id: int
     code: str
     title: str
     portfolio_id: int
-    assessment: coverage.Assessment | None
+    assessment: coverage.Assessment | None  # None unless the project is launched
     unconverted: str = ""  # why the underfunded test was skipped (no exchange rate)
+    # Month by month from the date judged; filled by project_coverage(), not by the bulk read.
+    forecast: list[coverage.MonthCoverage] = field(default_factory=list)
 
 
 def scoped(queryset, project_ids, field_name="project_id"):
@@ -121,14 +154,18 @@ def overdue_disbursements(as_of: date, project_ids=None):
     return dict(rows)
 
 
-def coverage_forecast(as_of: date | None = None, project_ids=None, months=24):
-    """Month by month for each launched project: days secured, pipeline only and uncovered."""
-    as_of = as_of or timezone.localdate()
-    judged = assess_projects(as_of, project_ids)
-    forecasts = {}
-    for item in judged:
-        a = item.assessment
-        forecasts[item.project_id] = coverage.forecast(
-            a.window, a.secured, a.pipeline, as_of, months
-        )
-    return forecasts
+def project_coverage(project, as_of: date, months: int = FORECAST_MONTHS) -> ProjectCoverage:
+    """One project's maintenance coverage on `as_of`, as the lapse scan judges it: obligation
+    window, secured and pipeline cover, gaps, next gap and days to lapse, with the month-by-month
+    forecast from `as_of`. A project that is not launched has no assessment and no forecast.
+
+    The coverage API and the project page read it here."""
+    judged = (
+        assess_projects(as_of, [project.pk]) if project.status == Project.Status.LAUNCHED else []
+    )
+    if not judged:
+        return ProjectCoverage(project.pk, project.code, project.title, project.portfolio_id, None)
+    found = judged[0]
+    a = found.assessment
+    found.forecast = coverage.forecast(a.window, a.secured, a.pipeline, as_of, months)
+    return found

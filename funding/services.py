@@ -1,4 +1,5 @@
-"""Operations that span rows or need locks: disbursing, and scanning for lapsed maintenance."""
+"""Money writes: tranches with their loan terms, disbursements and their undoing, each
+checked against the role table and done under the tranche's row lock."""
 
 from datetime import date
 from decimal import Decimal
@@ -9,6 +10,7 @@ from django.db.models import F
 
 from portfolio import access
 
+from . import selectors
 from .models import (
     Disbursement,
     Instrument,
@@ -17,28 +19,28 @@ from .models import (
     TrancheStatus,
 )
 
+UNCHANGED = object()  # save_tranche(loan_terms=UNCHANGED): leave the loan terms as they are
 
-def disbursable_limit(tranche):
-    """The most that may ever be disbursed on this tranche.
 
-    A results-based tranche pays only what verified results have earned (its payout terms'
-    eligible amount); any other tranche pays up to its amount.
-    """
-    if tranche.instrument != Instrument.RESULTS_BASED:
-        return tranche.amount
-    terms = getattr(tranche, "payout_terms", None)
-    eligible = terms.eligible_amount if terms is not None else Decimal("0.00")
-    return min(tranche.amount, eligible)
+class LoanTermsRefused(ValidationError):
+    """The loan terms given with a tranche were refused; the tranche was not saved either.
+
+    Its messages name the loan-term fields, so a door can show them beside its terms."""
 
 
 @transaction.atomic
-def save_tranche(tranche, user=None) -> Tranche:
-    """Create or change a tranche, as `user` may: the API, the pages, the import and the admin
-    all save tranches here.
+def save_tranche(tranche, user=None, *, loan_terms=UNCHANGED) -> Tranche:
+    """Create or change a tranche, and with it its loan terms, as `user` may: the API, the
+    pages, the import and the admin all save tranches here.
 
     A change locks the stored row first, so a disbursement recorded meanwhile cannot slip
     under a lowered amount, and is checked against the stored funder as well as the new one,
     so nobody moves another funder's tranche to their own organisation or away from it.
+
+    `loan_terms` is a dict of `LoanTerms.TERM_FIELDS` values to write on the tranche's terms
+    (created if it has none; a dict may name only some fields when terms exist), None to remove
+    them, or left out to leave them as they are. Tranche and terms are saved together or not
+    at all: terms that fail raise `LoanTermsRefused` and take the tranche back with them.
     """
     if tranche.pk is not None:
         stored = Tranche.objects.select_for_update().get(pk=tranche.pk)
@@ -50,11 +52,32 @@ def save_tranche(tranche, user=None) -> Tranche:
         tranche._history_user = user
     tranche.full_clean()
     tranche.save()
+    if loan_terms is not UNCHANGED:
+        try:
+            if loan_terms is None:
+                remove_loan_terms(tranche, user)
+            else:
+                terms = LoanTerms.objects.filter(tranche=tranche).first() or LoanTerms()
+                for name, value in loan_terms.items():
+                    setattr(terms, name, value)
+                save_loan_terms(terms, tranche, user)
+        except ValidationError as error:
+            raise LoanTermsRefused(error) from error
     return tranche
 
 
+@transaction.atomic
 def save_loan_terms(terms, tranche, user=None) -> LoanTerms:
-    """Create or change the loan terms of `tranche`, as `user` may (the API and the pages)."""
+    """Create or change the loan terms of `tranche`, as `user` may.
+
+    The tranche row is locked, as for every change to a tranche, so its amount (from which the
+    repayment schedule follows) cannot change under the check. Terms moved from another
+    tranche are checked against that one too.
+    """
+    Tranche.objects.select_for_update().values_list("pk").get(pk=tranche.pk)
+    if terms.pk is not None and user is not None:
+        stored = LoanTerms.objects.select_related("tranche").get(pk=terms.pk)
+        access.check(user, access.CHANGE, stored)
     terms.tranche = tranche
     if user is not None:
         access.check(user, access.CHANGE if terms.pk else access.ADD, terms)
@@ -64,6 +87,7 @@ def save_loan_terms(terms, tranche, user=None) -> LoanTerms:
     return terms
 
 
+@transaction.atomic
 def remove_loan_terms(tranche, user=None):
     """Remove the loan terms of `tranche`, if it has any, as `user` may."""
     existing = LoanTerms.objects.filter(tranche=tranche).first()
@@ -71,6 +95,7 @@ def remove_loan_terms(tranche, user=None):
         return
     if user is not None:
         access.check(user, access.DELETE, existing)
+        existing._history_user = user
     existing.delete()
 
 
@@ -99,9 +124,9 @@ def disburse(tranche, amount, disbursed_on: date, reference="", recorded_by=None
                 "disbursed_on": f"A disbursement cannot be dated before the commitment ({locked.committed_on})."
             }
         )
-    limit = disbursable_limit(locked)
-    remaining = limit - locked.disbursed_amount
+    remaining = selectors.payable_amount(locked)
     if amount > remaining:
+        limit = selectors.disbursable_limit(locked)
         if locked.instrument == Instrument.RESULTS_BASED and limit < locked.amount:
             reason = f"Verified results have earned {limit:,} {locked.currency}; only {remaining:,} remains payable."
         else:
@@ -135,6 +160,3 @@ def undo_disbursement(disbursement, user=None):
         disbursed_amount=F("disbursed_amount") - disbursement.amount
     )
     disbursement.delete()
-
-
-# --- Maintenance coverage and lapse flags -------------------------------------------------

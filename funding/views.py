@@ -3,7 +3,6 @@ upload a tranche workbook. Every write goes through the services, which check th
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -15,7 +14,7 @@ from portfolio.forms import form_status, posted
 from portfolio.xlsx import XLSX
 from projects.models import Project
 
-from . import services, tranche_import
+from . import selectors, services, tranche_import
 from .forms import AcknowledgeForm, DisbursementForm, LoanTermsForm, TrancheForm, UploadForm
 from .models import Disbursement, Instrument, LapseFlag, LoanTerms, Tranche
 
@@ -52,16 +51,17 @@ def _tranche_form(request, tranche, terms):
         valid = form.is_valid()
         valid = (loan_form.is_valid() if is_loan else True) and valid
         if valid:
-            failed_in = form
             try:
-                # One transaction: loan terms that fail take the tranche back with them.
-                with transaction.atomic():
-                    saved = services.save_tranche(form.instance, request.user)
-                    if is_loan:
-                        failed_in = loan_form
-                        services.save_loan_terms(loan_form.instance, saved, request.user)
+                # Loan terms that fail take the tranche back with them.
+                saved = services.save_tranche(
+                    form.instance,
+                    request.user,
+                    loan_terms=loan_form.cleaned_data if is_loan else services.UNCHANGED,
+                )
+            except services.LoanTermsRefused as error:
+                loan_form.add_service_error(error)
             except ValidationError as error:
-                failed_in.add_service_error(error)
+                form.add_service_error(error)
             else:
                 messages.success(request, _("Tranche saved."))
                 return redirect(saved.project)
@@ -104,7 +104,7 @@ def disburse(request, pk):
         "form": form,
         "tranche": tranche,
         "project": tranche.project,
-        "remaining": services.disbursable_limit(tranche) - tranche.disbursed_amount,
+        "remaining": selectors.payable_amount(tranche),
         "disbursements": tranche.disbursements.select_related("recorded_by"),
     }
     return render(request, "funding/disburse.html", context, status=form_status(form))

@@ -1,16 +1,17 @@
-"""Admin for projects, with their tranches, indicators and evaluations underneath."""
+"""Admin for projects, with their tranches, indicators and evaluations underneath; tranches
+are saved through `funding.services`, whose refusal comes back on the page (ServiceSaves)."""
 
 from django.contrib import admin
 
 from evaluations.admin import EvaluationInline, IndicatorInline
-from funding.admin import TrancheInline
+from funding.admin import ServiceSaves, TrancheInline
 from portfolio.admin import HistoryAdmin
 
 from .models import Project
 
 
 @admin.register(Project)
-class ProjectAdmin(HistoryAdmin):
+class ProjectAdmin(ServiceSaves, HistoryAdmin):
     list_display = [
         "code",
         "title",

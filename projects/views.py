@@ -57,16 +57,14 @@ def project_detail(request, pk):
     )
     for tranche in tranches:
         tranche.can_change = access.may(user, access.CHANGE, tranche)
-        tranche.can_disburse = (
-            tranche.is_secured
-            and tranche.undisbursed_amount > 0
-            and access.may(user, access.ADD, Disbursement(tranche=tranche))
+        tranche.can_disburse = selectors.payable_amount(tranche) > 0 and access.may(
+            user, access.ADD, Disbursement(tranche=tranche)
         )
         terms = getattr(tranche, "loan_terms", None)
         tranche.schedule = (
             terms.schedule() if terms and tranche.instrument == Instrument.LOAN else None
         )
-    judged = selectors.assess_projects(today, [project.pk]) if project.launch_date else []
+    judged = selectors.project_coverage(project, today)
     indicators = dashboard.indicators_with_progress(
         project.indicators.prefetch_related(
             Prefetch(
@@ -89,7 +87,7 @@ def project_detail(request, pk):
         .select_related("tranche__funder", "recorded_by")
         .order_by("-disbursed_on", "-pk"),
         "timeline": timeline.build(
-            [(item.project_id, item.code, item.title, item.assessment) for item in judged], today
+            [(project.pk, project.code, project.title, judged.assessment)], today
         ),
         "indicators": indicators,
         "may_review": may_review,

@@ -20,6 +20,7 @@ from tests.factories import (
     MembershipFactory,
     ProjectFactory,
     TrancheFactory,
+    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -405,3 +406,255 @@ def test_lapse_flag_is_acknowledged_from_the_admin_and_otherwise_read_only(
     flag.refresh_from_db()
     assert flag.acknowledged_by == admin_user
     assert flag.resolved_at is None
+
+
+# --- tranches and loan terms go through the services ------------------------------------------
+
+
+@pytest.fixture
+def officer(grant):
+    """A donor officer of the grant's funder who may use the admin."""
+    user = UserFactory(username="nordic-officer", is_staff=True)
+    MembershipFactory(user=user, organisation=grant.funder)
+    return user
+
+
+@pytest.fixture
+def service_calls(monkeypatch):
+    """Every call of services.save_tranche, as (tranche id, user, loan terms asked for)."""
+    calls = []
+    real = services.save_tranche
+
+    def spy(tranche, user=None, **kwargs):
+        saved = real(tranche, user, **kwargs)
+        calls.append((saved.pk, user, kwargs.get("loan_terms", services.UNCHANGED)))
+        return saved
+
+    monkeypatch.setattr(services, "save_tranche", spy)
+    return calls
+
+
+def refusals(response):
+    return response.context["adminform"].form.errors
+
+
+def test_tranche_changed_in_the_admin_goes_through_the_service(
+    client, officer, grant, service_calls
+):
+    client.force_login(officer)
+    data = post_data(client.get(url(Tranche, "change", grant.pk)))
+    data["amount"] = "120000.00"
+
+    response = client.post(url(Tranche, "change", grant.pk), data)
+
+    assert response.status_code == 302, refusals(response)
+    assert service_calls == [(grant.pk, officer, services.UNCHANGED)]
+    latest = Tranche.history.filter(id=grant.pk).latest("history_date")
+    assert (latest.amount, latest.history_user) == (D("120000.00"), officer)
+
+
+def test_tranche_added_in_the_admin_goes_through_the_service(client, officer, grant, service_calls):
+    client.force_login(officer)
+    data = {
+        "project": grant.project_id,
+        "funder": grant.funder_id,
+        "funder_reference": "NF-2",
+        "instrument": "grant",
+        "purpose": "launch",
+        "amount": "5000.00",
+        "currency": "USD",
+        "status": "planned",
+    }
+
+    response = client.post(url(Tranche, "add"), data)
+
+    assert response.status_code == 302, refusals(response)
+    added = Tranche.objects.get(funder_reference="NF-2")
+    assert service_calls == [(added.pk, officer, services.UNCHANGED)]
+    assert (added.amount, added.history.get().history_user) == (D("5000.00"), officer)
+
+
+def test_officer_cannot_move_a_tranche_to_another_funder_in_the_admin(client, officer, grant):
+    client.force_login(officer)
+    data = post_data(client.get(url(Tranche, "change", grant.pk)))
+    data["funder"] = FunderFactory(name="Other fund").pk
+
+    response = client.post(url(Tranche, "change", grant.pk), data)
+
+    assert response.status_code == 200
+    assert refusals(response)["__all__"] == [
+        "Donor officers change only their own organisation's tranches."
+    ]
+    assert Tranche.objects.get(pk=grant.pk).funder == officer.memberships.get().organisation
+
+
+def test_officer_cannot_add_a_tranche_under_another_funder_in_the_admin(client, officer, grant):
+    client.force_login(officer)
+    data = {
+        "project": grant.project_id,
+        "funder": FunderFactory(name="Other fund").pk,
+        "funder_reference": "OF-1",
+        "instrument": "grant",
+        "purpose": "launch",
+        "amount": "5000.00",
+        "currency": "USD",
+        "status": "planned",
+    }
+
+    response = client.post(url(Tranche, "add"), data)
+
+    assert response.status_code == 200
+    assert refusals(response)["__all__"] == [
+        "Donor officers change only their own organisation's tranches."
+    ]
+    assert not Tranche.objects.filter(funder_reference="OF-1").exists()
+
+
+def test_officer_cannot_open_another_funders_tranche_for_change_in_the_admin(client, officer):
+    client.force_login(officer)
+    others = TrancheFactory()
+
+    response = client.post(url(Tranche, "change", others.pk), {"amount": "1.00"})
+
+    assert response.status_code == 403
+    assert Tranche.objects.get(pk=others.pk).amount == D("100000.00")
+
+
+def test_payment_recorded_while_the_admin_form_was_checked_is_seen_under_the_lock(
+    client, officer, grant, monkeypatch
+):
+    """The form checks the amount against 60,000 paid; by the time the service locks the row,
+    30,000 more has been paid. The service refuses, and nothing of the save is kept."""
+    client.force_login(officer)
+    real = services.save_tranche
+    seen = []
+
+    def paid_meanwhile(tranche, user=None, **kwargs):
+        if not seen:
+            seen.append(tranche.pk)
+            services.disburse(Tranche.objects.get(pk=tranche.pk), D("30000.00"), PAID_ON)
+        return real(tranche, user, **kwargs)
+
+    monkeypatch.setattr(services, "save_tranche", paid_meanwhile)
+    data = post_data(client.get(url(Tranche, "change", grant.pk)))
+    data["amount"] = "80000.00"
+
+    response = client.post(url(Tranche, "change", grant.pk), data)
+
+    assert response.status_code == 200
+    assert refusals(response)["amount"] == [
+        "The amount cannot fall below the 90,000.00 already disbursed."
+    ]
+    assert 'value="80000.00"' in response.content.decode()  # what was typed is kept
+    grant.refresh_from_db()
+    assert (grant.amount, grant.disbursed_amount) == (D("100000.00"), D("60000.00"))
+
+
+def test_loan_terms_changed_on_the_tranche_page_are_saved_with_it_by_the_service(
+    admin_client, admin_user, project, service_calls
+):
+    loan = project.tranches.get(instrument=Tranche.Instrument.LOAN)
+    data = post_data(admin_client.get(url(Tranche, "change", loan.pk)))
+    data["loan_terms-0-annual_rate_percent"] = "1.250"
+    data["notes"] = "Rate renegotiated."
+
+    response = admin_client.post(url(Tranche, "change", loan.pk), data)
+
+    assert response.status_code == 302, refusals(response)
+    ((saved_pk, user, asked),) = service_calls
+    assert (saved_pk, user, asked["annual_rate_percent"]) == (loan.pk, admin_user, D("1.250"))
+    terms = LoanTerms.objects.get(tranche=loan)
+    assert terms.annual_rate_percent == D("1.250")
+    assert terms.history.latest().history_user == admin_user
+    assert Tranche.objects.get(pk=loan.pk).notes == "Rate renegotiated."
+
+
+def test_loan_terms_deleted_on_the_tranche_page_are_removed_by_the_service(
+    admin_client, project, service_calls
+):
+    loan = project.tranches.get(instrument=Tranche.Instrument.LOAN)
+    data = post_data(admin_client.get(url(Tranche, "change", loan.pk)))
+    data["loan_terms-0-DELETE"] = "on"
+
+    response = admin_client.post(url(Tranche, "change", loan.pk), data)
+
+    assert response.status_code == 302, refusals(response)
+    assert service_calls == [(loan.pk, service_calls[0][1], None)]
+    assert not LoanTerms.objects.filter(tranche=loan).exists()
+
+
+def test_officer_cannot_move_loan_terms_to_another_funders_tranche(client, officer, project):
+    own = project.tranches.get(instrument=Tranche.Instrument.LOAN)
+    Tranche.objects.filter(pk=own.pk).update(funder=officer.memberships.get().organisation)
+    terms = LoanTerms.objects.get(tranche=own)
+    others = TrancheFactory(instrument=Tranche.Instrument.LOAN)
+    client.force_login(officer)
+    data = post_data(client.get(url(LoanTerms, "change", terms.pk)))
+    data["tranche"] = others.pk
+
+    response = client.post(url(LoanTerms, "change", terms.pk), data)
+
+    assert response.status_code == 200
+    assert refusals(response)["__all__"] == [
+        "Donor officers change only their own organisation's tranches."
+    ]
+    assert LoanTerms.objects.get(pk=terms.pk).tranche_id == own.pk
+
+
+def test_loan_terms_changed_in_their_own_admin_page_name_the_user(client, officer, project):
+    own = project.tranches.get(instrument=Tranche.Instrument.LOAN)
+    Tranche.objects.filter(pk=own.pk).update(funder=officer.memberships.get().organisation)
+    terms = LoanTerms.objects.get(tranche=own)
+    client.force_login(officer)
+    data = post_data(client.get(url(LoanTerms, "change", terms.pk)))
+    data["grace_months"] = "6"
+
+    response = client.post(url(LoanTerms, "change", terms.pk), data)
+
+    assert response.status_code == 302, refusals(response)
+    latest = LoanTerms.history.filter(id=terms.pk).latest("history_date")
+    assert (latest.grace_months, latest.history_user) == (6, officer)
+
+
+def test_tranche_changed_in_the_project_inline_goes_through_the_service(
+    admin_client, admin_user, project, grant, service_calls
+):
+    data = post_data(admin_client.get(url(Project, "change", project.pk)))
+    index = next(
+        key.split("-")[1]
+        for key, value in data.items()
+        if key.startswith("tranches-") and key.endswith("-id") and value == grant.pk
+    )
+    data[f"tranches-{index}-amount"] = "110000.00"
+
+    response = admin_client.post(url(Project, "change", project.pk), data)
+
+    assert response.status_code == 302, response.context["errors"]
+    assert service_calls == [(grant.pk, admin_user, services.UNCHANGED)]
+    latest = Tranche.history.filter(id=grant.pk).latest("history_date")
+    assert (latest.amount, latest.history_user) == (D("110000.00"), admin_user)
+
+
+def test_tranche_the_service_refuses_in_the_project_inline_saves_nothing(
+    admin_client, project, grant
+):
+    # The inline does not show the funder's reference, so only the service can see that the
+    # new funder already uses it.
+    Tranche.objects.filter(pk=grant.pk).update(funder_reference="REF-1")
+    taken = TrancheFactory(funder_reference="REF-1")
+    data = post_data(admin_client.get(url(Project, "change", project.pk)))
+    index = next(
+        key.split("-")[1]
+        for key, value in data.items()
+        if key.startswith("tranches-") and key.endswith("-id") and value == grant.pk
+    )
+    data[f"tranches-{index}-funder"] = taken.funder_id
+    data["title"] = "Digital ID for all"
+
+    response = admin_client.post(url(Project, "change", project.pk), data)
+
+    assert response.status_code == 200
+    (reason,) = response.context["adminform"].form.errors["__all__"]
+    assert reason.startswith(f"{grant}: ")
+    assert Tranche.objects.get(pk=grant.pk).funder_id == grant.funder_id
+    assert Project.objects.get(pk=project.pk).title == "Digital ID"  # the whole save undone

@@ -93,9 +93,12 @@ def test_enums_and_names_are_the_contract(schema):
     assert components["TrancheStatusEnum"]["enum"] == ["planned", "committed", "cancelled"]
     assert set(components["FlagKindEnum"]["enum"]) >= {"lapsed", "at_risk", "unsecured"}
     tranche = components["Tranche"]["properties"]
-    assert {"reference", "amount", "covers_from", "covers_until", "eligible_amount"} <= set(tranche)
+    assert {"reference", "amount", "covers_from", "covers_until", "payable_amount"} <= set(tranche)
     assert tranche["amount"]["type"] == "string"  # decimals travel as strings
     assert "funder_reference" not in tranche
+    # One name, one meaning: what may still be paid, and what results earned.
+    assert "eligible_amount" not in tranche
+    assert "earned_amount" in components["PayoutTerms"]["properties"]
 
 
 def test_the_schema_and_the_docs_are_served_without_a_cdn(client):

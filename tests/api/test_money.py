@@ -40,7 +40,7 @@ def test_an_officer_logs_a_loan_with_its_terms_in_one_request(api, world, people
     assert body["reference"] == "BANK-LOAN-7"
     assert body["amount"] == "120000.00"
     assert body["loan_terms"]["tenor_months"] == 120
-    assert (body["disbursed_amount"], body["undisbursed_amount"], body["eligible_amount"]) == (
+    assert (body["disbursed_amount"], body["undisbursed_amount"], body["payable_amount"]) == (
         "0.00",
         "120000.00",
         "120000.00",
@@ -118,15 +118,28 @@ def test_null_loan_terms_remove_them(api, world):
     assert not LoanTerms.objects.filter(tranche=world.tranche).exists()
 
 
-def test_eligible_amount_of_results_based_funding_is_what_results_earned(api, world):
-    terms = PayoutTermsFactory(tranche__funder=world.bank)
+def test_results_based_funding_shows_what_results_earned_and_what_is_still_payable(api, world):
+    terms = PayoutTermsFactory(tranche__funder=world.bank, tranche__amount=Decimal("100000.00"))
     terms.eligible_amount = Decimal("25000.00")
     terms.save()
+    Tranche.objects.filter(pk=terms.tranche_id).update(disbursed_amount=Decimal("10000.00"))
 
     body = api("finance").get(f"/api/v1/tranches/{terms.tranche_id}/").json()
 
-    assert body["eligible_amount"] == "25000.00"
+    assert body["payout_terms"]["earned_amount"] == "25000.00"
+    assert body["payable_amount"] == "15000.00"
+    assert body["undisbursed_amount"] == "90000.00"
     assert body["payout_terms"]["rule"] == "pro_rata"
+
+
+def test_a_planned_tranche_has_nothing_payable(api, world):
+    Tranche.objects.filter(pk=world.tranche.pk).update(
+        status=Tranche.Status.PLANNED, disbursed_amount=0
+    )
+
+    body = api("finance").get(f"/api/v1/tranches/{world.tranche.pk}/").json()
+
+    assert (body["undisbursed_amount"], body["payable_amount"]) == (body["amount"], "0.00")
 
 
 def test_a_tranche_with_disbursements_cannot_be_deleted(api, world):

@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection
 
-from funding import services
+from funding import selectors, services
 from funding.models import Disbursement, DisbursementState, Tranche, TrancheQuerySet
 from tests.factories import MembershipFactory, TrancheFactory
 
@@ -235,13 +235,13 @@ def assert_exactly_one_paid(tranche, outcomes):
 def widened_race_window(monkeypatch):
     """Hold each contender for a moment between reading the tranche and checking the limit,
     so that without a lock both would certainly read the same running total."""
-    check = services.disbursable_limit
+    check = selectors.payable_amount
 
     def slow_check(tranche):
         time.sleep(0.3)
         return check(tranche)
 
-    monkeypatch.setattr(services, "disbursable_limit", slow_check)
+    monkeypatch.setattr(selectors, "payable_amount", slow_check)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,0 +1,86 @@
+"""The project page offers "Record disbursement" only where something may still be paid, and
+shows the coverage the lapse scan judges."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+import time_machine
+
+from funding.models import Tranche
+from tests.evaluations.factories import PayoutTermsFactory
+from tests.factories import FunderFactory, MembershipFactory, ProjectFactory, TrancheFactory
+
+pytestmark = pytest.mark.django_db
+
+D = Decimal
+
+
+@pytest.fixture
+def bank():
+    return FunderFactory(name="Bank")
+
+
+@pytest.fixture
+def officer_page(client, bank):
+    client.force_login(MembershipFactory(organisation=bank).user)
+
+    def page(project):
+        response = client.get(f"/projects/{project.pk}/")
+        assert response.status_code == 200
+        return response
+
+    return page
+
+
+def offered(response):
+    return {t.pk for t in response.context["tranches"] if t.can_disburse}
+
+
+def test_results_based_funding_with_nothing_earned_offers_no_disbursement(bank, officer_page):
+    terms = PayoutTermsFactory(tranche__funder=bank)  # no verified result: nothing earned
+
+    response = officer_page(terms.tranche.project)
+
+    assert offered(response) == set()
+    assert f"/tranches/{terms.tranche_id}/disburse/" not in response.content.decode()
+
+
+def test_results_based_funding_with_money_earned_offers_a_disbursement(bank, officer_page):
+    terms = PayoutTermsFactory(tranche__funder=bank)
+    type(terms).objects.filter(pk=terms.pk).update(eligible_amount=D("25000.00"))
+
+    response = officer_page(terms.tranche.project)
+
+    assert offered(response) == {terms.tranche_id}
+    assert f"/tranches/{terms.tranche_id}/disburse/" in response.content.decode()
+
+
+def test_only_committed_tranches_with_money_left_offer_a_disbursement(bank, officer_page):
+    project = ProjectFactory()
+    open_grant = TrancheFactory(project=project, funder=bank)
+    TrancheFactory(project=project, funder=bank, planned=True)
+    paid = TrancheFactory(project=project, funder=bank)
+    Tranche.objects.filter(pk=paid.pk).update(disbursed_amount=paid.amount)
+    TrancheFactory(project=project)  # another funder's: this officer may not disburse it
+
+    assert offered(officer_page(project)) == {open_grant.pk}
+
+
+def test_a_launched_projects_page_shows_its_judged_coverage(bank, officer_page):
+    project = ProjectFactory(launched=True)
+    TrancheFactory(project=project, funder=bank, maintenance=True)  # secured through 2025
+
+    with time_machine.travel(date(2026, 3, 1), tick=False):
+        response = officer_page(project)
+
+    (row,) = response.context["timeline"].rows
+    assert row.project_id == project.pk
+    assert row.assessment.next_gap.start == date(2026, 1, 1)
+
+
+def test_a_project_not_launched_has_no_coverage_timeline(officer_page):
+    response = officer_page(ProjectFactory())
+
+    assert not response.context["timeline"]
+    assert "Coverage is tracked once the service has launched." in response.content.decode()
