@@ -29,6 +29,8 @@ class StoredValues:
         self._remember(fields)
 
     def _remember(self, names=None):
+        if names is not None:  # update_fields may name a foreign key `project` for `project_id`
+            names = {self._meta.get_field(name).attname for name in names}
         stored = self.__dict__.setdefault("_stored", {})
         for name in self.TRACKED_FIELDS:
             if names is None or name in names:

@@ -2,8 +2,9 @@
 
 import pytest
 
+from funding.models import Tranche
 from projects.models import Project
-from tests.factories import ProjectFactory
+from tests.factories import ProjectFactory, TrancheFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -38,3 +39,10 @@ def test_refreshing_some_fields_keeps_unsaved_edits_to_others():
     project.refresh_from_db(fields=["status"])
     assert project.stored("status") == Project.Status.CANCELLED
     assert project.changed("sustainability_months")
+
+
+def test_saving_a_foreign_key_by_its_field_name_remembers_its_column():
+    tranche = Tranche.objects.get(pk=TrancheFactory().pk)
+    tranche.project = ProjectFactory()
+    Tranche.save(tranche, update_fields=["project"])
+    assert tranche.stored("project_id") == tranche.project_id
