@@ -9,8 +9,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from portfolio import access
-from portfolio.api import RoleTableViewSet, ServiceSerializer, row_filter
+from portfolio.api import InputSerializer, RoleTableViewSet, ServiceModelSerializer, row_filter
 from portfolio.models import Portfolio
+from portfolio.services import save_row
 from projects.models import Project
 
 from . import services
@@ -25,7 +26,8 @@ from .models import (
 )
 
 
-class IndicatorSerializer(ServiceSerializer):
+class IndicatorSerializer(ServiceModelSerializer):
+    service = save_row
     disaggregations = serializers.ListField(
         child=serializers.ChoiceField(choices=Disaggregation.choices), required=False
     )
@@ -78,7 +80,7 @@ class IndicatorViewSet(RoleTableViewSet):
     ordering_fields = ["code", "name", "baseline_date", "id"]
 
 
-class TargetSerializer(ServiceSerializer):
+class TargetSerializer(ServiceModelSerializer):
     change_reason = serializers.CharField(
         write_only=True,
         required=False,
@@ -123,7 +125,9 @@ class TargetViewSet(RoleTableViewSet):
     ordering_fields = ["due_on", "value", "id"]
 
 
-class MeasurementSerializer(ServiceSerializer):
+class MeasurementSerializer(ServiceModelSerializer):
+    service = save_row
+
     class Meta:
         model = Measurement
         fields = [
@@ -154,7 +158,7 @@ class MeasurementSerializer(ServiceSerializer):
         return super().persist(measurement)
 
 
-class RejectionSerializer(serializers.Serializer):
+class RejectionSerializer(InputSerializer):
     reason = serializers.CharField(help_text="Why the measurement does not count.")
 
 
@@ -210,7 +214,8 @@ class RecommendationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class EvaluationSerializer(ServiceSerializer):
+class EvaluationSerializer(ServiceModelSerializer):
+    service = save_row
     recommendations = RecommendationSerializer(many=True, read_only=True)
 
     class Meta:

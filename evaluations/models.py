@@ -7,6 +7,8 @@ from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, Validat
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from portfolio.fields import MoneyField
@@ -23,53 +25,56 @@ VALUE_PLACES = Decimal("0.0001")
 
 
 class Level(models.TextChoices):
-    OUTPUT = "output", "Output"
-    OUTCOME = "outcome", "Outcome"
-    IMPACT = "impact", "Impact"
+    OUTPUT = "output", _("Output")
+    OUTCOME = "outcome", _("Outcome")
+    IMPACT = "impact", _("Impact")
 
 
 class Measure(models.TextChoices):
-    NUMBER = "number", "Number"
-    PERCENTAGE = "percentage", "Percentage (numerator / denominator)"
-    QUALITATIVE = "qualitative", "Qualitative (scored on a defined scale)"
+    NUMBER = "number", _("Number")
+    PERCENTAGE = "percentage", _("Percentage (numerator / denominator)")
+    QUALITATIVE = "qualitative", _("Qualitative (scored on a defined scale)")
 
 
 class Direction(models.TextChoices):
-    INCREASE = progress.INCREASE, "Increase is better"
-    DECREASE = progress.DECREASE, "Decrease is better"
+    INCREASE = progress.INCREASE, _("Increase is better")
+    DECREASE = progress.DECREASE, _("Decrease is better")
 
 
 class Aggregation(models.TextChoices):
-    NON_CUMULATIVE = progress.NON_CUMULATIVE, "Non-cumulative (the latest value counts)"
-    CUMULATIVE = progress.CUMULATIVE, "Cumulative (values add up over periods)"
+    NON_CUMULATIVE = progress.NON_CUMULATIVE, _("Non-cumulative (the latest value counts)")
+    CUMULATIVE = progress.CUMULATIVE, _("Cumulative (values add up over periods)")
 
 
 class Disaggregation(models.TextChoices):
-    SEX = "sex", "Sex"
-    DISABILITY = "disability", "Disability"
-    LOCATION = "location", "Location (urban / rural)"
-    AGE_GROUP = "age_group", "Age group"
+    SEX = "sex", _("Sex")
+    DISABILITY = "disability", _("Disability")
+    LOCATION = "location", _("Location (urban / rural)")
+    AGE_GROUP = "age_group", _("Age group")
 
 
 CATEGORIES = {
-    Disaggregation.SEX: [("female", "Female"), ("male", "Male")],
+    Disaggregation.SEX: [("female", _("Female")), ("male", _("Male"))],
     Disaggregation.DISABILITY: [
-        ("with_disability", "With a disability"),
-        ("without_disability", "Without a disability"),
+        ("with_disability", _("With a disability")),
+        ("without_disability", _("Without a disability")),
     ],
-    Disaggregation.LOCATION: [("urban", "Urban"), ("rural", "Rural")],
+    Disaggregation.LOCATION: [("urban", _("Urban")), ("rural", _("Rural"))],
     Disaggregation.AGE_GROUP: [
-        ("under_18", "Under 18"),
-        ("18_to_34", "18 to 34"),
-        ("35_to_59", "35 to 59"),
-        ("60_plus", "60 and over"),
+        ("under_18", _("Under 18")),
+        ("18_to_34", _("18 to 34")),
+        ("35_to_59", _("35 to 59")),
+        ("60_plus", _("60 and over")),
     ],
 }
 
 CATEGORY_CHOICES = [
-    (progress.TOTAL, "Total"),
+    (progress.TOTAL, _("Total")),
     *(
-        (f"{dimension.value}:{code}", f"{dimension.label}: {label}")
+        (
+            f"{dimension.value}:{code}",
+            format_lazy(_("{dimension}: {category}"), dimension=dimension.label, category=label),
+        )
         for dimension, categories in CATEGORIES.items()
         for code, label in categories
     ),
@@ -325,9 +330,9 @@ class Target(models.Model):
 
 
 class MeasurementStatus(models.TextChoices):
-    REPORTED = "reported", "Reported"
-    VERIFIED = "verified", "Verified"
-    REJECTED = "rejected", "Rejected"
+    REPORTED = "reported", _("Reported")
+    VERIFIED = "verified", _("Verified")
+    REJECTED = "rejected", _("Rejected")
 
 
 class MeasurementQuerySet(models.QuerySet):
@@ -516,21 +521,21 @@ class Measurement(models.Model):
 
 
 class EvaluationKind(models.TextChoices):
-    BASELINE = "baseline", "Baseline"
-    MID_TERM = "mid_term", "Mid-term"
-    FINAL = "final", "Final"
-    EX_POST = "ex_post", "Ex-post"
-    INDEPENDENT = "independent", "Independent"
-    PARTICIPATORY = "participatory", "Participatory"
+    BASELINE = "baseline", _("Baseline")
+    MID_TERM = "mid_term", _("Mid-term")
+    FINAL = "final", _("Final")
+    EX_POST = "ex_post", _("Ex-post")
+    INDEPENDENT = "independent", _("Independent")
+    PARTICIPATORY = "participatory", _("Participatory")
 
 
 class Rating(models.IntegerChoices):
-    HIGHLY_SATISFACTORY = 6, "6 – Highly satisfactory"
-    SATISFACTORY = 5, "5 – Satisfactory"
-    MODERATELY_SATISFACTORY = 4, "4 – Moderately satisfactory"
-    MODERATELY_UNSATISFACTORY = 3, "3 – Moderately unsatisfactory"
-    UNSATISFACTORY = 2, "2 – Unsatisfactory"
-    HIGHLY_UNSATISFACTORY = 1, "1 – Highly unsatisfactory"
+    HIGHLY_SATISFACTORY = 6, _("6 – Highly satisfactory")
+    SATISFACTORY = 5, _("5 – Satisfactory")
+    MODERATELY_SATISFACTORY = 4, _("4 – Moderately satisfactory")
+    MODERATELY_UNSATISFACTORY = 3, _("3 – Moderately unsatisfactory")
+    UNSATISFACTORY = 2, _("2 – Unsatisfactory")
+    HIGHLY_UNSATISFACTORY = 1, _("1 – Highly unsatisfactory")
 
 
 DAC_CRITERIA = ("relevance", "coherence", "effectiveness", "efficiency", "impact", "sustainability")
@@ -609,10 +614,10 @@ class Evaluation(models.Model):
 
 
 class FollowUp(models.TextChoices):
-    OPEN = "open", "Open"
-    IN_PROGRESS = "in_progress", "In progress"
-    DONE = "done", "Done"
-    DROPPED = "dropped", "Dropped"
+    OPEN = "open", _("Open")
+    IN_PROGRESS = "in_progress", _("In progress")
+    DONE = "done", _("Done")
+    DROPPED = "dropped", _("Dropped")
 
 
 class Recommendation(models.Model):
@@ -638,8 +643,8 @@ class Recommendation(models.Model):
 
 
 class PayoutRule(models.TextChoices):
-    ALL_OR_NOTHING = progress.ALL_OR_NOTHING, "All or nothing (pays once the target is met)"
-    PRO_RATA = progress.PRO_RATA, "Pro rata to achievement (capped at 100%)"
+    ALL_OR_NOTHING = progress.ALL_OR_NOTHING, _("All or nothing (pays once the target is met)")
+    PRO_RATA = progress.PRO_RATA, _("Pro rata to achievement (capped at 100%)")
 
 
 class PayoutTerms(models.Model):

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from portfolio import access
 from portfolio.decorators import reader_required
 from portfolio.forms import form_status, posted
+from portfolio.services import save_row
 from projects.models import Project
 
 from . import services
@@ -29,7 +30,7 @@ def measurement_new(request, project_pk):
     if request.method == "POST" and form.is_valid():
         measurement = form.instance
         try:
-            access.save_as(request.user, measurement)
+            save_row(measurement, request.user)
         except ValidationError as error:
             form.add_service_error(error)
         else:
@@ -114,7 +115,7 @@ def evaluation_new(request, project_pk):
 
 
 def _save_evaluation(evaluation, formset, user):
-    access.save_as(user, evaluation)
+    save_row(evaluation, user)
     for recommendation in formset.save(commit=False):
         recommendation.evaluation = evaluation
-        access.save_as(user, recommendation)
+        save_row(recommendation, user)

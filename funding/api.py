@@ -26,9 +26,10 @@ from rest_framework.views import APIView
 from evaluations.models import PayoutTerms
 from portfolio import access
 from portfolio.api import (
+    InputSerializer,
     RoleTableMixin,
     RoleTableViewSet,
-    ServiceSerializer,
+    ServiceModelSerializer,
     field_errors,
     row_filter,
 )
@@ -41,10 +42,10 @@ from .models import Disbursement, DisbursementState, FlagKind, LapseFlag, LoanTe
 from .tranche_import import import_tranches, tranche_template
 
 UNSET = object()
-MONEY = {"max_digits": 18, "decimal_places": 2}
+MONEY_DIGITS = {"max_digits": 18, "decimal_places": 2}
 
 
-class LoanTermsSerializer(ServiceSerializer):
+class LoanTermsSerializer(ServiceModelSerializer):
     class Meta:
         model = LoanTerms
         fields = LoanTerms.TERM_FIELDS
@@ -76,7 +77,7 @@ class DisbursableField(serializers.DecimalField):
         return services.disbursable_limit(tranche)
 
 
-class TrancheSerializer(ServiceSerializer):
+class TrancheSerializer(ServiceModelSerializer):
     reference = serializers.CharField(
         source="funder_reference",
         max_length=100,
@@ -90,9 +91,9 @@ class TrancheSerializer(ServiceSerializer):
         help_text="Loans only. Written with the tranche, all or nothing; null removes them.",
     )
     payout_terms = PayoutTermsSerializer(read_only=True, allow_null=True)
-    undisbursed_amount = serializers.DecimalField(**MONEY, read_only=True)
+    undisbursed_amount = serializers.DecimalField(**MONEY_DIGITS, read_only=True)
     eligible_amount = DisbursableField(
-        **MONEY,
+        **MONEY_DIGITS,
         read_only=True,
         help_text="The most that may be disbursed: the amount, or for results-based funding "
         "what verified results have earned.",
@@ -170,11 +171,11 @@ class TrancheFilter(filters.FilterSet):
 class InstalmentSerializer(serializers.Serializer):
     number = serializers.IntegerField()
     due_on = serializers.DateField()
-    opening_balance = serializers.DecimalField(**MONEY)
-    interest = serializers.DecimalField(**MONEY)
-    principal = serializers.DecimalField(**MONEY)
-    payment = serializers.DecimalField(**MONEY)
-    closing_balance = serializers.DecimalField(**MONEY)
+    opening_balance = serializers.DecimalField(**MONEY_DIGITS)
+    interest = serializers.DecimalField(**MONEY_DIGITS)
+    principal = serializers.DecimalField(**MONEY_DIGITS)
+    payment = serializers.DecimalField(**MONEY_DIGITS)
+    closing_balance = serializers.DecimalField(**MONEY_DIGITS)
 
 
 class ScheduleSerializer(serializers.Serializer):
@@ -222,7 +223,7 @@ class TrancheViewSet(RoleTableViewSet):
         return Response(ScheduleSerializer(report).data)
 
 
-class DisbursementSerializer(serializers.ModelSerializer):
+class DisbursementSerializer(ServiceModelSerializer):
     currency = serializers.CharField(source="tranche.currency", read_only=True)
 
     class Meta:
@@ -314,7 +315,7 @@ class LapseFlagSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AcknowledgementSerializer(serializers.Serializer):
+class AcknowledgementSerializer(InputSerializer):
     note = serializers.CharField(help_text="What the funder is doing about it.")
 
 
