@@ -6,6 +6,7 @@ from contextlib import contextmanager
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import MinValueValidator
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
@@ -249,6 +250,18 @@ class ServiceModelSerializer(KnownFieldsOnly, serializers.ModelSerializer):
 
     def get_validators(self):
         return []
+
+    def build_standard_field(self, field_name, model_field):
+        """DRF turns a model's MinValueValidator into its own check and words it its own way
+        ("greater than or equal to 1E-8"); a validator with a message of its own keeps it."""
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        for validator in model_field.validators:
+            if (
+                isinstance(validator, MinValueValidator)
+                and validator.message != MinValueValidator.message
+            ):
+                kwargs.setdefault("error_messages", {})["min_value"] = validator.message
+        return field_class, kwargs
 
     def create(self, validated_data):
         return self.persist(self.Meta.model(**validated_data))
