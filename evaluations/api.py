@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from portfolio import access
-from portfolio.api import RoleTableViewSet, ServiceSerializer, row_filter
+from portfolio.api import InputSerializer, RoleTableViewSet, ServiceModelSerializer, row_filter
 from portfolio.models import Portfolio
 from projects.models import Project
 
@@ -24,7 +24,7 @@ from .models import (
 )
 
 
-class IndicatorSerializer(ServiceSerializer):
+class IndicatorSerializer(ServiceModelSerializer):
     disaggregations = serializers.ListField(
         child=serializers.ChoiceField(choices=Disaggregation.choices), required=False
     )
@@ -72,7 +72,7 @@ class IndicatorViewSet(RoleTableViewSet):
     ordering_fields = ["code", "name", "baseline_date", "id"]
 
 
-class TargetSerializer(ServiceSerializer):
+class TargetSerializer(ServiceModelSerializer):
     change_reason = serializers.CharField(
         write_only=True,
         required=False,
@@ -117,7 +117,7 @@ class TargetViewSet(RoleTableViewSet):
     ordering_fields = ["due_on", "value", "id"]
 
 
-class MeasurementSerializer(ServiceSerializer):
+class MeasurementSerializer(ServiceModelSerializer):
     class Meta:
         model = Measurement
         fields = [
@@ -147,7 +147,7 @@ class MeasurementSerializer(ServiceSerializer):
             return services.report_measurement(measurement, self.user)
 
 
-class RejectionSerializer(serializers.Serializer):
+class RejectionSerializer(InputSerializer):
     reason = serializers.CharField(help_text="Why the measurement does not count.")
 
 
@@ -206,7 +206,7 @@ class RecommendationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class EvaluationSerializer(ServiceSerializer):
+class EvaluationSerializer(ServiceModelSerializer):
     recommendations = RecommendationSerializer(many=True, read_only=True)
 
     class Meta:

@@ -25,9 +25,11 @@ from rest_framework.views import APIView
 from evaluations.models import PayoutTerms
 from portfolio import access
 from portfolio.api import (
+    InputSerializer,
+    KnownFieldsOnly,
     RoleTableMixin,
     RoleTableViewSet,
-    ServiceSerializer,
+    ServiceModelSerializer,
     field_errors,
     row_filter,
 )
@@ -39,10 +41,10 @@ from . import schedules, selectors, services
 from .models import Disbursement, DisbursementState, FlagKind, LapseFlag, LoanTerms, Tranche
 from .tranche_import import import_tranches, tranche_template
 
-MONEY = {"max_digits": 18, "decimal_places": 2}
+MONEY_DIGITS = {"max_digits": 18, "decimal_places": 2}
 
 
-class LoanTermsSerializer(serializers.ModelSerializer):
+class LoanTermsSerializer(KnownFieldsOnly, serializers.ModelSerializer):
     """Written only with its tranche, through `services.save_tranche`."""
 
     class Meta:
@@ -52,7 +54,7 @@ class LoanTermsSerializer(serializers.ModelSerializer):
 
 class PayoutTermsSerializer(serializers.ModelSerializer):
     earned_amount = serializers.DecimalField(
-        **MONEY,
+        **MONEY_DIGITS,
         source="eligible_amount",
         read_only=True,
         help_text="What verified results have earned so far, capped at the tranche amount.",
@@ -71,7 +73,7 @@ class PayableField(serializers.DecimalField):
         return selectors.payable_amount(tranche)
 
 
-class TrancheSerializer(ServiceSerializer):
+class TrancheSerializer(ServiceModelSerializer):
     reference = serializers.CharField(
         source="funder_reference",
         max_length=100,
@@ -85,9 +87,9 @@ class TrancheSerializer(ServiceSerializer):
         help_text="Loans only. Written with the tranche, all or nothing; null removes them.",
     )
     payout_terms = PayoutTermsSerializer(read_only=True, allow_null=True)
-    undisbursed_amount = serializers.DecimalField(**MONEY, read_only=True)
+    undisbursed_amount = serializers.DecimalField(**MONEY_DIGITS, read_only=True)
     payable_amount = PayableField(
-        **MONEY,
+        **MONEY_DIGITS,
         read_only=True,
         help_text="What may still be disbursed now: zero unless the tranche is committed; for "
         "results-based funding, what verified results have earned less what was paid.",
@@ -165,11 +167,11 @@ class TrancheFilter(filters.FilterSet):
 class InstalmentSerializer(serializers.Serializer):
     number = serializers.IntegerField()
     due_on = serializers.DateField()
-    opening_balance = serializers.DecimalField(**MONEY)
-    interest = serializers.DecimalField(**MONEY)
-    principal = serializers.DecimalField(**MONEY)
-    payment = serializers.DecimalField(**MONEY)
-    closing_balance = serializers.DecimalField(**MONEY)
+    opening_balance = serializers.DecimalField(**MONEY_DIGITS)
+    interest = serializers.DecimalField(**MONEY_DIGITS)
+    principal = serializers.DecimalField(**MONEY_DIGITS)
+    payment = serializers.DecimalField(**MONEY_DIGITS)
+    closing_balance = serializers.DecimalField(**MONEY_DIGITS)
 
 
 class ScheduleSerializer(serializers.Serializer):
@@ -217,7 +219,7 @@ class TrancheViewSet(RoleTableViewSet):
         return Response(ScheduleSerializer(report).data)
 
 
-class DisbursementSerializer(serializers.ModelSerializer):
+class DisbursementSerializer(ServiceModelSerializer):
     currency = serializers.CharField(source="tranche.currency", read_only=True)
 
     class Meta:
@@ -309,7 +311,7 @@ class LapseFlagSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AcknowledgementSerializer(serializers.Serializer):
+class AcknowledgementSerializer(InputSerializer):
     note = serializers.CharField(help_text="What the funder is doing about it.")
 
 

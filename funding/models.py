@@ -7,10 +7,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from portfolio import access
-from portfolio.fields import CurrencyField, MoneyField, currency_is_iso_shaped
+from portfolio.fields import CurrencyField, MoneyField, currency_is_iso_shaped, validate_rate
 from portfolio.tracking import StoredValues
 
 from . import schedules
@@ -19,28 +20,28 @@ ZERO = Decimal("0.00")
 
 
 class Instrument(models.TextChoices):
-    GRANT = "grant", "Grant"
-    LOAN = "loan", "Concessional loan"
-    RESULTS_BASED = "results_based", "Results-based funding"
+    GRANT = "grant", _("Grant")
+    LOAN = "loan", _("Concessional loan")
+    RESULTS_BASED = "results_based", _("Results-based funding")
 
 
 class Purpose(models.TextChoices):
-    LAUNCH = "launch", "Launch (build and roll-out)"
-    MAINTENANCE = "maintenance", "Maintenance (operations, updates, security, support)"
-    CAPACITY = "capacity", "Capacity (training)"
-    OTHER = "other", "Other"
+    LAUNCH = "launch", _("Launch (build and roll-out)")
+    MAINTENANCE = "maintenance", _("Maintenance (operations, updates, security, support)")
+    CAPACITY = "capacity", _("Capacity (training)")
+    OTHER = "other", _("Other")
 
 
 class TrancheStatus(models.TextChoices):
-    PLANNED = "planned", "Planned (not signed)"
-    COMMITTED = "committed", "Committed (signed)"
-    CANCELLED = "cancelled", "Cancelled"
+    PLANNED = "planned", _("Planned (not signed)")
+    COMMITTED = "committed", _("Committed (signed)")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class DisbursementState(models.TextChoices):
-    NONE = "none", "Not disbursed"
-    PARTIAL = "partial", "Partly disbursed"
-    FULL = "full", "Fully disbursed"
+    NONE = "none", _("Not disbursed")
+    PARTIAL = "partial", _("Partly disbursed")
+    FULL = "full", _("Fully disbursed")
 
 
 class TrancheQuerySet(models.QuerySet):
@@ -85,7 +86,7 @@ class Tranche(StoredValues, models.Model):
         decimal_places=8,
         null=True,
         blank=True,
-        validators=[MinValueValidator(Decimal("0.00000001"))],
+        validators=[validate_rate],
         help_text=(
             "Optional: units of the portfolio's reporting currency for one unit of this "
             "tranche's currency, as agreed in the agreement; the commitment is converted at it."
@@ -247,10 +248,15 @@ class LoanTerms(models.Model):
     ]
 
     class Method(models.TextChoices):
-        ANNUITY = schedules.ANNUITY, "Annuity"
-        LINEAR = schedules.LINEAR, "Linear"
+        ANNUITY = schedules.ANNUITY, _("Annuity")
+        LINEAR = schedules.LINEAR, _("Linear")
 
-    FREQUENCIES = [(1, "Monthly"), (3, "Quarterly"), (6, "Semi-annual"), (12, "Annual")]
+    FREQUENCIES = [
+        (1, _("Monthly")),
+        (3, _("Quarterly")),
+        (6, _("Semi-annual")),
+        (12, _("Annual")),
+    ]
 
     tranche = models.OneToOneField(Tranche, on_delete=models.CASCADE, related_name="loan_terms")
     annual_rate_percent = models.DecimalField(
@@ -341,12 +347,12 @@ class Disbursement(models.Model):
 
 
 class FlagKind(models.TextChoices):
-    LAPSED = "lapsed", "Lapsed"
-    AT_RISK = "at_risk", "At risk"
-    UNSECURED = "unsecured", "Unsecured"
-    NO_MAINTENANCE = "no_maintenance", "No maintenance funding"
-    UNDERFUNDED = "underfunded", "Underfunded"
-    DISBURSEMENT_OVERDUE = "disbursement_overdue", "Disbursement overdue"
+    LAPSED = "lapsed", _("Lapsed")
+    AT_RISK = "at_risk", _("At risk")
+    UNSECURED = "unsecured", _("Unsecured")
+    NO_MAINTENANCE = "no_maintenance", _("No maintenance funding")
+    UNDERFUNDED = "underfunded", _("Underfunded")
+    DISBURSEMENT_OVERDUE = "disbursement_overdue", _("Disbursement overdue")
 
 
 # A new lapse after one of these was open is an escalation, announced as such.

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from django.db import connection, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from portfolio.models import Membership, Portfolio, Role
 from portfolio.outbox import enqueue_on_commit
@@ -176,7 +176,8 @@ def scan_lapses(as_of: date | None = None, projects=None, dry_run=False) -> Scan
     )
     reminders = _due_reminders(judged, as_of, now)
     result.reminders = len(reminders)
-    result.digests = _digests(judged, to_create, reminders)
+    with translation.override("en"):  # the digest email is written in English
+        result.digests = _digests(judged, to_create, reminders)
 
     if dry_run:
         transaction.set_rollback(True)
@@ -301,7 +302,7 @@ def _digests(judged, new_flags, reminders):
             "gap_start": gap_start.isoformat() if gap_start else None,
             "gap_end": gap_end.isoformat() if gap_end else None,
             "days_to_lapse": days,
-            "kind_label": FlagKind(kind).label if kind in FlagKind.values else "Reminder",
+            "kind_label": str(FlagKind(kind).label) if kind in FlagKind.values else "Reminder",
             "when": _when(days),
             "url": reverse("project-detail", args=[project_id]),
         }

@@ -23,7 +23,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from portfolio import access
 from portfolio.codelists import currencies
 from portfolio.models import Organisation, Portfolio
-from portfolio.xlsx import DATE, MONEY, RATE, REPORTING, Book, Column, Sheet, key
+from portfolio.xlsx import DATE, MONEY_FORMAT, RATE, REPORTING, Book, Column, Sheet, key
 from projects.models import Project
 
 from . import services
@@ -42,7 +42,7 @@ TRANCHE_COLUMNS = [
     Column("Instrument", key("instrument"), width=14, field="instrument"),
     Column("Purpose", key("purpose"), width=13, field="purpose"),
     Column("Status", key("status"), width=11, field="status"),
-    Column("Amount", key("amount"), MONEY, width=16, field="amount"),
+    Column("Amount", key("amount"), MONEY_FORMAT, width=16, field="amount"),
     Column("Currency", key("currency"), width=9, field="currency"),
     Column("Committed on", key("committed_on"), DATE, width=12, field="committed_on"),
     Column(
@@ -55,7 +55,7 @@ TRANCHE_COLUMNS = [
     Column("Covers from", key("covers_from"), DATE, width=12, field="covers_from"),
     Column("Covers until", key("covers_until"), DATE, width=12, field="covers_until"),
     Column("Notes", key("notes"), width=30, field="notes"),
-    Column("Disbursed", key("disbursed_amount"), MONEY, width=16),
+    Column("Disbursed", key("disbursed_amount"), MONEY_FORMAT, width=16),
     Column("Rate", key("rate"), RATE, width=11),
     Column("Rate date", key("rate_date"), DATE, width=12),
     Column("Amount (reporting currency)", key("amount_rc"), REPORTING, width=19, total=True),

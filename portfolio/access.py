@@ -10,6 +10,7 @@ role sees nothing, so the doors answer 404. Writing follows the role table:
   verify or reject measurements; they never touch money;
 - nobody, a manager included, verifies or rejects a measurement they reported themselves;
 - finance staff read everything and write exchange rates;
+- anyone with a role exports the workbook, and downloads only the exports they asked for;
 - portfolio managers (and superusers) do everything.
 
 Doors call `visible()` to scope what they list and `check()` (or `may()`) before they write.
@@ -29,10 +30,17 @@ CHANGE = "change"
 DELETE = "delete"
 ACKNOWLEDGE = "acknowledge"
 REVIEW = "review"  # verify or reject a measurement
+DOWNLOAD = "download"  # see an export job's progress and download its workbook
 
 WRITES = (ADD, CHANGE, DELETE)
 
-MONEY = {"funding.tranche", "funding.loanterms", "funding.disbursement", "evaluations.payoutterms"}
+# The rows of money: donor officers write their own funders' (model labels).
+MONEY_MODELS = {
+    "funding.tranche",
+    "funding.loanterms",
+    "funding.disbursement",
+    "evaluations.payoutterms",
+}
 RESULTS = {
     "evaluations.indicator",
     "evaluations.target",
@@ -50,6 +58,8 @@ SETUP = {
 }
 # Written only by the system (the lapse scan); people acknowledge flags, never edit them.
 SYSTEM = {"funding.lapseflag", "funding.lapsereminder"}
+# An export job is its requester's (and the managers'): nobody else learns it exists.
+EXPORT_MODEL = "reporting.exportjob"
 
 
 @dataclass(frozen=True)
@@ -137,7 +147,7 @@ def may(user, action, subject) -> bool:
         return _may_review(user, found, obj)
     if found.manager:
         return label not in SYSTEM or action == ACKNOWLEDGE
-    if label in MONEY and action in WRITES:
+    if label in MONEY_MODELS and action in WRITES:
         if not found.funders:
             return False
         tranche = _tranche_of(label, obj)
@@ -154,6 +164,8 @@ def may(user, action, subject) -> bool:
         # The row names its funders (LapseFlag.funder_ids), so the role table needs no import
         # of the models above it.
         return obj is None or not found.funders.isdisjoint(obj.funder_ids())
+    if label == EXPORT_MODEL and action == DOWNLOAD:
+        return obj is None or obj.requested_by_id == user.pk
     return False
 
 
@@ -175,16 +187,6 @@ def check(user, action, subject):
     raise PermissionDenied(reason(user, action, subject))
 
 
-def save_as(user, instance):
-    """Check, validate and save one row that needs no service of its own (rates, measurements
-    as reported, evaluations...): the one way the API and the pages write such a row."""
-    check(user, CHANGE if instance.pk else ADD, instance)
-    instance._history_user = user
-    instance.full_clean()
-    instance.save()
-    return instance
-
-
 def reason(user, action, subject) -> str:
     found = roles(user)
     label = _label(subject)
@@ -192,7 +194,7 @@ def reason(user, action, subject) -> str:
         return "You have no role in this portfolio."
     if action == REVIEW and (found.manager or found.has(Role.EVALUATOR)):
         return "Nobody may verify or reject a measurement they reported themselves."
-    if label in MONEY:
+    if label in MONEY_MODELS:
         if found.funders:
             return "Donor officers change only their own organisation's tranches."
         return "Only donor officers and portfolio managers change tranches and disbursements."
@@ -202,6 +204,8 @@ def reason(user, action, subject) -> str:
         return "Only finance staff and portfolio managers change exchange rates."
     if label == "funding.lapseflag" and action == ACKNOWLEDGE:
         return "Only a funder of this project or a portfolio manager acknowledges its flags."
+    if label == EXPORT_MODEL and action == DOWNLOAD:
+        return "Only who asked for an export, or a portfolio manager, downloads it."
     if label in SYSTEM:
         return "Lapse flags are raised and resolved by the scan, not by hand."
     return "Only portfolio managers change this."

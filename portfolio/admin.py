@@ -6,7 +6,8 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from reporting.admin import export_iati_xml, export_workbook
 
-from . import access
+from . import access, services
+from .forms import with_plain_errors
 from .models import ExchangeRate, Membership, Organisation, Portfolio
 
 
@@ -27,7 +28,20 @@ class RowAccess:
         super().save_model(request, obj, form, change)
 
 
-class HistoryAdmin(SimpleHistoryAdmin):
+class PlainErrorsAdmin:
+    """The admin's forms, and its inlines' forms, show refusals as the pages and the API do:
+    a plain sentence on its field, never a constraint's name (`portfolio.errors`)."""
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        return with_plain_errors(super().get_form(request, obj, change=change, **kwargs))
+
+    def get_formsets_with_inlines(self, request, obj=None):
+        for formset, inline in super().get_formsets_with_inlines(request, obj):
+            formset.form = with_plain_errors(formset.form)
+            yield formset, inline
+
+
+class HistoryAdmin(PlainErrorsAdmin, SimpleHistoryAdmin):
     """Shows who changed what and when, but never reverts.
 
     A revert saves an old version of the row as it was, past the services and the lifecycle
@@ -45,11 +59,14 @@ class HistoryAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Portfolio)
-class PortfolioAdmin(admin.ModelAdmin):
+class PortfolioAdmin(PlainErrorsAdmin, admin.ModelAdmin):
     list_display = ["name", "reporting_currency", "lapse_warning_days", "reminder_days"]
     list_filter = ["reporting_currency"]
     search_fields = ["name"]
     actions = [export_iati_xml, export_workbook]
+
+    def save_model(self, request, obj, form, change):
+        services.save_portfolio(obj, request.user)
 
 
 class MembershipInline(admin.TabularInline):
@@ -60,7 +77,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(PlainErrorsAdmin, admin.ModelAdmin):
     list_display = [
         "name",
         "is_funder",
@@ -81,9 +98,12 @@ class OrganisationAdmin(admin.ModelAdmin):
     ]
     inlines = [MembershipInline]
 
+    def save_model(self, request, obj, form, change):
+        services.save_organisation(obj, request.user)
+
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(PlainErrorsAdmin, admin.ModelAdmin):
     list_display = ["user", "organisation", "role"]
     list_filter = ["role", "organisation"]
     search_fields = ["user__username", "user__email", "organisation__name"]
@@ -97,3 +117,6 @@ class ExchangeRateAdmin(HistoryAdmin):
     list_filter = ["currency", "to_currency"]
     search_fields = ["currency", "to_currency", "source"]
     date_hierarchy = "valid_on"
+
+    def save_model(self, request, obj, form, change):
+        services.save_exchange_rate(obj, request.user)

@@ -1,12 +1,15 @@
 """REST API machinery shared by the apps (role-table permission, errors, pages, token login),
 and the portfolio's own resources: portfolios, organisations and exchange rates."""
 
+from collections.abc import Mapping
 from contextlib import contextmanager
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import MinValueValidator
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
+from django.utils.translation import gettext as _
 from django_countries.serializers import CountryFieldMixin
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -19,7 +22,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from . import access
+from . import access, errors, services
 from .models import ExchangeRate, Organisation, Portfolio
 
 NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY
@@ -83,18 +86,22 @@ class RoleTable(permissions.BasePermission):
 
 
 def field_errors(error: DjangoValidationError, names=None) -> dict:
-    """A Django ValidationError as the API's 400 body: {field: [reasons]}.
+    """A Django ValidationError as the API's 400 body: {field: [reasons]}, in plain words.
 
-    `names` maps model field names to the API's names where they differ
-    (`funder_reference` is `reference`).
+    `names` maps the model's field names to the resource's (`funder_reference` is
+    `reference`); given, a reason about a field the resource does not have goes under
+    `non_field_errors`, where its words say which field it means.
     """
-    names = names or {}
+    error = errors.plain(error)
     if not hasattr(error, "error_dict"):
         return {NON_FIELD: error.messages}
-    return {
-        NON_FIELD if key == NON_FIELD_ERRORS else names.get(key, key): messages
-        for key, messages in error.message_dict.items()
-    }
+    found = {}
+    for key, messages in error.message_dict.items():
+        if key == NON_FIELD_ERRORS or (names is not None and key not in names):
+            found.setdefault(NON_FIELD, []).extend(messages)
+        else:
+            found.setdefault(names.get(key, key) if names else key, []).extend(messages)
+    return found
 
 
 def exception_handler(exc, context):
@@ -104,17 +111,16 @@ def exception_handler(exc, context):
     elif isinstance(exc, ProtectedError):
         kinds = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
         exc = exceptions.ValidationError(
-            {NON_FIELD: [f"It cannot be deleted while {', '.join(kinds)} refer to it."]}
-        )
-    elif isinstance(exc, IntegrityError):
-        # Validation runs before every save, so this is a race with another request.
-        exc = exceptions.ValidationError(
             {
                 NON_FIELD: [
-                    "The change conflicts with data saved meanwhile; read it again and retry."
+                    _("It cannot be deleted while %(rows)s refer to it.")
+                    % {"rows": ", ".join(kinds)}
                 ]
             }
         )
+    elif isinstance(exc, IntegrityError):
+        # Validation runs before every save, so this is a race with another request.
+        exc = exceptions.ValidationError(field_errors(errors.from_integrity_error(exc)))
     return drf_views.exception_handler(exc, context)
 
 
@@ -196,20 +202,66 @@ def row_filter(field_name, model, **kwargs):
     return filters.ModelChoiceFilter(field_name=field_name, queryset=model.objects.all(), **kwargs)
 
 
-# --- Writes: through the role table and the model's own validation --------------------------
+# --- Writes: known fields only, each through the service its serializer names -------------
 
 
-class ServiceSerializer(serializers.ModelSerializer):
-    """Builds the instance and hands it to `persist()`, which saves it as the admin does:
-    the role table, then the model's full validation. Serializers whose model has a service
-    override `persist()` to call it.
+class KnownFieldsOnly:
+    """A serializer mixin: a field the request sends that the serializer does not know is a
+    400 naming it (a script sending the page's `funder_reference` for `reference` would
+    otherwise save a tranche without its reference). Read-only fields are known: a client
+    may send back what it read."""
 
-    Uniqueness is left to `full_clean()`, which knows the models' conditional constraints,
-    so the rule lives in one place.
+    def to_internal_value(self, data):
+        unknown = {}
+        if isinstance(data, Mapping):
+            writable = ", ".join(name for name, field in self.fields.items() if not field.read_only)
+            unknown = {
+                name: [_("Unknown field. The fields here are: %(fields)s.") % {"fields": writable}]
+                for name in data
+                if name not in self.fields
+            }
+        try:
+            value = super().to_internal_value(data)
+        except exceptions.ValidationError as error:
+            if unknown and isinstance(error.detail, dict):
+                raise exceptions.ValidationError({**error.detail, **unknown}) from error
+            raise
+        if unknown:
+            raise exceptions.ValidationError(unknown)
+        return value
+
+
+class InputSerializer(KnownFieldsOnly, serializers.Serializer):
+    """A request body that is not a row (an acknowledgement, a rejection, an export request)."""
+
+
+class ServiceModelSerializer(KnownFieldsOnly, serializers.ModelSerializer):
+    """A row's resource: builds the row from the request and hands it to the service the
+    concrete serializer names, `service(row, user)`, which asks the role table, validates and
+    saves (`service = services.save_exchange_rate`). A serializer whose write takes more than
+    the row (a tranche with its loan terms) overrides `persist()` and calls its service there.
+    There is no default: a serializer that names no service cannot write.
+
+    Uniqueness is left to the model's validation in the service, which knows the models'
+    conditional constraints, so the rule lives in one place.
     """
+
+    service = None
 
     def get_validators(self):
         return []
+
+    def build_standard_field(self, field_name, model_field):
+        """DRF turns a model's MinValueValidator into its own check and words it its own way
+        ("greater than or equal to 1E-8"); a validator with a message of its own keeps it."""
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        for validator in model_field.validators:
+            if (
+                isinstance(validator, MinValueValidator)
+                and validator.message != MinValueValidator.message
+            ):
+                kwargs.setdefault("error_messages", {})["min_value"] = validator.message
+        return field_class, kwargs
 
     def create(self, validated_data):
         return self.persist(self.Meta.model(**validated_data))
@@ -223,20 +275,26 @@ class ServiceSerializer(serializers.ModelSerializer):
     def user(self):
         return self.context["request"].user
 
-    def persist(self, instance):
+    def persist(self, row):
+        service = type(self).service  # the plain function, not bound to the serializer
+        if service is None:
+            raise NotImplementedError(f"{type(self).__name__} names no service to save with.")
         with self.model_errors(), transaction.atomic():
-            return access.save_as(self.user, instance)
+            return service(row, self.user)
 
     @contextmanager
     def model_errors(self, nest_under=None):
-        """Turn the model's ValidationError into the API's 400, in the API's field names."""
+        """Turn a refusal of the model or the database into the API's 400, plain and in the
+        API's field names."""
         try:
             yield
-        except DjangoValidationError as error:
+        except (DjangoValidationError, IntegrityError) as error:
+            if isinstance(error, IntegrityError):
+                error = errors.from_integrity_error(error)
             names = {field.source: name for name, field in self.fields.items()}
-            errors = field_errors(error, names)
+            found = field_errors(error, names)
             raise exceptions.ValidationError(
-                {nest_under: errors} if nest_under else errors
+                {nest_under: found} if nest_under else found
             ) from error
 
 
@@ -287,10 +345,14 @@ class FailedLoginThrottle(SimpleRateThrottle):
         self.cache.set(key, [now, *history], self.duration)
 
 
+class TokenLoginSerializer(KnownFieldsOnly, AuthTokenSerializer):
+    pass
+
+
 class TokenLogin(generics.GenericAPIView):
     """Trade a username and password for the user's API token."""
 
-    serializer_class = AuthTokenSerializer
+    serializer_class = TokenLoginSerializer
     authentication_classes = []
     permission_classes = [permissions.AllowAny]
     throttle_classes = [FailedLoginThrottle]
@@ -311,7 +373,8 @@ class TokenLogin(generics.GenericAPIView):
 # --- Portfolios, organisations, exchange rates ---------------------------------------------
 
 
-class PortfolioSerializer(ServiceSerializer):
+class PortfolioSerializer(ServiceModelSerializer):
+    service = services.save_portfolio
     reminder_days = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=3650),
         required=False,
@@ -334,7 +397,9 @@ class PortfolioViewSet(RoleTableViewSet):
     ordering_fields = ["name", "id"]
 
 
-class OrganisationSerializer(CountryFieldMixin, ServiceSerializer):
+class OrganisationSerializer(CountryFieldMixin, ServiceModelSerializer):
+    service = services.save_organisation
+
     class Meta:
         model = Organisation
         fields = [
@@ -359,7 +424,9 @@ class OrganisationViewSet(RoleTableViewSet):
     ordering_fields = ["name", "id"]
 
 
-class ExchangeRateSerializer(ServiceSerializer):
+class ExchangeRateSerializer(ServiceModelSerializer):
+    service = services.save_exchange_rate
+
     class Meta:
         model = ExchangeRate
         fields = ["id", "currency", "to_currency", "rate", "valid_on", "source"]

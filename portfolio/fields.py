@@ -1,8 +1,12 @@
-"""Model fields shared by the apps: money and ISO 4217 currency codes."""
+"""Model fields shared by the apps: money, exchange rates and ISO 4217 currency codes."""
+
+from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from .codelists import currencies, currency_choices, sector_choices, sectors
 
@@ -69,6 +73,14 @@ class MoneyField(models.DecimalField):
         kwargs.setdefault("max_digits", 18)
         kwargs.setdefault("decimal_places", 2)
         super().__init__(*args, **kwargs)
+
+
+# An exchange rate holds eight decimal places; its smallest value would otherwise be shown to
+# people as "1E-8".
+RATE_MESSAGE = _(
+    "A rate is a number greater than zero, such as 0.92 or 1250, with at most 8 decimal places."
+)
+validate_rate = MinValueValidator(Decimal("0.00000001"), message=RATE_MESSAGE)
 
 
 def currency_is_iso_shaped(field_name):

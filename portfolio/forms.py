@@ -1,10 +1,13 @@
-"""Forms of the portfolio pages, and how any page form shows a service's refusal."""
+"""Forms of the portfolio pages, and what every page and admin form does with a refusal."""
+
+from contextlib import suppress
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.utils.translation import gettext
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from . import errors
 from .models import ExchangeRate
 
 
@@ -18,27 +21,53 @@ def form_status(*forms):
     return 400 if any(form is not None and form.is_bound and form.errors for form in forms) else 200
 
 
-class PageFormMixin:
-    """What every page form does: show the models' choice labels (English in the models) in
-    the reader's language, and put a service's ValidationError next to the fields it names."""
+class PlainErrors:
+    """A form mixin: every error it shows is plain (`portfolio.errors`), wherever it came from
+    (the form's own validation of the model, or a service's refusal), and one about a field the
+    form does not show is shown above the fields, saying which field it means."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            if isinstance(field, forms.ChoiceField) and not isinstance(
-                field, forms.ModelChoiceField
-            ):
-                field.choices = [(value, gettext(str(label))) for value, label in field.choices]
+    def add_error(self, field, error):
+        if not isinstance(error, ValidationError):
+            error = ValidationError(error)
+        if not hasattr(error, "error_dict"):
+            error = ValidationError({field or NON_FIELD_ERRORS: error.error_list})
+        shown = {}
+        for name, found in errors.plain(error).error_dict.items():
+            if name == NON_FIELD_ERRORS or name in self.fields:
+                shown.setdefault(name, []).extend(found)
+            else:
+                shown.setdefault(NON_FIELD_ERRORS, []).extend(
+                    each if each.code in errors.CONSTRAINTS else self._about(name, each)
+                    for each in found
+                )
+        super().add_error(None, ValidationError(shown))
+
+    def _about(self, name, error):
+        """`error` prefixed with the name of the field it is about."""
+        label = name
+        model = getattr(getattr(self, "_meta", None), "model", None)
+        if model is not None:
+            with suppress(FieldDoesNotExist):
+                label = model._meta.get_field(name).verbose_name
+        return ValidationError(
+            "%(field)s: %(message)s",
+            code=error.code,
+            params={"field": capfirst(label), "message": " ".join(error.messages)},
+        )
+
+
+class PageFormMixin(PlainErrors):
+    """What every page form does: plain errors, and a service's refusal next to its fields."""
 
     def add_service_error(self, error: ValidationError):
-        if not hasattr(error, "error_dict"):
-            self.add_error(None, error)
-            return
-        for name, messages in error.message_dict.items():
-            field = name if name in self.fields else None
-            if name == NON_FIELD_ERRORS:
-                field = None
-            self.add_error(field, messages)
+        self.add_error(None, error)
+
+
+def with_plain_errors(form_class):
+    """`form_class`, its errors made plain: for forms built elsewhere (the admin's)."""
+    if issubclass(form_class, PlainErrors):
+        return form_class
+    return type(form_class.__name__, (PlainErrors, form_class), {})
 
 
 class ExchangeRateForm(PageFormMixin, forms.ModelForm):

@@ -3,16 +3,15 @@
 import re
 from collections import defaultdict
 from datetime import date
-from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
-from .fields import CurrencyField, currency_is_iso_shaped
+from .fields import CurrencyField, currency_is_iso_shaped, validate_rate
 from .rates import Conversion, NoRateError, RateTable
 
 __all__ = ["Conversion", "NoRateError"]
@@ -69,10 +68,10 @@ def validate_iati_identifier(value):
 
 class Organisation(models.Model):
     class FunderType(models.TextChoices):
-        MULTILATERAL_BANK = "multilateral_bank", "Multilateral development bank"
-        BILATERAL_DONOR = "bilateral_donor", "Bilateral donor"
-        PHILANTHROPY = "philanthropy", "Philanthropy"
-        PRIVATE = "private", "Private investor"
+        MULTILATERAL_BANK = "multilateral_bank", _("Multilateral development bank")
+        BILATERAL_DONOR = "bilateral_donor", _("Bilateral donor")
+        PHILANTHROPY = "philanthropy", _("Philanthropy")
+        PRIVATE = "private", _("Private investor")
 
     name = models.CharField(max_length=200, unique=True)
     is_funder = models.BooleanField("funder", default=False)
@@ -108,10 +107,10 @@ class Organisation(models.Model):
 
 
 class Role(models.TextChoices):
-    DONOR_OFFICER = "donor_officer", "Donor officer"
-    EVALUATOR = "evaluator", "Evaluator"
-    FINANCE = "finance", "Finance staff"
-    PORTFOLIO_MANAGER = "portfolio_manager", "Portfolio manager"
+    DONOR_OFFICER = "donor_officer", _("Donor officer")
+    EVALUATOR = "evaluator", _("Evaluator")
+    FINANCE = "finance", _("Finance staff")
+    PORTFOLIO_MANAGER = "portfolio_manager", _("Portfolio manager")
 
 
 class Membership(models.Model):
@@ -149,9 +148,7 @@ class ExchangeRate(models.Model):
 
     currency = CurrencyField()
     to_currency = CurrencyField()
-    rate = models.DecimalField(
-        max_digits=20, decimal_places=8, validators=[MinValueValidator(Decimal("0.00000001"))]
-    )
+    rate = models.DecimalField(max_digits=20, decimal_places=8, validators=[validate_rate])
     valid_on = models.DateField()
     source = models.CharField(max_length=200, blank=True)
     history = HistoricalRecords()

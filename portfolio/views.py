@@ -6,7 +6,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from . import access
+from . import access, services
 from .decorators import reader_required
 from .forms import ExchangeRateForm, form_status, posted
 from .models import ExchangeRate, Portfolio
@@ -21,7 +21,7 @@ def rates(request):
         access.check(request.user, access.ADD, ExchangeRate)
         if form.is_valid():
             try:
-                access.save_as(request.user, form.instance)
+                services.save_exchange_rate(form.instance, request.user)
             except ValidationError as error:
                 form.add_service_error(error)
             else:

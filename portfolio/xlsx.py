@@ -10,6 +10,7 @@ from datetime import date
 from operator import itemgetter
 from typing import Any
 
+from django.utils.functional import Promise
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -27,7 +28,8 @@ FORMULA_TRIGGERS = frozenset("=+-@\t\r")
 DATE = "d mmm yyyy"
 DATETIME = "d mmm yyyy hh:mm"
 MONTH = "mmm yyyy"
-MONEY = "#,##0.00"
+MONEY_FORMAT = "#,##0.00"
+MONEY = MONEY_FORMAT  # the old name, until reporting/workbook.py imports MONEY_FORMAT
 REPORTING = "[${currency}] #,##0.00"  # the reporting currency's code is filled in per workbook
 RATE = "0.000000"
 COUNT = "#,##0"
@@ -89,7 +91,7 @@ class Book:
     def cell(self, ws, value, style=None):
         if value is None:
             return None
-        if type(value) is str:
+        if type(value) is str or isinstance(value, Promise):
             return self.text(ws, value, style)
         if style is None:
             return value
@@ -97,6 +99,7 @@ class Book:
 
     def text(self, ws, value, style=None):
         """Text is always written as text: never as a formula, never with characters XML forbids."""
+        value = str(value)  # a lazy choice label, in the language active while writing
         if ILLEGAL_CHARACTERS_RE.search(value):
             value = ILLEGAL_CHARACTERS_RE.sub("", value)
         value = value[:MAX_TEXT]

@@ -5,13 +5,15 @@ from django_countries.serializers import CountryFieldMixin
 from django_filters import rest_framework as filters
 from rest_framework import serializers
 
-from portfolio.api import RoleTableViewSet, ServiceSerializer
+from portfolio.api import RoleTableViewSet, ServiceModelSerializer
 from portfolio.models import Organisation
+from portfolio.services import save_row
 
 from .models import Project, TargetGroup
 
 
-class ProjectSerializer(CountryFieldMixin, ServiceSerializer):
+class ProjectSerializer(CountryFieldMixin, ServiceModelSerializer):
+    service = save_row
     target_groups = serializers.ListField(
         child=serializers.ChoiceField(choices=TargetGroup.choices), required=False
     )

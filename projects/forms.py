@@ -2,7 +2,6 @@
 
 from django import forms
 from django.db.models import Q
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
@@ -27,9 +26,7 @@ class ProjectFilterForm(PageFormMixin, forms.Form):
         super().__init__(*args, **kwargs)
         anything = [("", _("Any"))]
         for name, choices in (("status", Status.choices), ("instrument", Instrument.choices)):
-            self.fields[name].choices = anything + [
-                (value, gettext(label)) for value, label in choices
-            ]
+            self.fields[name].choices = anything + list(choices)
         self.fields["funder"].empty_label = _("Any")
         codes = Project.objects.order_by().values_list("country", flat=True).distinct()
         named = sorted(((code, countries.name(code)) for code in codes), key=lambda c: c[1])

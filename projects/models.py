@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
@@ -16,12 +17,12 @@ from portfolio.tracking import StoredValues
 
 
 class TargetGroup(models.TextChoices):
-    WOMEN = "women", "Women"
-    DISABILITY = "disability", "Persons with disabilities"
-    OLDER_ADULTS = "older_adults", "Older adults"
-    RURAL = "rural", "Rural population"
-    LOW_INCOME = "low_income", "Low-income households"
-    YOUTH = "youth", "Youth"
+    WOMEN = "women", _("Women")
+    DISABILITY = "disability", _("Persons with disabilities")
+    OLDER_ADULTS = "older_adults", _("Older adults")
+    RURAL = "rural", _("Rural population")
+    LOW_INCOME = "low_income", _("Low-income households")
+    YOUTH = "youth", _("Youth")
 
 
 def validate_target_groups(value):
@@ -36,12 +37,12 @@ def validate_target_groups(value):
 
 
 class Status(models.TextChoices):
-    PIPELINE = "pipeline", "Pipeline"
-    APPROVED = "approved", "Approved"
-    IMPLEMENTING = "implementing", "Implementing"
-    LAUNCHED = "launched", "Launched"
-    CLOSED = "closed", "Closed"
-    CANCELLED = "cancelled", "Cancelled"
+    PIPELINE = "pipeline", _("Pipeline")
+    APPROVED = "approved", _("Approved")
+    IMPLEMENTING = "implementing", _("Implementing")
+    LAUNCHED = "launched", _("Launched")
+    CLOSED = "closed", _("Closed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 # Each status may move only to these; closed and cancelled are final.

@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 from django.urls import reverse
 
-from .exports import download_response, request_export
+from . import exports
 from .iati import ExportError, download
 from .models import ExportJob
 from .workbook import ExportFilters
@@ -13,9 +13,9 @@ from .workbook import ExportFilters
 def export_workbook(modeladmin, request, queryset):
     """Admin action: one workbook per selected portfolio; a small one downloads at once."""
     portfolios = list(queryset)
-    jobs = [request_export(request.user, ExportFilters(portfolio=p.pk)) for p in portfolios]
+    jobs = [exports.request_export(request.user, ExportFilters(portfolio=p.pk)) for p in portfolios]
     if len(jobs) == 1 and jobs[0].status == ExportJob.Status.DONE:
-        return download_response(jobs[0])
+        return exports.download(request.user, jobs[0])
     for job, portfolio in zip(jobs, portfolios, strict=True):
         if job.status == ExportJob.Status.FAILED:
             modeladmin.message_user(

@@ -1,7 +1,5 @@
 """API for the Excel workbook: exports at once or as a job with progress."""
 
-from django.http import Http404
-from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django_countries import countries
 from drf_spectacular.types import OpenApiTypes
@@ -11,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from funding.models import Instrument
+from portfolio.api import InputSerializer
 from portfolio.models import Organisation, Portfolio
 from portfolio.xlsx import XLSX
 
@@ -19,7 +18,7 @@ from .models import ExportJob
 from .workbook import ExportFilters
 
 
-class ExportRequestSerializer(serializers.Serializer):
+class ExportRequestSerializer(InputSerializer):
     portfolio = serializers.PrimaryKeyRelatedField(
         queryset=Portfolio.objects.all(), required=False, allow_null=True
     )
@@ -79,14 +78,6 @@ class ExportJobSerializer(serializers.ModelSerializer):
         return job.is_expired()
 
 
-def _job_for(request, pk):
-    """The job, if the user asked for it or manages the portfolio; others get a 404."""
-    job = get_object_or_404(ExportJob, pk=pk)
-    if not exports.may_download(request.user, job):
-        raise Http404
-    return job
-
-
 class ExportListView(APIView):
     @extend_schema(
         summary="Export the portfolio summary workbook",
@@ -115,7 +106,7 @@ class ExportDetailView(APIView):
         tags=["exports"],
     )
     def get(self, request, pk):
-        job = _job_for(request, pk)
+        job = exports.job_for(request.user, pk)
         return Response(ExportJobSerializer(job, context={"request": request}).data)
 
 
@@ -131,21 +122,11 @@ class ExportDownloadView(APIView):
         tags=["exports"],
     )
     def get(self, request, pk):
-        job = _job_for(request, pk)
-        if job.is_expired() or (job.status == ExportJob.Status.DONE and not job.file):
-            return Response(
-                {"detail": "This export has expired; ask for a new one."},
-                status=status.HTTP_410_GONE,
-            )
-        if job.status != ExportJob.Status.DONE:
-            return Response(
-                {
-                    "detail": f"The export is {job.get_status_display().lower()}.",
-                    "progress": job.progress,
-                },
-                status=status.HTTP_409_CONFLICT,
-            )
-        return exports.download_response(job)
+        job = exports.job_for(request.user, pk)
+        try:
+            return exports.download(request.user, job)
+        except exports.ExportUnavailable as why:
+            return Response({"detail": str(why), "progress": job.progress}, status=why.status)
 
 
 urlpatterns = [

@@ -8,8 +8,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.http import FileResponse
-from django.utils import timezone
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from portfolio import access
 from portfolio.outbox import enqueue_on_commit
@@ -76,7 +78,10 @@ def run_export(job_id) -> None:
     )
     os.close(handle)
     try:
-        rows = write_workbook(temporary, ExportFilters.from_json(job.filters), progress=report)
+        # The workbook's headings are English, so its choice labels are too, whoever asked
+        # and whether a web process or a worker writes it.
+        with translation.override("en"):
+            rows = write_workbook(temporary, ExportFilters.from_json(job.filters), progress=report)
         # mkstemp makes the file private; give it the mode the storage gives any stored file.
         if settings.FILE_UPLOAD_PERMISSIONS is not None:
             os.chmod(temporary, settings.FILE_UPLOAD_PERMISSIONS)
@@ -107,7 +112,7 @@ def expire_exports(now=None) -> int:
     expired = ExportJob.objects.filter(expires_at__lte=now).exclude(file="")
     found = list(expired.values_list("pk", "file"))
     ExportJob.objects.filter(pk__in=[pk for pk, _ in found]).update(file="")
-    for _, name in found:
+    for _pk, name in found:
         default_storage.delete(name)
     return len(found)
 
@@ -129,11 +134,50 @@ def requeue_stranded_exports(now=None) -> int:
     return len(found)
 
 
-def may_download(user, job) -> bool:
-    return job.requested_by_id == user.pk or access.roles(user).manager
+class ExportUnavailable(Exception):
+    """Why an export's workbook cannot be downloaded now; `status` is what every door answers."""
+
+    status = 409
 
 
-def download_response(job) -> FileResponse:
+class ExportNotReady(ExportUnavailable):
+    status = 409
+
+    def __init__(self, job):
+        super().__init__(
+            _("The export is %(status)s; wait until it is done.")
+            % {"status": str(job.get_status_display()).lower()}
+        )
+
+
+class ExportExpired(ExportUnavailable):
+    status = 410
+
+    def __init__(self):
+        super().__init__(_("This export has expired; ask for a new one."))
+
+
+def job_for(user, pk) -> ExportJob:
+    """The export job `pk`, if `user` may see it (`access.DOWNLOAD`): to anyone else it does
+    not exist (404), so nobody learns what others export."""
+    job = get_object_or_404(ExportJob, pk=pk)
+    if not access.may(user, access.DOWNLOAD, job):
+        raise Http404(_("No such export."))
+    return job
+
+
+def download(user, job) -> FileResponse:
+    """The job's workbook as a file to download; the API and the pages both answer with it.
+
+    Not theirs: 404 (Http404). Expired, or its file gone: 410 (ExportExpired). Queued,
+    running or failed: 409 (ExportNotReady).
+    """
+    if not access.may(user, access.DOWNLOAD, job):
+        raise Http404(_("No such export."))
+    if job.is_expired() or (job.status == ExportJob.Status.DONE and not job.file):
+        raise ExportExpired()
+    if job.status != ExportJob.Status.DONE:
+        raise ExportNotReady(job)
     return FileResponse(
         default_storage.open(job.file.name, "rb"),
         as_attachment=True,

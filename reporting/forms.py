@@ -36,9 +36,7 @@ class ExportForm(PageFormMixin, forms.Form):
         anything = [("", gettext("All"))]
         self.fields["portfolio"].empty_label = gettext("All")
         self.fields["funder"].empty_label = gettext("All")
-        self.fields["instrument"].choices = anything + [
-            (value, gettext(label)) for value, label in Instrument.choices
-        ]
+        self.fields["instrument"].choices = anything + Instrument.choices
         codes = Project.objects.order_by().values_list("country", flat=True).distinct()
         self.fields["country"].choices = anything + sorted(
             ((code, countries.name(code)) for code in codes), key=lambda choice: choice[1]

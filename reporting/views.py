@@ -1,11 +1,10 @@
 """Reporting pages: the dashboard and the Excel export."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
 
 from funding.models import FlagKind
 from portfolio import access
@@ -73,27 +72,20 @@ def export(request):
     )
 
 
-def _job(request, pk):
-    """The job, to the user who asked for it (or a manager); anyone else finds nothing."""
-    job = get_object_or_404(ExportJob, pk=pk)
-    if not exports.may_download(request.user, job):
-        raise Http404("No such export.")
-    return job
-
-
 @reader_required
 def export_status(request, pk):
-    return render(request, "reporting/export_status.html", {"job": _job(request, pk)})
+    job = exports.job_for(request.user, pk)
+    return render(request, "reporting/export_status.html", {"job": job})
 
 
 @reader_required
 def export_progress(request, pk):
     """What the progress bar polls."""
-    job = _job(request, pk)
+    job = exports.job_for(request.user, pk)
     return JsonResponse(
         {
             "status": job.status,
-            "status_label": gettext(job.get_status_display()),
+            "status_label": job.get_status_display(),
             "progress": job.progress,
             "ready": job.is_ready,
             "download_url": reverse("export-download", args=[job.pk]) if job.is_ready else None,
@@ -104,7 +96,10 @@ def export_progress(request, pk):
 
 @reader_required
 def export_download(request, pk):
-    job = _job(request, pk)
-    if not job.is_ready:
-        raise Http404("This export is not ready, or its file has expired.")
-    return exports.download_response(job)
+    """The workbook; not yet written (409) or expired (410), the status page says so."""
+    job = exports.job_for(request.user, pk)
+    try:
+        return exports.download(request.user, job)
+    except exports.ExportUnavailable as why:
+        context = {"job": job, "unavailable": str(why)}
+        return render(request, "reporting/export_status.html", context, status=why.status)

@@ -608,7 +608,7 @@ class PortfolioWorkbook:
         p["secured_until"] = (
             secured_until(assessed.assessment, self.as_of) if assessed is not None else None
         )
-        p["flags"] = ", ".join(FlagKind(kind).label for kind in flags)
+        p["flags"] = ", ".join(str(FlagKind(kind).label) for kind in flags)
         p["indicators"] = len(progress)
         p["on_track"] = sum(
             1 for each in totals if each.status in (results.ON_TRACK, results.ACHIEVED)
@@ -675,7 +675,7 @@ class PortfolioWorkbook:
             "secured_until": p["secured_until"],
             "gap_start": assessment.next_gap.start if assessment.next_gap else None,
             "days_to_lapse": assessment.days_to_lapse,
-            "flags": ", ".join(FlagKind(flag.kind).label for flag in assessment.flags),
+            "flags": ", ".join(str(FlagKind(flag.kind).label) for flag in assessment.flags),
         }
         sheet = self.sheets["coverage"]
         for offset, month in enumerate(months):

@@ -1,10 +1,64 @@
-"""Shared fixtures, and the rule that a test needing a missing service fails under CI."""
+"""Shared fixtures: the cast of users, one per role; and the rule that a test needing a
+missing service fails under CI."""
 
 import socket
+from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
 from django.db import connection
+
+from portfolio.models import Organisation, Role
+from tests.factories import EvaluatorOrgFactory, FunderFactory, MembershipFactory, UserFactory
+
+ROLES = ("manager", "officer", "other_officer", "evaluator", "finance", "no_role")
+
+
+@dataclass
+class Cast:
+    """Two funders, an evaluation firm, and one user per role, as healthchecks' BaseTestCase
+    sets up alice, bob and charlie for every test that needs people."""
+
+    funder_a: Organisation
+    funder_b: Organisation
+    evaluation_firm: Organisation
+    manager: object  # portfolio manager (at funder A), staff: may open the admin
+    officer: object  # donor officer of funder A
+    other_officer: object  # donor officer of funder B
+    evaluator: object  # evaluator at the evaluation firm
+    finance: object  # finance staff (at funder A)
+    no_role: object  # signed in, but holds no role
+
+    def __getitem__(self, role):
+        return getattr(self, role)
+
+    @property
+    def users(self) -> dict:
+        return {role: self[role] for role in ROLES}
+
+
+@pytest.fixture
+def cast(db):
+    funder_a = FunderFactory(name="Funder A")
+    funder_b = FunderFactory(name="Funder B")
+    firm = EvaluatorOrgFactory(name="Evaluation firm")
+
+    def member(username, organisation, role, **extra):
+        user = UserFactory(username=username, **extra)
+        MembershipFactory(user=user, organisation=organisation, role=role)
+        return user
+
+    return Cast(
+        funder_a=funder_a,
+        funder_b=funder_b,
+        evaluation_firm=firm,
+        manager=member("manager", funder_a, Role.PORTFOLIO_MANAGER, is_staff=True),
+        officer=member("officer", funder_a, Role.DONOR_OFFICER),
+        other_officer=member("other_officer", funder_b, Role.DONOR_OFFICER),
+        evaluator=member("evaluator", firm, Role.EVALUATOR),
+        finance=member("finance", funder_a, Role.FINANCE),
+        no_role=UserFactory(username="no_role"),
+    )
 
 
 def _require(service, available):

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from ..validators import validate_report_file
@@ -11,21 +12,21 @@ from .common import related_or_none
 
 
 class EvaluationKind(models.TextChoices):
-    BASELINE = "baseline", "Baseline"
-    MID_TERM = "mid_term", "Mid-term"
-    FINAL = "final", "Final"
-    EX_POST = "ex_post", "Ex-post"
-    INDEPENDENT = "independent", "Independent"
-    PARTICIPATORY = "participatory", "Participatory"
+    BASELINE = "baseline", _("Baseline")
+    MID_TERM = "mid_term", _("Mid-term")
+    FINAL = "final", _("Final")
+    EX_POST = "ex_post", _("Ex-post")
+    INDEPENDENT = "independent", _("Independent")
+    PARTICIPATORY = "participatory", _("Participatory")
 
 
 class Rating(models.IntegerChoices):
-    HIGHLY_SATISFACTORY = 6, "6 – Highly satisfactory"
-    SATISFACTORY = 5, "5 – Satisfactory"
-    MODERATELY_SATISFACTORY = 4, "4 – Moderately satisfactory"
-    MODERATELY_UNSATISFACTORY = 3, "3 – Moderately unsatisfactory"
-    UNSATISFACTORY = 2, "2 – Unsatisfactory"
-    HIGHLY_UNSATISFACTORY = 1, "1 – Highly unsatisfactory"
+    HIGHLY_SATISFACTORY = 6, _("6 – Highly satisfactory")
+    SATISFACTORY = 5, _("5 – Satisfactory")
+    MODERATELY_SATISFACTORY = 4, _("4 – Moderately satisfactory")
+    MODERATELY_UNSATISFACTORY = 3, _("3 – Moderately unsatisfactory")
+    UNSATISFACTORY = 2, _("2 – Unsatisfactory")
+    HIGHLY_UNSATISFACTORY = 1, _("1 – Highly unsatisfactory")
 
 
 DAC_CRITERIA = ("relevance", "coherence", "effectiveness", "efficiency", "impact", "sustainability")
@@ -104,10 +105,10 @@ class Evaluation(models.Model):
 
 
 class FollowUp(models.TextChoices):
-    OPEN = "open", "Open"
-    IN_PROGRESS = "in_progress", "In progress"
-    DONE = "done", "Done"
-    DROPPED = "dropped", "Dropped"
+    OPEN = "open", _("Open")
+    IN_PROGRESS = "in_progress", _("In progress")
+    DONE = "done", _("Done")
+    DROPPED = "dropped", _("Dropped")
 
 
 class Recommendation(models.Model):

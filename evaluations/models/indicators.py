@@ -7,6 +7,8 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from portfolio.tracking import StoredValues
@@ -22,53 +24,56 @@ VALUE_PLACES = Decimal("0.0001")
 
 
 class Level(models.TextChoices):
-    OUTPUT = "output", "Output"
-    OUTCOME = "outcome", "Outcome"
-    IMPACT = "impact", "Impact"
+    OUTPUT = "output", _("Output")
+    OUTCOME = "outcome", _("Outcome")
+    IMPACT = "impact", _("Impact")
 
 
 class Measure(models.TextChoices):
-    NUMBER = "number", "Number"
-    PERCENTAGE = "percentage", "Percentage (numerator / denominator)"
-    QUALITATIVE = "qualitative", "Qualitative (scored on a defined scale)"
+    NUMBER = "number", _("Number")
+    PERCENTAGE = "percentage", _("Percentage (numerator / denominator)")
+    QUALITATIVE = "qualitative", _("Qualitative (scored on a defined scale)")
 
 
 class Direction(models.TextChoices):
-    INCREASE = progress.INCREASE, "Increase is better"
-    DECREASE = progress.DECREASE, "Decrease is better"
+    INCREASE = progress.INCREASE, _("Increase is better")
+    DECREASE = progress.DECREASE, _("Decrease is better")
 
 
 class Aggregation(models.TextChoices):
-    NON_CUMULATIVE = progress.NON_CUMULATIVE, "Non-cumulative (the latest value counts)"
-    CUMULATIVE = progress.CUMULATIVE, "Cumulative (values add up over periods)"
+    NON_CUMULATIVE = progress.NON_CUMULATIVE, _("Non-cumulative (the latest value counts)")
+    CUMULATIVE = progress.CUMULATIVE, _("Cumulative (values add up over periods)")
 
 
 class Disaggregation(models.TextChoices):
-    SEX = "sex", "Sex"
-    DISABILITY = "disability", "Disability"
-    LOCATION = "location", "Location (urban / rural)"
-    AGE_GROUP = "age_group", "Age group"
+    SEX = "sex", _("Sex")
+    DISABILITY = "disability", _("Disability")
+    LOCATION = "location", _("Location (urban / rural)")
+    AGE_GROUP = "age_group", _("Age group")
 
 
 CATEGORIES = {
-    Disaggregation.SEX: [("female", "Female"), ("male", "Male")],
+    Disaggregation.SEX: [("female", _("Female")), ("male", _("Male"))],
     Disaggregation.DISABILITY: [
-        ("with_disability", "With a disability"),
-        ("without_disability", "Without a disability"),
+        ("with_disability", _("With a disability")),
+        ("without_disability", _("Without a disability")),
     ],
-    Disaggregation.LOCATION: [("urban", "Urban"), ("rural", "Rural")],
+    Disaggregation.LOCATION: [("urban", _("Urban")), ("rural", _("Rural"))],
     Disaggregation.AGE_GROUP: [
-        ("under_18", "Under 18"),
-        ("18_to_34", "18 to 34"),
-        ("35_to_59", "35 to 59"),
-        ("60_plus", "60 and over"),
+        ("under_18", _("Under 18")),
+        ("18_to_34", _("18 to 34")),
+        ("35_to_59", _("35 to 59")),
+        ("60_plus", _("60 and over")),
     ],
 }
 
 CATEGORY_CHOICES = [
-    (progress.TOTAL, "Total"),
+    (progress.TOTAL, _("Total")),
     *(
-        (f"{dimension.value}:{code}", f"{dimension.label}: {label}")
+        (
+            f"{dimension.value}:{code}",
+            format_lazy(_("{dimension}: {category}"), dimension=dimension.label, category=label),
+        )
         for dimension, categories in CATEGORIES.items()
         for code, label in categories
     ),
@@ -291,9 +296,9 @@ class Target(StoredValues, models.Model):
 
 
 class MeasurementStatus(models.TextChoices):
-    REPORTED = "reported", "Reported"
-    VERIFIED = "verified", "Verified"
-    REJECTED = "rejected", "Rejected"
+    REPORTED = "reported", _("Reported")
+    VERIFIED = "verified", _("Verified")
+    REJECTED = "rejected", _("Rejected")
 
 
 class MeasurementQuerySet(models.QuerySet):

@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from portfolio.fields import MoneyField
@@ -17,8 +18,8 @@ ZERO = Decimal("0.00")
 
 
 class PayoutRule(models.TextChoices):
-    ALL_OR_NOTHING = progress.ALL_OR_NOTHING, "All or nothing (pays once the target is met)"
-    PRO_RATA = progress.PRO_RATA, "Pro rata to achievement (capped at 100%)"
+    ALL_OR_NOTHING = progress.ALL_OR_NOTHING, _("All or nothing (pays once the target is met)")
+    PRO_RATA = progress.PRO_RATA, _("Pro rata to achievement (capped at 100%)")
 
 
 class PayoutTerms(models.Model):

@@ -1,4 +1,5 @@
-"""A small portfolio with one person per role, and API clients that log in with their tokens."""
+"""A small portfolio around the shared cast (one user per role), and API clients that log in
+with their tokens."""
 
 from dataclasses import dataclass
 from datetime import date
@@ -10,7 +11,6 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from funding.models import LapseFlag, Tranche
-from portfolio.models import Role
 from tests.evaluations.factories import (
     EvaluationFactory,
     IndicatorFactory,
@@ -20,14 +20,10 @@ from tests.evaluations.factories import (
 )
 from tests.factories import (
     DisbursementFactory,
-    EvaluatorOrgFactory,
     ExchangeRateFactory,
-    FunderFactory,
     LoanTermsFactory,
-    MembershipFactory,
     ProjectFactory,
     TrancheFactory,
-    UserFactory,
 )
 
 ROLES = ["anonymous", "no_role", "officer", "other_officer", "evaluator", "finance", "manager"]
@@ -59,9 +55,10 @@ class World:
 
 
 @pytest.fixture
-def world(db):
-    bank = FunderFactory(name="Bank")
-    other_funder = FunderFactory(name="Other funder")
+def world(cast):
+    """Funder A's (the bank's) loan to a launched project, with everything around it."""
+    bank = cast.funder_a
+    other_funder = cast.funder_b
     project = ProjectFactory(launched=True)
     tranche = TrancheFactory(
         project=project,
@@ -78,7 +75,7 @@ def world(db):
     return World(
         bank=bank,
         other_funder=other_funder,
-        evaluation_firm=EvaluatorOrgFactory(),
+        evaluation_firm=cast.evaluation_firm,
         project=project,
         tranche=tranche,
         other_tranche=other_tranche,
@@ -100,19 +97,9 @@ def world(db):
 
 
 @pytest.fixture
-def people(world):
-    def member(role, organisation):
-        return MembershipFactory(role=role, organisation=organisation).user
-
-    return {
-        "anonymous": None,
-        "no_role": UserFactory(),
-        "officer": member(Role.DONOR_OFFICER, world.bank),
-        "other_officer": member(Role.DONOR_OFFICER, world.other_funder),
-        "evaluator": member(Role.EVALUATOR, world.evaluation_firm),
-        "finance": member(Role.FINANCE, world.bank),
-        "manager": member(Role.PORTFOLIO_MANAGER, world.bank),
-    }
+def people(world, cast):
+    """The cast by role, and an anonymous visitor."""
+    return {"anonymous": None, **cast.users}
 
 
 def client_for(user):

@@ -98,14 +98,17 @@ def test_model_rules_come_back_under_the_api_field_names(api, world):
     assert "covers_from" in errors and "covers_until" in errors
 
 
-def test_a_duplicate_reference_is_refused_not_crashed(api, world):
+def test_a_duplicate_reference_is_refused_in_plain_words_on_the_field(api, world):
     body = loan(world, reference="BANK-1")
     del body["loan_terms"]
 
     response = api("officer").post("/api/v1/tranches/", body, format="json")
 
     assert response.status_code == 400
-    assert "non_field_errors" in response.json()
+    assert response.json() == {
+        "reference": ["This funder already has a tranche with this reference."]
+    }
+    assert Tranche.objects.filter(funder_reference="BANK-1").count() == 1
 
 
 def test_null_loan_terms_remove_them(api, world):

@@ -1,4 +1,4 @@
-"""A small portfolio with one user per role, for the page tests."""
+"""A small portfolio around the shared cast (one user per role), for the page tests."""
 
 from datetime import date
 from decimal import Decimal
@@ -9,22 +9,16 @@ import time_machine
 
 from funding import scan
 from funding.models import Tranche
-from portfolio.models import Role
 from projects.models import Project
 from tests.evaluations.factories import (
-    EvaluatorFactory,
     IndicatorFactory,
     MeasurementFactory,
     TargetFactory,
 )
 from tests.factories import (
-    EvaluatorOrgFactory,
     ExchangeRateFactory,
-    FunderFactory,
-    MembershipFactory,
     ProjectFactory,
     TrancheFactory,
-    UserFactory,
 )
 
 TODAY = date(2026, 3, 1)
@@ -37,29 +31,10 @@ def today():
 
 
 @pytest.fixture
-def world(db, today):
-    """Funder A's officer, funder B's officer, an evaluator, finance, a manager, and a user
-    without a role; a launched project funded by A whose maintenance is at risk."""
-    funder_a = FunderFactory(name="Funder A")
-    funder_b = FunderFactory(name="Funder B")
-    users = {
-        "officer": MembershipFactory(
-            user=UserFactory(username="officer"), organisation=funder_a
-        ).user,
-        "other_officer": MembershipFactory(
-            user=UserFactory(username="officer2"), organisation=funder_b
-        ).user,
-        "evaluator": EvaluatorFactory(username="evaluator"),
-        "finance": MembershipFactory(
-            user=UserFactory(username="finance"), organisation=funder_a, role=Role.FINANCE
-        ).user,
-        "manager": MembershipFactory(
-            user=UserFactory(username="manager", is_staff=True),
-            organisation=funder_a,
-            role=Role.PORTFOLIO_MANAGER,
-        ).user,
-        "nobody": UserFactory(username="nobody"),
-    }
+def world(cast, today):
+    """The shared cast (funder A's and funder B's officers, an evaluator, finance, a manager and
+    a user without a role) around a launched project funded by A whose maintenance is at risk."""
+    funder_a, funder_b = cast.funder_a, cast.funder_b
     project = ProjectFactory(
         code="KE-ID-01", status=Project.Status.LAUNCHED, launch_date=date(2025, 1, 1)
     )
@@ -80,7 +55,7 @@ def world(db, today):
     TargetFactory(indicator=indicator, value=Decimal("1000"))
     measurement = MeasurementFactory(indicator=indicator)
     return SimpleNamespace(
-        users=users,
+        users=cast.users,
         funder_a=funder_a,
         funder_b=funder_b,
         project=project,
@@ -90,7 +65,7 @@ def world(db, today):
         flag=project.lapse_flags.get(),
         indicator=indicator,
         measurement=measurement,
-        evaluator_org=EvaluatorOrgFactory(name="Meridian"),
+        evaluator_org=cast.evaluation_firm,
     )
 
 

@@ -274,3 +274,17 @@ def test_dashboard_shows_a_new_tranche_the_same_day(world, login):
     )
     after = client.get("/").context["timeline"].rows[0].assessment.gaps
     assert before != after and after == []
+
+
+def test_a_duplicate_reference_is_refused_in_plain_words_next_to_it(world, login):
+    client = login(world.users["officer"])
+    data = tranche_data(**{"tranche-funder": world.funder_a.pk, "tranche-funder_reference": "A-1"})
+
+    response = client.post(f"/projects/{world.project.pk}/tranches/new/", data)
+
+    assert response.status_code == 400
+    assert response.context["form"].errors == {
+        "funder_reference": ["This funder already has a tranche with this reference."]
+    }
+    assert "tranche_funder_reference_unique" not in response.content.decode()
+    assert Tranche.objects.filter(funder_reference="A-1").count() == 1

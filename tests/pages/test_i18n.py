@@ -1,39 +1,78 @@
 """Pages in English, French and Spanish: a switcher, translated choice labels, local numbers."""
 
 import pytest
+from django.apps import apps
 from django.utils import translation
+from django.utils.functional import Promise
+from django_countries.fields import CountryField
 
-from evaluations.models import CATEGORY_CHOICES, EvaluationKind, FollowUp, MeasurementStatus
-from funding.models import FlagKind, Instrument, Purpose, TrancheStatus
-from portfolio.choice_labels import LABELS
-from projects.models import Status
+from evaluations.models import CATEGORY_CHOICES
+from funding.models import LoanTerms
 
 pytestmark = pytest.mark.django_db
 
-SAME = {"Total", "Impact", "Final"}
+# A few words are the same in French or Spanish.
+SAME = {"Total", "Impact", "Final", "Rural", "Philanthropie"}
+
+
+def model_choices():
+    """Every choice list of every field of the project's models."""
+    for model in apps.get_models():
+        if model._meta.app_label not in {
+            "portfolio",
+            "projects",
+            "funding",
+            "evaluations",
+            "reporting",
+        }:
+            continue
+        for field in model._meta.fields:
+            # Countries come translated from django-countries.
+            if isinstance(field, CountryField) or model.__name__.startswith("Historical"):
+                continue
+            if field.choices:
+                yield f"{model._meta.label}.{field.name}", field.choices
+
+
+CHOICES = dict(model_choices())
+
+
+def test_the_choice_lists_are_found():
+    assert {
+        "funding.Tranche.instrument",
+        "projects.Project.status",
+        "reporting.ExportJob.status",
+    } <= set(CHOICES)
+    assert len(CHOICES) >= 15
 
 
 @pytest.mark.parametrize(
     "choices",
-    [
-        Instrument.choices,
-        Purpose.choices,
-        TrancheStatus.choices,
-        FlagKind.choices,
-        Status.choices,
-        MeasurementStatus.choices,
-        EvaluationKind.choices,
-        FollowUp.choices,
-        CATEGORY_CHOICES,
-    ],
+    [*CHOICES.values(), CATEGORY_CHOICES, LoanTerms.FREQUENCIES],
+    ids=[*CHOICES, "categories", "frequencies"],
 )
-def test_every_choice_label_shown_on_a_page_is_translated(choices):
-    for _, label in choices:
-        assert label in LABELS
+def test_every_choice_label_is_translated_where_it_is_defined(choices):
+    """The label itself is marked for translation (no parallel list to keep in step), and the
+    French and Spanish catalogues translate it."""
+    for _value, label in choices:
+        assert isinstance(label, Promise), label
+        english = str(label)
         for language in ("fr", "es"):
             with translation.override(language):
-                # A few words are the same in French or Spanish.
-                assert translation.gettext(label) != label or label in SAME
+                assert str(label) != english or english in SAME, (language, english)
+
+
+def test_page_forms_offer_choices_in_the_readers_language(world, login):
+    client = login(world.users["manager"])
+    body = client.get(
+        f"/projects/{world.project.pk}/tranches/new/", HTTP_ACCEPT_LANGUAGE="fr"
+    ).content.decode()
+    assert ">Prêt concessionnel<" in body  # instrument
+    assert ">Engagée (signée)<" in body  # status
+    body = client.get(
+        f"/projects/{world.project.pk}/evaluations/new/", HTTP_ACCEPT_LANGUAGE="es"
+    ).content.decode()
+    assert ">De medio término<" in body  # evaluation kind
 
 
 @pytest.mark.parametrize(

@@ -10,37 +10,25 @@ from evaluations.models import Indicator, Measurement
 from funding import services
 from funding.models import Disbursement, LapseFlag, LoanTerms, Tranche
 from portfolio import access
-from portfolio.models import ExchangeRate, Role
+from portfolio.models import ExchangeRate
 from projects.models import Project
+from reporting.models import ExportJob
 from tests.factories import (
-    EvaluatorOrgFactory,
     FunderFactory,
-    MembershipFactory,
     TrancheFactory,
-    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def bank():
-    return FunderFactory(name="Bank")
+def bank(cast):
+    return cast.funder_a
 
 
 @pytest.fixture
-def people(bank):
-    def member(role, organisation):
-        return MembershipFactory(role=role, organisation=organisation).user
-
-    return {
-        "officer": member(Role.DONOR_OFFICER, bank),
-        "other_officer": member(Role.DONOR_OFFICER, FunderFactory()),
-        "evaluator": member(Role.EVALUATOR, EvaluatorOrgFactory()),
-        "finance": member(Role.FINANCE, bank),
-        "manager": member(Role.PORTFOLIO_MANAGER, bank),
-        "no_role": UserFactory(),
-    }
+def people(cast):
+    return cast.users
 
 
 WRITES = {
@@ -168,3 +156,11 @@ def test_loan_terms_follow_their_tranches_funder(people, bank):
 
     assert LoanTerms.objects.filter(tranche=own).exists()
     assert not LoanTerms.objects.filter(tranche=others).exists()
+
+
+def test_an_export_is_downloaded_only_by_who_asked_for_it_and_managers(people):
+    job = ExportJob(requested_by=people["finance"])
+
+    allowed = {name for name, user in people.items() if access.may(user, access.DOWNLOAD, job)}
+
+    assert allowed == {"finance", "manager"}

@@ -5,6 +5,8 @@ from datetime import timedelta
 from io import BytesIO, StringIO
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -282,3 +284,58 @@ def test_the_schema_describes_the_excel_endpoints(api):
         "/api/v1/tranche-imports/template/",
     ):
         assert f"{url}:" in schema
+
+
+@pytest.fixture
+def jobs(cast):
+    """The finance user's exports: one ready, one still queued, one expired."""
+    now = timezone.now()
+    ready = ExportJob.objects.create(requested_by=cast.finance, filters={}, status="done")
+    ready.file = default_storage.save(f"exports/{ready.pk}.xlsx", ContentFile(b"PK workbook"))
+    ready.expires_at = now + timedelta(hours=1)
+    ready.save()
+    queued = ExportJob.objects.create(requested_by=cast.finance, filters={})
+    expired = ExportJob.objects.create(
+        requested_by=cast.finance, filters={}, status="done", expires_at=now
+    )
+    return {"ready": ready, "queued": queued, "expired": expired}
+
+
+# who -> the answer for each job: not theirs 404, not ready 409, expired 410
+DOWNLOADS = {
+    "finance": {"ready": 200, "queued": 409, "expired": 410},  # who asked for them
+    "manager": {"ready": 200, "queued": 409, "expired": 410},
+    "officer": {"ready": 404, "queued": 404, "expired": 404},
+    "no_role": {"ready": 404, "queued": 404, "expired": 404},
+}
+
+
+@pytest.mark.parametrize("door", ["api-export-download", "export-download"])
+@pytest.mark.parametrize("who", DOWNLOADS)
+def test_the_page_and_the_api_answer_a_download_alike(client, cast, jobs, door, who):
+    client.force_login(cast[who])
+    answers = {
+        state: client.get(reverse(door, args=[job.pk])).status_code for state, job in jobs.items()
+    }
+    assert answers == DOWNLOADS[who]
+
+
+def test_a_download_that_is_not_ready_says_why_on_both_doors(client, cast, jobs):
+    client.force_login(cast.finance)
+    api = client.get(reverse("api-export-download", args=[jobs["expired"].pk])).json()
+    page = client.get(reverse("export-download", args=[jobs["expired"].pk])).content.decode()
+    assert api["detail"] == "This export has expired; ask for a new one."
+    assert "This export has expired; ask for a new one." in page
+    api = client.get(reverse("api-export-download", args=[jobs["queued"].pk])).json()
+    assert api["detail"] == "The export is queued; wait until it is done."
+
+
+def test_a_workbook_asked_for_in_french_keeps_english_labels(client, portfolio, finance):
+    """Its headings are English, so its choice labels are too, whoever asks."""
+    client.force_login(finance)
+    body = client.post(
+        reverse("api-export-list"), {}, content_type="application/json", HTTP_ACCEPT_LANGUAGE="fr"
+    ).json()
+    book = opened(client.get(body["download_url"]))
+    values = {cell for row in book["Projects"].iter_rows(values_only=True) for cell in row}
+    assert "Launched" in values and "Lancé" not in values
