@@ -228,7 +228,7 @@ class EvaluationAdmin(HistoryAdmin):
                 ]
             },
         ),
-        (None, {"fields": ["summary", "findings", "report"]}),
+        (None, {"fields": ["summary", "findings", "report", "report_is_public"]}),
     ]
 
 

@@ -225,6 +225,7 @@ class EvaluationSerializer(ServiceSerializer):
             "summary",
             "findings",
             "report",
+            "report_is_public",
             "recommendations",
             "created_at",
             "updated_at",
