@@ -1,15 +1,20 @@
-"""API door to the IATI export: GET iati/activities.xml?portfolio=<id> downloads the file."""
+"""API door to IATI: the activity file (GET iati/activities.xml?portfolio=<id>), its import
+(POST iati-imports/) and the evaluation reports the file links to (GET iati/documents/...)."""
 
 import re
+from pathlib import PurePath
 
+from django.http import FileResponse, Http404
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
+from evaluations.models import Evaluation
 from portfolio import access
 from portfolio.models import Portfolio
 
@@ -71,6 +76,49 @@ class IatiActivitiesView(APIView):
             raise ValidationError({error.field: [str(error)]}) from error
 
 
+class IatiDocumentView(APIView):
+    """An evaluation report its evaluator marked as publishable, for anyone who follows the
+    IATI file's document-link; every other report answers 404, as if it did not exist."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = ErrorsAsJson
+
+    @extend_schema(
+        operation_id="iati_document",
+        summary="A publishable evaluation report linked from the IATI file",
+        responses={
+            (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY),
+            404: OpenApiResponse(OpenApiTypes.OBJECT, description="No such public report."),
+        },
+    )
+    def get(self, request, pk, name):
+        evaluation = (
+            Evaluation.objects.filter(pk=pk, report_is_public=True).exclude(report="").first()
+        )
+        if evaluation is None or PurePath(evaluation.report.name).name != name:
+            raise Http404()
+        media_type = iati.DOCUMENT_FORMAT.get(PurePath(name).suffix.lower())
+        if media_type is None:
+            raise Http404()
+        try:
+            opened = evaluation.report.open("rb")
+        except OSError as error:  # the row names a file the storage no longer holds
+            raise Http404() from error
+        response = FileResponse(
+            opened,
+            content_type=media_type,
+            as_attachment=media_type != "application/pdf",
+            filename=name,
+        )
+        # Uploaded content: never run as part of this site, whatever it holds.
+        response["Content-Security-Policy"] = "sandbox"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
 urlpatterns = [
     path("iati/activities.xml", IatiActivitiesView.as_view(), name="iati-activities"),
+    path("iati/documents/<int:pk>/<str:name>", IatiDocumentView.as_view(), name="iati-document"),
 ]
