@@ -247,7 +247,12 @@ def _projects(portfolio):
                 "tranches",
                 queryset=Tranche.objects.not_cancelled()
                 .select_related("funder", "loan_terms", "payout_terms__target__indicator")
-                .order_by(F("committed_on").asc(nulls_last=True), "id"),
+                .order_by(
+                    F("committed_on").asc(nulls_last=True),
+                    F("expected_disbursement_on").asc(nulls_last=True),
+                    "funder_reference",
+                    "id",
+                ),
             ),
             "tranches__disbursements",
             Prefetch("indicators", queryset=Indicator.objects.order_by("code")),
@@ -562,7 +567,8 @@ class Activity:
                         f"Payment of the {summary[0].lower()}{summary[1:]}",
                     )
                 )
-        rows.sort(key=lambda row: (row[0], row[1], row[3].pk, row[4]))
+        # By business keys, so the same money always comes out in the same order.
+        rows.sort(key=lambda row: (row[0], row[1], row[3].funder_reference, row[3].pk, row[4]))
         for day, kind, amount, tranche, reference, summary in rows:
             transaction = _child(activity, "transaction", {"ref": reference})
             _child(transaction, "transaction-type", {"code": kind})

@@ -2,8 +2,8 @@
 
 It follows the ruleset's specification (IATI-Rulesets SPEC.rst, as IATI's Validator reads it)
 for every rule kind the ruleset applies: atleast_one, no_more_than_one, one_or_all, unique,
-strict_sum, range, date_order, date_now, time_limit, regex_matches, startswith, if_then,
-no_spaces and loop. Rules read the IATI Registry's list of publishers only through
+strict_sum, range, date_order, date_now, time_limit, between_dates, regex_matches,
+startswith, if_then, no_spaces and loop. Rules read the IATI Registry's list of publishers only through
 `idCondition`, which makes a rule skip an identifier that is a registered publisher's; with no
 such list here every rule applies, the stricter reading. Organisation-identifier prefixes come
 from the OrganisationRegistrationAgency codelist the project ships.
@@ -203,6 +203,12 @@ class Rule:
     def date_now(self):
         moment = self.date("date")
         return None if moment is None else moment <= self.now
+
+    def between_dates(self):
+        moment, start, end = self.date("date"), self.date("start"), self.date("end")
+        if None in (moment, start, end):
+            return None
+        return start <= moment <= end
 
     def time_limit(self):
         start, end = self.date("start"), self.date("end")
