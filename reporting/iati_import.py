@@ -975,6 +975,10 @@ class Importer:
             )
             return None
         values = dict(said.fields, implementing_partner=partner)
+        if values.get("description") == values.get("title"):
+            # A description that repeats the title (as an export writes for a project without
+            # one) adds nothing: a new project gets none, an existing one keeps its own.
+            del values["description"]
         if is_new:
             values["code"] = code
             values.setdefault("description", "")
