@@ -527,6 +527,8 @@ def money(portfolio):
     )
 
 
+# A real transaction: the database is emptied (flush) halfway, as a fresh installation would be.
+@pytest.mark.django_db(transaction=True)
 def test_our_export_imported_into_an_empty_database_exports_the_same_file():
     call_command("seed_demo", force=True, stdout=StringIO())
     demo = Portfolio.objects.get(name=PORTFOLIO_NAME)
