@@ -237,6 +237,7 @@ SPECTACULAR_SETTINGS = {
         "EvaluationKindEnum": "evaluations.models.EvaluationKind",
         "RatingEnum": "evaluations.models.Rating",
         "DisaggregationCategoryEnum": "evaluations.models.CATEGORY_CHOICES",
+        "PolicySignificanceEnum": "projects.models.PolicySignificance",
     },
 }
 

@@ -239,7 +239,7 @@ class EvaluationAdmin(HistoryAdmin):
                 ]
             },
         ),
-        (None, {"fields": ["summary", "findings", "report"]}),
+        (None, {"fields": ["summary", "findings", "report", "report_is_public"]}),
     ]
 
     def save_model(self, request, obj, form, change):

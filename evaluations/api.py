@@ -221,6 +221,7 @@ class EvaluationSerializer(ServiceModelSerializer):
             "summary",
             "findings",
             "report",
+            "report_is_public",
             "recommendations",
             "created_at",
             "updated_at",

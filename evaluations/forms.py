@@ -101,6 +101,7 @@ class EvaluationForm(PageFormMixin, forms.ModelForm):
             "summary",
             "findings",
             "report",
+            "report_is_public",
         ]
         labels = {
             "kind": _("Kind of evaluation"),
@@ -115,10 +116,14 @@ class EvaluationForm(PageFormMixin, forms.ModelForm):
             "summary": _("Summary"),
             "findings": _("Findings"),
             "report": _("Report (PDF or Word)"),
+            "report_is_public": _("The report may be published"),
         }
         help_texts = {
             "completed_on": _("Leave empty while the evaluation is under way."),
             "report": _("If the form comes back with an error, choose the file again."),
+            "report_is_public": _(
+                "Links the report from the portfolio's IATI file, where anyone can read it."
+            ),
         }
         widgets = {
             "completed_on": date_input(),

@@ -56,6 +56,17 @@ class ProjectAdmin(ServiceSaves, HistoryAdmin):
                 ]
             },
         ),
+        (
+            "IATI",
+            {
+                "fields": [
+                    ("gender_marker", "disability_marker"),
+                    "sdg_goals",
+                    "admin_regions",
+                    "iati_identifier",
+                ]
+            },
+        ),
         (None, {"fields": ["created_at", "updated_at"]}),
     ]
     inlines = [TrancheInline, IndicatorInline, EvaluationInline]

@@ -17,6 +17,12 @@ class ProjectSerializer(CountryFieldMixin, ServiceModelSerializer):
     target_groups = serializers.ListField(
         child=serializers.ChoiceField(choices=TargetGroup.choices), required=False
     )
+    sdg_goals = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=17), required=False
+    )
+    admin_regions = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False
+    )
     sector_name = serializers.CharField(read_only=True)
     obligation_end = serializers.DateField(
         read_only=True, allow_null=True, help_text="Last day the service must stay funded."
@@ -42,6 +48,11 @@ class ProjectSerializer(CountryFieldMixin, ServiceModelSerializer):
             "annual_maintenance_cost",
             "maintenance_cost_currency",
             "target_groups",
+            "gender_marker",
+            "disability_marker",
+            "sdg_goals",
+            "admin_regions",
+            "iati_identifier",
             "created_at",
             "updated_at",
         ]

@@ -36,6 +36,35 @@ def validate_target_groups(value):
         )
 
 
+# --- IATI: policy markers, SDG tags, regions and the published identifier (issue 21) ---
+
+
+class PolicySignificance(models.IntegerChoices):
+    """How far a project targets a policy objective (OECD DAC policy markers, IATI codes)."""
+
+    NOT_TARGETED = 0, "Not targeted"
+    SIGNIFICANT = 1, "Significant objective"
+    PRINCIPAL = 2, "Principal objective"
+
+
+def validate_sdg_goals(value):
+    if not isinstance(value, list) or not all(
+        isinstance(goal, int) and not isinstance(goal, bool) and 1 <= goal <= 17 for goal in value
+    ):
+        raise ValidationError("SDG goals are a list of goal numbers from 1 to 17.")
+    if len(set(value)) != len(value):
+        raise ValidationError("Name each SDG goal once.")
+
+
+def validate_admin_regions(value):
+    if not isinstance(value, list) or not all(
+        isinstance(name, str) and name.strip() and len(name) <= 100 for name in value
+    ):
+        raise ValidationError("Regions are a list of names of up to 100 characters.")
+    if len({name.strip().casefold() for name in value}) != len(value):
+        raise ValidationError("Name each region once.")
+
+
 class Status(models.TextChoices):
     PIPELINE = "pipeline", _("Pipeline")
     APPROVED = "approved", _("Approved")
@@ -91,6 +120,36 @@ class Project(StoredValues, models.Model):
     )
     maintenance_cost_currency = CurrencyField(blank=True)
     target_groups = models.JSONField(default=list, blank=True, validators=[validate_target_groups])
+    # IATI (issue 21): what data users filter on. Markers are empty while not screened.
+    gender_marker = models.PositiveSmallIntegerField(
+        "gender equality marker", choices=PolicySignificance.choices, null=True, blank=True
+    )
+    disability_marker = models.PositiveSmallIntegerField(
+        choices=PolicySignificance.choices, null=True, blank=True
+    )
+    sdg_goals = models.JSONField(
+        "SDG goals",
+        default=list,
+        blank=True,
+        validators=[validate_sdg_goals],
+        help_text="Numbers of the Sustainable Development Goals the project serves, e.g. [5, 16].",
+    )
+    admin_regions = models.JSONField(
+        "first-level administrative regions",
+        default=list,
+        blank=True,
+        validators=[validate_admin_regions],
+        help_text=(
+            'Where the service is rolled out, e.g. ["Nakuru", "Kisumu"]; leave empty when '
+            "it serves the whole country."
+        ),
+    )
+    iati_identifier = models.CharField(
+        "IATI activity identifier",
+        max_length=150,
+        blank=True,
+        help_text="Set by an IATI import: the identifier the activity was published under.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()

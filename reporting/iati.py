@@ -3,30 +3,57 @@
 import re
 from collections import defaultdict
 from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePath
+from urllib.parse import quote
 
 from dateutil.relativedelta import relativedelta
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import F, OuterRef, Prefetch, Subquery
 from django.http import HttpResponse
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.text import slugify
 from lxml import etree
 
-from evaluations.models import Indicator, Level, Measure, Measurement, PayoutRule, plain
+from evaluations.models import (
+    VALUE_PLACES,
+    Evaluation,
+    Indicator,
+    Level,
+    Measure,
+    Measurement,
+    PayoutRule,
+    plain,
+)
 from evaluations.progress import DECREASE, current_value
 from funding import schedules
-from funding.models import Instrument, Tranche, TrancheStatus
+from funding.models import Instrument, LoanTerms, Tranche, TrancheStatus
 from portfolio.models import Organisation, Role
 from projects.models import Project, Status, TargetGroup
+
+from . import iati_plans
 
 VERSION = "2.03"
 CODELIST_DIR = Path(__file__).resolve().parent / "data" / "iati"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
-# Codes, each from the codelist named beside it (reporting/data/iati/<name>.xml); a test
-# checks every code the export writes against those files.
+# What IATI has no element for, but an import of this file needs to give back the same
+# projects and money (a project's code and lifecycle, a tranche's purpose and cover period,
+# a loan's schedule), is written in this namespace; the standard lets publishers extend it so,
+# and IATI's tools and readers ignore it.
+EXTENSION = "urn:blended-finance-tracker:iati:1"
+NSMAP = {"tracker": EXTENSION}
+
+
+def ext(name):
+    return f"{{{EXTENSION}}}{name}"
+
+
+# Codes, each from the codelist named beside it (reporting/data/iati/<name>.xml, copied whole
+# from IATI 2.03); a test checks every code the export writes against those files.
 
 # ActivityStatus. An approved project has not started yet: IATI calls that the pipeline. A
 # launched service is still being run and kept up inside its sustainability window, so it is
@@ -39,14 +66,16 @@ ACTIVITY_STATUS = {
     Status.CLOSED: "4",
     Status.CANCELLED: "5",
 }
-# OrganisationType, from the funder type; implementers and evaluators carry none, so their
-# participating-org leaves the optional type out.
+# OrganisationType, from the funder type.
 ORGANISATION_TYPE = {
     Organisation.FunderType.MULTILATERAL_BANK: "40",  # Multilateral
     Organisation.FunderType.BILATERAL_DONOR: "10",  # Government
     Organisation.FunderType.PHILANTHROPY: "60",  # Foundation
     Organisation.FunderType.PRIVATE: "70",  # Private Sector
 }
+# An organisation with neither an identifier nor a funder type is still typed, as IATI asks of
+# an organisation without an identifier: its kind is not recorded here, so "Other".
+ORGANISATION_TYPE_OTHER = "90"
 # FlowType, from the funder type. Public funders give ODA. The instruments tracked here
 # (grants, concessional loans, results-based payments) are never at market terms, so a
 # private investor's money is private development finance, like a philanthropy's.
@@ -70,15 +99,26 @@ CONDITION_PERFORMANCE = "2"  # ConditionType: Performance
 AID_TYPE_PROJECT = "C01"  # AidType: Project-type interventions
 RESULT_TYPE = {Level.OUTPUT: "1", Level.OUTCOME: "2", Level.IMPACT: "3"}  # ResultType
 RESULT_TITLE = {Level.OUTPUT: "Outputs", Level.OUTCOME: "Outcomes", Level.IMPACT: "Impact"}
-# IndicatorMeasure (the shipped list holds Unit and Percentage): a score on a defined scale
-# is counted in units of that scale.
-INDICATOR_MEASURE = {Measure.NUMBER: "1", Measure.PERCENTAGE: "2", Measure.QUALITATIVE: "1"}
-
-# Codes of lists that are part of the standard itself and not shipped as files here.
-VOCABULARY_DAC = "1"  # SectorVocabulary and AidTypeVocabulary: OECD DAC
+# IndicatorMeasure: a score on a defined scale is ordinal (its values are numbers in order).
+INDICATOR_MEASURE = {Measure.NUMBER: "1", Measure.PERCENTAGE: "2", Measure.QUALITATIVE: "4"}
+VOCABULARY_DAC = "1"  # SectorVocabulary, AidTypeVocabulary, PolicyMarkerVocabulary: OECD DAC
+SECTOR_PERCENTAGE = "100"  # one sector: all of it; rule engines old and new accept 100
 DESCRIPTION_GENERAL = "1"  # DescriptionType
 DESCRIPTION_TARGET_GROUPS = "3"  # DescriptionType
 PLANNED_START, ACTUAL_START, PLANNED_END, ACTUAL_END = "1", "2", "3", "4"  # ActivityDateType
+OTHER_ACTIVITY_IDENTIFIER = "A9"  # OtherIdentifierType: Other Activity Identifier
+POLICY_GENDER, POLICY_DISABILITY = "1", "11"  # PolicyMarker
+TAG_SDG_GOAL, TAG_SDG_TARGET = "2", "3"  # TagVocabulary
+LOCATION_REACH_ACTIVITY = "1"  # GeographicLocationReach: where the activity happens
+LOCATION_CLASS_ADMINISTRATIVE = "1"  # GeographicLocationClass: Administrative Region
+FEATURE_FIRST_LEVEL_REGION = "ADM1"  # LocationType: first-order administrative division
+DOCUMENT_EVALUATION = "A07"  # DocumentCategory: Review of project performance and evaluation
+DOCUMENT_FORMAT = {  # FileFormat, by the report's extension (reports are PDF or .docx)
+    ".pdf": "application/pdf",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+LOAN_REPAYMENT_TYPE = {LoanTerms.Method.ANNUITY: "2", LoanTerms.Method.LINEAR: "1"}
+LOAN_REPAYMENT_PLAN = {12: "1", 6: "2", 3: "4", 1: "12"}  # LoanRepaymentPeriod, by months
 
 CHUNK_SIZE = 500  # projects read (with their relations) per round of queries
 
@@ -96,10 +136,19 @@ class ExportError(Exception):
 
 
 @cache
+def codelist_names(name) -> dict:
+    """The active codes of a shipped IATI codelist and their names, e.g. for "FinanceType"."""
+    tree = etree.parse(str(CODELIST_DIR / f"{name}.xml"), etree.XMLParser(resolve_entities=False))
+    return {
+        item.findtext("code").strip(): (item.findtext("name/narrative") or "").strip()
+        for item in tree.iter("codelist-item")
+        if item.get("status") != "withdrawn"
+    }
+
+
 def codelist(name) -> frozenset:
     """The active codes of a shipped IATI codelist, e.g. codelist("FinanceType")."""
-    tree = etree.parse(str(CODELIST_DIR / f"{name}.xml"), etree.XMLParser(resolve_entities=False))
-    return frozenset(tree.xpath("//codelist-item[not(@status='withdrawn')]/code/text()"))
+    return frozenset(codelist_names(name))
 
 
 def reporting_organisation(reporting_org=None) -> Organisation:
@@ -141,6 +190,15 @@ def reporting_organisation(reporting_org=None) -> Organisation:
     return organisation
 
 
+def activity_identifier(project, reporter_ref) -> str:
+    """The project's iati-identifier: the publisher's identifier and the project code, or the
+    identifier an import brought in when it is this publisher's own."""
+    stored = project.iati_identifier
+    if stored and stored.startswith(f"{reporter_ref}-"):
+        return stored
+    return f"{reporter_ref}-{project.code}"
+
+
 def write_activities(out, portfolio, reporting_org=None) -> int:
     """Write the portfolio's projects to `out` (a path or a binary file) as an IATI 2.03
     iati-activities file; return how many activities were written.
@@ -148,6 +206,7 @@ def write_activities(out, portfolio, reporting_org=None) -> int:
     Everything that could make the file invalid is checked before the first byte is written,
     and raises ExportError. Projects are read in chunks with their relations prefetched, so
     the number of queries grows with the number of chunks, never with the number of projects.
+    The file is as of today: what is dated later (a signature, a payment) is not there yet.
     """
     reporter = reporting_organisation(reporting_org)
     if not portfolio.projects.exists():
@@ -156,6 +215,7 @@ def write_activities(out, portfolio, reporting_org=None) -> int:
             "activity."
         )
     generated = timezone.now().replace(microsecond=0)
+    today = timezone.localdate()
     written = 0
     # Narratives are declared English (xml:lang="en"), whatever language the request asked for.
     with translation.override("en"), etree.xmlfile(out, encoding="utf-8") as xf:
@@ -164,7 +224,7 @@ def write_activities(out, portfolio, reporting_org=None) -> int:
         with xf.element("iati-activities", root):
             xf.write("\n")
             for project in _projects(portfolio).iterator(chunk_size=CHUNK_SIZE):
-                activity = Activity(project, reporter, portfolio.reporting_currency)
+                activity = Activity(project, reporter, portfolio.reporting_currency, today)
                 xf.write(activity.element(), pretty_print=True)
                 written += 1
     return written
@@ -187,7 +247,12 @@ def _projects(portfolio):
                 "tranches",
                 queryset=Tranche.objects.not_cancelled()
                 .select_related("funder", "loan_terms", "payout_terms__target__indicator")
-                .order_by(F("committed_on").asc(nulls_last=True), "id"),
+                .order_by(
+                    F("committed_on").asc(nulls_last=True),
+                    F("expected_disbursement_on").asc(nulls_last=True),
+                    "funder_reference",
+                    "id",
+                ),
             ),
             "tranches__disbursements",
             Prefetch("indicators", queryset=Indicator.objects.order_by("code")),
@@ -196,6 +261,14 @@ def _projects(portfolio):
                 "indicators__measurements",
                 queryset=Measurement.objects.verified(),
                 to_attr="verified_measurements",
+            ),
+            Prefetch(
+                "evaluations",
+                queryset=Evaluation.objects.filter(report_is_public=True)
+                .exclude(report="")
+                .select_related("evaluator")
+                .order_by(F("completed_on").asc(nulls_last=True), "id"),
+                to_attr="public_evaluations",
             ),
         )
         .order_by("code")
@@ -208,7 +281,13 @@ def _text(value) -> str:
 
 def _child(parent, tag, attributes=None, text=None):
     element = etree.SubElement(
-        parent, tag, {name: str(value) for name, value in (attributes or {}).items() if value}
+        parent,
+        tag,
+        {
+            name: str(value)
+            for name, value in (attributes or {}).items()
+            if value is not None and value != ""
+        },
     )
     if text is not None:
         element.text = _text(text)
@@ -233,17 +312,46 @@ def _money(amount):
     return f"{amount:,.2f}"
 
 
+def result_value(number) -> str:
+    """A result value to at most four decimal places (the precision values are recorded in),
+    without trailing zeros: averages and percentages worked out from them can run longer."""
+    return plain(Decimal(number).quantize(VALUE_PLACES, rounding=ROUND_HALF_UP))
+
+
+def document_url(evaluation) -> str:
+    """Where anyone can read a report that may be published (served by api_iati)."""
+    name = PurePath(evaluation.report.name).name
+    path = reverse("iati-document", args=[evaluation.pk, name])
+    return f"{settings.SITE_URL.rstrip('/')}{quote(path)}"
+
+
 class Activity:
     """One project as an iati-activity element, in the order the 2.03 schema requires."""
 
-    def __init__(self, project, reporter, default_currency):
+    def __init__(self, project, reporter, default_currency, today):
         self.project = project
         self.reporter = reporter
         self.default_currency = default_currency
+        self.today = today
         self.partner = project.implementing_partner
         self.tranches = list(project.tranches.all())
-        self.committed = [t for t in self.tranches if t.status == TrancheStatus.COMMITTED]
+        # As of today: a signature or a payment dated later has not happened yet.
+        self.committed = [t for t in self.tranches if self.is_committed(t)]
+        self.paid = {
+            t.pk: [d for d in t.disbursements.all() if d.disbursed_on <= today]
+            for t in self.tranches
+        }
         self.indicators = list(project.indicators.all())
+
+    def is_committed(self, tranche):
+        return (
+            tranche.status == TrancheStatus.COMMITTED
+            and tranche.committed_on is not None
+            and tranche.committed_on <= self.today
+        )
+
+    def undisbursed(self, tranche):
+        return tranche.amount - sum((d.amount for d in self.paid[tranche.pk]), Decimal("0.00"))
 
     def element(self):
         project = self.project
@@ -254,8 +362,10 @@ class Activity:
                 XML_LANG: "en",
                 "default-currency": self.default_currency,
             },
+            nsmap=NSMAP,
         )
-        _child(activity, "iati-identifier", text=f"{self.reporter.iati_identifier}-{project.code}")
+        identifier = activity_identifier(project, self.reporter.iati_identifier)
+        _child(activity, "iati-identifier", text=identifier)
         self.organisation(activity, "reporting-org", self.reporter)
         _narrative(activity, "title", project.title)
         description = _narrative(activity, "description", project.description or project.title)
@@ -268,18 +378,40 @@ class Activity:
         for funder in sorted(funders.values(), key=lambda org: org.name):
             self.organisation(activity, "participating-org", funder, role=ROLE_FUNDING)
         self.organisation(activity, "participating-org", self.partner, role=ROLE_IMPLEMENTING)
+        if project.iati_identifier and project.iati_identifier != identifier:
+            # Published first by someone else (a funder's file this project was imported from).
+            _child(
+                activity,
+                "other-identifier",
+                {"ref": project.iati_identifier, "type": OTHER_ACTIVITY_IDENTIFIER},
+            )
         _child(activity, "activity-status", {"code": ACTIVITY_STATUS[project.status]})
         self.dates(activity)
         _child(activity, "recipient-country", {"code": project.country.code})
-        _child(activity, "sector", {"vocabulary": VOCABULARY_DAC, "code": project.sector_code})
+        self.locations(activity)
+        _child(
+            activity,
+            "sector",
+            {
+                "vocabulary": VOCABULARY_DAC,
+                "code": project.sector_code,
+                "percentage": SECTOR_PERCENTAGE,
+            },
+        )
+        self.tags(activity)
+        self.policy_markers(activity)
         _child(
             activity, "default-aid-type", {"code": AID_TYPE_PROJECT, "vocabulary": VOCABULARY_DAC}
         )
-        self.planned_disbursements(activity)
+        money = self.money()
+        self.budgets(activity, money)
+        self.planned_disbursements(activity, money)
         self.transactions(activity)
+        self.documents(activity)
         self.conditions(activity)
         self.results(activity)
         self.loan_terms(activity)
+        self.extension(activity)
         return activity
 
     def last_updated(self):
@@ -291,18 +423,17 @@ class Activity:
             stamps.append(indicator.updated_at)
             stamps.extend(target.updated_at for target in indicator.targets.all())
             stamps.extend(m.verified_at for m in indicator.verified_measurements)
+        stamps.extend(e.updated_at for e in self.project.public_evaluations)
         return max(stamps).replace(microsecond=0)
 
     def organisation(self, parent, tag, organisation, role=None):
-        element = _child(
-            parent,
-            tag,
-            {
-                "ref": organisation.iati_identifier,
-                "type": ORGANISATION_TYPE.get(organisation.funder_type),
-                "role": role,
-            },
-        )
+        """An organisation with its identifier where one is known, and its type where one is
+        known or, lacking an identifier, "Other"; always with its name."""
+        ref = organisation.iati_identifier
+        kind = ORGANISATION_TYPE.get(organisation.funder_type)
+        if not ref and not kind:
+            kind = ORGANISATION_TYPE_OTHER
+        element = _child(parent, tag, {"ref": ref, "type": kind, "role": role})
         _child(element, "narrative", text=organisation.name)
         return element
 
@@ -322,7 +453,7 @@ class Activity:
             planned_start = timezone.localdate(project.created_at)
         if planned_start:
             _child(activity, "activity-date", {"type": PLANNED_START, "iso-date": planned_start})
-        paid = [d.disbursed_on for t in self.committed for d in t.disbursements.all()]
+        paid = [d.disbursed_on for t in self.committed for d in self.paid[t.pk]]
         if paid:
             _child(activity, "activity-date", {"type": ACTUAL_START, "iso-date": min(paid)})
         launch = project.launch_date or project.planned_launch_date
@@ -347,19 +478,69 @@ class Activity:
                 {"type": ACTUAL_END, "iso-date": timezone.localdate(ended)},
             )
 
-    def planned_disbursements(self, activity):
-        """What committed tranches still have to pay: from their expected disbursement date,
-        or, once partly paid, from their last payment."""
-        for tranche in self.committed:
-            if tranche.undisbursed_amount <= 0:
-                continue
-            paid = [d.disbursed_on for d in tranche.disbursements.all()]
-            start = max([tranche.expected_disbursement_on or tranche.committed_on, *paid])
-            planned = _child(activity, "planned-disbursement")
-            _child(planned, "period-start", {"iso-date": start})
-            self.value(planned, tranche.undisbursed_amount, tranche.currency, start)
+    def locations(self, activity):
+        """The first-level administrative regions the service is rolled out in, by name."""
+        for region in self.project.admin_regions:
+            location = _child(activity, "location")
+            _child(location, "location-reach", {"code": LOCATION_REACH_ACTIVITY})
+            _narrative(location, "name", region)
+            _child(location, "location-class", {"code": LOCATION_CLASS_ADMINISTRATIVE})
+            _child(location, "feature-designation", {"code": FEATURE_FIRST_LEVEL_REGION})
+
+    def tags(self, activity):
+        names = codelist_names("UNSDG-Goals")
+        for goal in sorted(self.project.sdg_goals):
+            tag = _child(activity, "tag", {"vocabulary": TAG_SDG_GOAL, "code": goal})
+            _child(tag, "narrative", text=names[str(goal)])
+
+    def policy_markers(self, activity):
+        for code, significance in (
+            (POLICY_GENDER, self.project.gender_marker),
+            (POLICY_DISABILITY, self.project.disability_marker),
+        ):
+            if significance is not None:
+                _child(
+                    activity,
+                    "policy-marker",
+                    {"vocabulary": VOCABULARY_DAC, "code": code, "significance": significance},
+                )
+
+    def money(self):
+        """Each tranche as the plans see it (iati_plans)."""
+        return [
+            iati_plans.TrancheMoney(
+                key=tranche,
+                amount=tranche.amount,
+                currency=tranche.currency,
+                committed=self.is_committed(tranche),
+                undisbursed=self.undisbursed(tranche),
+                planned_on=tranche.expected_disbursement_on or tranche.committed_on,
+                covers=(tranche.covers_from, tranche.covers_until)
+                if tranche.covers_from and tranche.covers_until
+                else None,
+            )
+            for tranche in self.tranches
+        ]
+
+    def budgets(self, activity, money):
+        for budget in iati_plans.budgets(money, self.today):
+            element = _child(activity, "budget", {"type": budget.type, "status": budget.status})
+            _child(element, "period-start", {"iso-date": budget.period_start})
+            _child(element, "period-end", {"iso-date": budget.period_end})
+            self.value(element, budget.amount, budget.currency, budget.value_date)
+
+    def planned_disbursements(self, activity, money):
+        for line in iati_plans.planned_disbursements(money, self.today):
+            tranche = line.key
+            planned = _child(activity, "planned-disbursement", {"type": line.type})
+            _child(planned, "period-start", {"iso-date": line.period_start})
+            _child(planned, "period-end", {"iso-date": line.period_end})
+            self.value(planned, line.amount, line.currency, line.value_date)
             self.organisation(planned, "provider-org", tranche.funder)
             self.organisation(planned, "receiver-org", self.partner)
+            # A tranche not signed yet is described by its first planned disbursement.
+            describe = line.defines and not self.is_committed(tranche)
+            self.tranche_extension(planned, tranche, describe=describe)
 
     def transactions(self, activity):
         rows = []
@@ -375,7 +556,7 @@ class Activity:
                     summary,
                 )
             )
-            for disbursement in tranche.disbursements.all():
+            for disbursement in self.paid[tranche.pk]:
                 rows.append(
                     (
                         disbursement.disbursed_on,
@@ -386,7 +567,8 @@ class Activity:
                         f"Payment of the {summary[0].lower()}{summary[1:]}",
                     )
                 )
-        rows.sort(key=lambda row: (row[0], row[1], row[3].pk))
+        # By business keys, so the same money always comes out in the same order.
+        rows.sort(key=lambda row: (row[0], row[1], row[3].funder_reference, row[3].pk, row[4]))
         for day, kind, amount, tranche, reference, summary in rows:
             transaction = _child(activity, "transaction", {"ref": reference})
             _child(transaction, "transaction-type", {"code": kind})
@@ -399,6 +581,44 @@ class Activity:
             if flow:
                 _child(transaction, "flow-type", {"code": flow})
             _child(transaction, "finance-type", {"code": FINANCE_TYPE[tranche.instrument]})
+            self.tranche_extension(transaction, tranche, describe=kind == TRANSACTION_COMMITMENT)
+
+    def tranche_extension(self, parent, tranche, describe):
+        """Which tranche a money element belongs to; the element that describes the tranche
+        (its commitment, or its first planned disbursement before it is signed) also says what
+        IATI cannot: its instrument, purpose, dates and loan schedule."""
+        element = _child(parent, ext("tranche"), {"reference": tranche.funder_reference})
+        if not describe:
+            return element
+        committed = self.is_committed(tranche)
+        attributes = {
+            "status": None if committed else tranche.status,
+            "committed-on": None if committed else tranche.committed_on,
+            "instrument": tranche.instrument,
+            "purpose": tranche.purpose,
+            "expected-disbursement-on": tranche.expected_disbursement_on,
+            "covers-from": tranche.covers_from,
+            "covers-until": tranche.covers_until,
+            "fixed-rate": plain(tranche.fixed_rate) if tranche.fixed_rate is not None else None,
+        }
+        for name, value in attributes.items():
+            if value is not None and value != "":
+                element.set(name, str(value))
+        terms = _one(tranche, "loan_terms") if tranche.instrument == Instrument.LOAN else None
+        if terms is not None:
+            _child(
+                element,
+                ext("loan-terms"),
+                {
+                    "annual-rate-percent": plain(terms.annual_rate_percent),
+                    "tenor-months": terms.tenor_months,
+                    "grace-months": str(terms.grace_months),
+                    "method": terms.method,
+                    "frequency-months": terms.frequency_months,
+                    "first-payment-date": terms.first_payment_date,
+                },
+            )
+        return element
 
     @staticmethod
     def summary(tranche):
@@ -411,6 +631,27 @@ class Activity:
         if tranche.funder_reference:
             text += f" (funder reference {tranche.funder_reference})"
         return text + "."
+
+    def documents(self, activity):
+        """Evaluation reports the evaluator marked as publishable, served by api_iati."""
+        for evaluation in self.project.public_evaluations:
+            media_type = DOCUMENT_FORMAT.get(PurePath(evaluation.report.name).suffix.lower())
+            if media_type is None:
+                continue  # only PDF and .docx are accepted; an older file is left out
+            link = _child(
+                activity, "document-link", {"url": document_url(evaluation), "format": media_type}
+            )
+            _narrative(
+                link,
+                "title",
+                f"{evaluation.get_kind_display()} evaluation of {self.project.code} "
+                f"by {evaluation.evaluator.name}",
+            )
+            if evaluation.summary.strip():
+                _narrative(link, "description", evaluation.summary)
+            _child(link, "category", {"code": DOCUMENT_EVALUATION})
+            if evaluation.completed_on:
+                _child(link, "document-date", {"iso-date": evaluation.completed_on})
 
     def conditions(self, activity):
         """Results-based tranches are paid only against verified results: a performance
@@ -488,24 +729,25 @@ class Activity:
             {
                 "year": indicator.baseline_date.year,
                 "iso-date": indicator.baseline_date,
-                "value": plain(indicator.baseline_value),
+                "value": result_value(indicator.baseline_value),
             },
         )
-        for start, end, targets, actuals in periods(indicator):
+        for start, end, targets, actuals in periods(indicator, self.today):
             period = _child(element, "period")
             _child(period, "period-start", {"iso-date": start})
             _child(period, "period-end", {"iso-date": end})
             for target in targets:
-                node = _child(period, "target", {"value": plain(target.value)})
+                node = _child(period, "target", {"value": result_value(target.value)})
                 _dimension(node, target.disaggregation)
             for category, value, measured_until in actuals:
-                node = _child(period, "actual", {"value": plain(value)})
+                node = _child(period, "actual", {"value": result_value(value)})
                 _dimension(node, category)
                 _narrative(node, "comment", f"Verified value as of {measured_until.isoformat()}.")
 
     def loan_terms(self, activity):
         """crs-add holds the terms of one loan; with several committed loans on one project,
-        the first signed is reported (IATI has room for one set of terms per activity)."""
+        the first signed is reported (IATI has room for one set of terms per activity).
+        Repayments and loan status are not recorded yet, so they are not reported."""
         loans = [
             (t, _one(t, "loan_terms")) for t in self.committed if t.instrument == Instrument.LOAN
         ]
@@ -515,17 +757,11 @@ class Activity:
         tranche, terms = loans[0]
         crs_add = _child(activity, "crs-add")
         element = _child(crs_add, "loan-terms", {"rate-1": plain(terms.annual_rate_percent)})
+        _child(element, "repayment-type", {"code": LOAN_REPAYMENT_TYPE[terms.method]})
+        _child(element, "repayment-plan", {"code": LOAN_REPAYMENT_PLAN[terms.frequency_months]})
         _child(element, "commitment-date", {"iso-date": tranche.committed_on})
         try:
-            instalments = schedules.repayment_schedule(
-                principal=tranche.amount,
-                annual_rate_percent=terms.annual_rate_percent,
-                tenor_months=terms.tenor_months,
-                grace_months=terms.grace_months,
-                method=terms.method,
-                frequency_months=terms.frequency_months,
-                first_payment_date=terms.first_payment_date,
-            )
+            instalments = terms.schedule()
         except schedules.ScheduleError:
             return  # terms saved before a rule existed; the dates are left out, not guessed
         # IATI's first repayment is of principal; during grace only interest is paid.
@@ -534,6 +770,21 @@ class Activity:
             _child(element, "repayment-first-date", {"iso-date": repaying[0].due_on})
             _child(element, "repayment-final-date", {"iso-date": repaying[-1].due_on})
 
+    def extension(self, activity):
+        """The project as this tracker knows it, for an import of this file (see EXTENSION)."""
+        project = self.project
+        attributes = {
+            "code": project.code,
+            "status": project.status,
+            "planned-launch-date": project.planned_launch_date,
+            "launch-date": project.launch_date,
+            "sustainability-months": project.sustainability_months,
+            "annual-maintenance-cost": project.annual_maintenance_cost,
+            "maintenance-cost-currency": project.maintenance_cost_currency,
+            "target-groups": " ".join(project.target_groups),
+        }
+        _child(activity, ext("project"), attributes)
+
 
 def _dimension(parent, category):
     if category:
@@ -541,37 +792,42 @@ def _dimension(parent, category):
         _child(parent, "dimension", {"name": name, "value": value})
 
 
-def periods(indicator):
+def periods(indicator, today):
     """(start, end, targets, actuals) per reporting period of an indicator.
 
-    A period runs from the day after the previous target's due date (the baseline date for the
-    first) to a target's due date, and one more period runs to the last verified measurement
-    when it ends after the last target. Actuals are verified values counted the indicator's way
-    (cumulative or latest) as of the period's end, per category measured within the period, so
-    they compare with the targets; actuals are (category, value, measured until).
+    A period runs from the day after the previous one (the baseline date for the first) to a
+    target's due date. Actuals belong to periods that have ended: the last day measured before
+    today closes a period of its own (splitting the one it falls in, or after the last target),
+    so verified values are reported as soon as they are, never on a period still running.
+    Actuals are verified values counted the indicator's way (cumulative or latest) as of the
+    period's end, per category measured within the period, so they compare with the targets;
+    actuals are (category, value, measured until).
     """
     spec = indicator.as_spec()
-    observations = [each.as_observation() for each in indicator.verified_measurements]
+    observations = [
+        each.as_observation() for each in indicator.verified_measurements if each.period_end < today
+    ]
     targets = defaultdict(list)
     for target in indicator.targets.all():
         targets[target.due_on].append(target)
-    ends = sorted(targets)
+    ends = set(targets)
     measured_until = max((each.period_end for each in observations), default=None)
-    if measured_until and (not ends or measured_until > ends[-1]):
-        ends.append(measured_until)
+    if measured_until:
+        ends.add(measured_until)
     start = indicator.baseline_date
-    for end in ends:
+    for end in sorted(ends):
         start = min(start, end)
         actuals = []
-        measured = {each.category for each in observations if start <= each.period_end <= end}
-        for category in sorted(measured):
-            counted = [
-                each
-                for each in observations
-                if each.category == category and each.period_end <= end
-            ]
-            until = max(each.period_end for each in counted)
-            actuals.append((category, current_value(spec, counted), until))
+        if end < today:
+            measured = {each.category for each in observations if start <= each.period_end <= end}
+            for category in sorted(measured):
+                counted = [
+                    each
+                    for each in observations
+                    if each.category == category and each.period_end <= end
+                ]
+                until = max(each.period_end for each in counted)
+                actuals.append((category, current_value(spec, counted), until))
         yield start, end, sorted(targets[end], key=lambda t: t.disaggregation), actuals
         start = end + timedelta(days=1)
 

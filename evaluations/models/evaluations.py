@@ -70,6 +70,13 @@ class Evaluation(models.Model):
         validators=[validate_report_file],
         help_text="PDF or Word (.docx).",
     )
+    # IATI (issue 21): a report the evaluator may publish is linked from the IATI file and
+    # served to anyone; every other report stays behind the portfolio's roles.
+    report_is_public = models.BooleanField(
+        "the report may be published",
+        default=False,
+        help_text="Link the report from the portfolio's IATI file, readable by anyone.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()

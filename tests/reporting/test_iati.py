@@ -1,26 +1,30 @@
 """IATI 2.03 export: valid against the official schema, codes from the codelists, three doors."""
 
+from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 from io import BytesIO, StringIO
 from pathlib import Path
 
 import pytest
+import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from lxml import etree
 
 from devtools.management.commands.seed_demo import PORTFOLIO_NAME
 from evaluations.models import Level, Measure, PayoutRule
 from funding import services
-from funding.models import Instrument, Tranche
+from funding.models import Instrument, LoanTerms, Tranche
 from portfolio.models import Organisation, Portfolio, Role
-from projects.models import Project
-from reporting import iati
+from projects.models import PolicySignificance, Project
+from reporting import iati, iati_plans
 from tests.evaluations.factories import (
+    EvaluationFactory,
     IndicatorFactory,
     MeasurementFactory,
     PayoutTermsFactory,
@@ -45,20 +49,43 @@ SCHEMA = (
 
 # Where the export writes a code, and the codelist it must come from.
 CODES = [
+    ("/iati-activities/@version", "Version"),
+    ("//iati-activity/@xml:lang", "Language"),
     ("//activity-status/@code", "ActivityStatus"),
+    ("//activity-date/@type", "ActivityDateType"),
+    ("//description/@type", "DescriptionType"),
     ("//reporting-org/@type", "OrganisationType"),
     ("//participating-org/@role", "OrganisationRole"),
     ("//participating-org/@type", "OrganisationType"),
     ("//provider-org/@type", "OrganisationType"),
     ("//receiver-org/@type", "OrganisationType"),
+    ("//other-identifier/@type", "OtherIdentifierType"),
+    ("//recipient-country/@code", "Country"),
+    ("//location-reach/@code", "GeographicLocationReach"),
+    ("//location-class/@code", "GeographicLocationClass"),
+    ("//feature-designation/@code", "LocationType"),
+    ("//sector/@vocabulary", "SectorVocabulary"),
     ("//sector[@vocabulary='1']/@code", "Sector"),
+    ("//tag/@vocabulary", "TagVocabulary"),
+    ("//tag[@vocabulary='2']/@code", "UNSDG-Goals"),
+    ("//policy-marker/@vocabulary", "PolicyMarkerVocabulary"),
+    ("//policy-marker/@code", "PolicyMarker"),
+    ("//policy-marker/@significance", "PolicySignificance"),
+    ("//default-aid-type/@vocabulary", "AidTypeVocabulary"),
     ("//default-aid-type[@vocabulary='1']/@code", "AidType"),
+    ("//budget/@type", "BudgetType"),
+    ("//budget/@status", "BudgetStatus"),
+    ("//planned-disbursement/@type", "BudgetType"),
     ("//transaction-type/@code", "TransactionType"),
     ("//flow-type/@code", "FlowType"),
     ("//finance-type/@code", "FinanceType"),
+    ("//document-link/@format", "FileFormat"),
+    ("//document-link/category/@code", "DocumentCategory"),
     ("//condition/@type", "ConditionType"),
     ("//result/@type", "ResultType"),
     ("//indicator/@measure", "IndicatorMeasure"),
+    ("//loan-terms/repayment-type/@code", "LoanRepaymentType"),
+    ("//loan-terms/repayment-plan/@code", "LoanRepaymentPeriod"),
     ("//iati-activity/@default-currency", "Currency"),
     ("//value/@currency", "Currency"),
 ]
@@ -70,17 +97,25 @@ ACTIVITY_ORDER = [
     "title",
     "description",
     "participating-org",
+    "other-identifier",
     "activity-status",
     "activity-date",
     "recipient-country",
+    "location",
     "sector",
+    "tag",
+    "policy-marker",
     "default-aid-type",
+    "budget",
     "planned-disbursement",
     "transaction",
+    "document-link",
     "conditions",
     "result",
     "crs-add",
+    iati.ext("project"),  # the extension comes last, where the schema lets other namespaces in
 ]
+TODAY = date(2026, 3, 1)
 
 
 @pytest.fixture(scope="module")
@@ -167,6 +202,24 @@ def test_every_mapped_code_is_in_the_shipped_codelist():
         ([iati.AID_TYPE_PROJECT], "AidType"),
         (iati.RESULT_TYPE.values(), "ResultType"),
         (iati.INDICATOR_MEASURE.values(), "IndicatorMeasure"),
+        ([iati.ORGANISATION_TYPE_OTHER], "OrganisationType"),
+        ([iati.OTHER_ACTIVITY_IDENTIFIER], "OtherIdentifierType"),
+        ([iati.POLICY_GENDER, iati.POLICY_DISABILITY], "PolicyMarker"),
+        ([str(value) for value in PolicySignificance.values], "PolicySignificance"),
+        ([iati.TAG_SDG_GOAL, iati.TAG_SDG_TARGET], "TagVocabulary"),
+        ([str(goal) for goal in range(1, 18)], "UNSDG-Goals"),
+        ([iati.LOCATION_REACH_ACTIVITY], "GeographicLocationReach"),
+        ([iati.LOCATION_CLASS_ADMINISTRATIVE], "GeographicLocationClass"),
+        ([iati.FEATURE_FIRST_LEVEL_REGION], "LocationType"),
+        ([iati.DOCUMENT_EVALUATION], "DocumentCategory"),
+        (iati.DOCUMENT_FORMAT.values(), "FileFormat"),
+        (iati.LOAN_REPAYMENT_TYPE.values(), "LoanRepaymentType"),
+        (iati.LOAN_REPAYMENT_PLAN.values(), "LoanRepaymentPeriod"),
+        ([iati_plans.ORIGINAL, iati_plans.REVISED], "BudgetType"),
+        ([iati_plans.INDICATIVE, iati_plans.COMMITTED], "BudgetStatus"),
+        ([iati.VOCABULARY_DAC], "SectorVocabulary"),
+        ([iati.VOCABULARY_DAC], "AidTypeVocabulary"),
+        ([iati.VOCABULARY_DAC], "PolicyMarkerVocabulary"),
     ]
     for codes, name in mappings:
         assert set(codes) <= iati.codelist(name), name
@@ -175,6 +228,17 @@ def test_every_mapped_code_is_in_the_shipped_codelist():
     assert set(iati.ORGANISATION_TYPE) == set(iati.FLOW_TYPE) == set(Organisation.FunderType)
     assert set(iati.RESULT_TYPE) == set(Level.values)
     assert set(iati.INDICATOR_MEASURE) == set(Measure.values)
+    assert set(iati.LOAN_REPAYMENT_TYPE) == set(LoanTerms.Method.values)
+    assert set(iati.LOAN_REPAYMENT_PLAN) == {months for months, _ in LoanTerms.FREQUENCIES}
+
+
+def test_shipped_codelists_are_whole():
+    # The issue found IndicatorMeasure with 2 of 5 codes and OrganisationType with 10 of 16.
+    assert iati.codelist("IndicatorMeasure") == {"1", "2", "3", "4", "5"}
+    assert len(iati.codelist("OrganisationType")) >= 16
+    for path in iati.CODELIST_DIR.glob("*.xml"):
+        shipped = etree.parse(str(path)).getroot()
+        assert shipped.tag == "codelist" and shipped.get("name") == path.stem
 
 
 def test_withdrawn_codes_are_not_in_the_codelist():
@@ -221,6 +285,226 @@ def test_the_closed_demo_project_ends_and_the_cancelled_one_too(demo, export):
     assert len(ended) == 1
 
 
+def test_demo_file_holds_all_the_money_and_clean_results(demo, export):
+    """What the issue found missing or noisy in the demo's file, checked on the whole file."""
+    root = export(demo, reporting_org=None)
+    today = timezone.localdate()
+    tranches = Tranche.objects.filter(project__portfolio=demo).exclude(status="cancelled")
+
+    # Planned tranches (EUR 1.9M and USD 250k in the demo) are planned disbursements.
+    planned = defaultdict(Decimal)
+    for line in root.iter("planned-disbursement"):
+        described = line.find(iati.ext("tranche"))
+        if described.get("status") == "planned":
+            value = line.find("value")
+            planned[value.get("currency") or "USD"] += Decimal(value.text)
+    assert planned == {"EUR": Decimal("1900000.00"), "USD": Decimal("250000.00")}
+    # Each with its type, period and value date; a revised line is this quarter's.
+    this_quarter = iati_plans.quarter(today)
+    for line in root.iter("planned-disbursement"):
+        start = date.fromisoformat(line.find("period-start").get("iso-date"))
+        end = date.fromisoformat(line.find("period-end").get("iso-date"))
+        assert line.get("type") in {"1", "2"} and start <= end
+        assert line.find("value").get("value-date")
+        if line.get("type") == "2":
+            assert (start, end) == this_quarter
+    # Money still to pay is always expected in a period that has not ended.
+    for activity in root.iter("iati-activity"):
+        ahead = {
+            line.find(iati.ext("tranche")).get("reference")
+            for line in activity.iter("planned-disbursement")
+            if date.fromisoformat(line.find("period-end").get("iso-date")) >= today
+        }
+        code = activity.find(iati.ext("project")).get("code")
+        for tranche in tranches.filter(project__code=code):
+            if tranche.undisbursed_amount > 0:
+                assert tranche.funder_reference in ahead, tranche.funder_reference
+
+    # Budgets by year add up to the tranches, per currency, each at most a year long.
+    budgeted = defaultdict(Decimal)
+    for budget in root.iter("budget"):
+        assert budget.get("type") == "1" and budget.get("status") in {"1", "2"}
+        value = budget.find("value")
+        budgeted[value.get("currency") or "USD"] += Decimal(value.text)
+    expected = defaultdict(Decimal)
+    for tranche in tranches:
+        expected[tranche.currency] += tranche.amount
+    assert budgeted == expected
+
+    # Every organisation has an identifier, or a type and a name.
+    for tag in ("participating-org", "provider-org", "receiver-org", "reporting-org"):
+        for org in root.iter(tag):
+            assert org.get("ref") or (org.get("type") and org.findtext("narrative")), tag
+    # The demo's organisations all have identifiers with registered prefixes.
+    prefixes = iati.codelist("OrganisationRegistrationAgency")
+    refs = set(root.xpath("//@ref[parent::participating-org or parent::provider-org]"))
+    refs |= set(root.xpath("//receiver-org/@ref"))
+    assert refs and all("-".join(ref.split("-")[:2]) in prefixes for ref in refs)
+    assert not root.xpath("//receiver-org[not(@ref)]")
+    assert all(sector.get("percentage") == "100" for sector in root.iter("sector"))
+
+    # Results: at most four decimal places; actuals only on periods that have ended.
+    values = root.xpath("//actual/@value | //target/@value | //baseline/@value")
+    assert values and all(len(value.partition(".")[2]) <= 4 for value in values)
+    for actual in root.iter("actual"):
+        end = actual.getparent().find("period-end").get("iso-date")
+        assert date.fromisoformat(end) < today
+
+
+@time_machine.travel(TODAY, tick=False)
+def test_policy_markers_sdg_tags_regions(export, reporter):
+    project = ProjectFactory(
+        gender_marker=PolicySignificance.PRINCIPAL,
+        disability_marker=PolicySignificance.NOT_TARGETED,
+        sdg_goals=[16, 5],
+        admin_regions=["Nakuru", "Kisumu"],
+    )
+    activity = only_activity(export(project.portfolio))
+
+    markers = [marker.attrib for marker in activity.findall("policy-marker")]
+    assert markers == [
+        {"vocabulary": "1", "code": "1", "significance": "2"},
+        {"vocabulary": "1", "code": "11", "significance": "0"},
+    ]
+    tags = activity.findall("tag")
+    assert [(tag.get("vocabulary"), tag.get("code")) for tag in tags] == [("2", "5"), ("2", "16")]
+    assert tags[0].findtext("narrative").startswith("Goal 5. Achieve gender equality")
+    locations = activity.findall("location")
+    assert [loc.findtext("name/narrative") for loc in locations] == ["Nakuru", "Kisumu"]
+    assert locations[0].find("location-class").get("code") == "1"
+    assert locations[0].find("feature-designation").get("code") == "ADM1"
+
+
+def test_nothing_is_claimed_where_nothing_is_recorded(export, reporter):
+    project = ProjectFactory()
+    activity = only_activity(export(project.portfolio))
+    for tag in ("policy-marker", "tag", "location", "document-link", "other-identifier"):
+        assert activity.find(tag) is None, tag
+
+
+def test_an_activity_first_published_by_a_funder_names_that_identifier(export, reporter):
+    project = ProjectFactory(code="KE-9", iati_identifier="GB-GOV-1-300123-101")
+    activity = only_activity(export(project.portfolio))
+    assert activity.findtext("iati-identifier") == "XM-DAC-46990-KE-9"
+    other = activity.find("other-identifier")
+    assert other.attrib == {"ref": "GB-GOV-1-300123-101", "type": "A9"}
+    # An identifier that is the publisher's own is used as it is.
+    project.iati_identifier = "XM-DAC-46990-OLD-KE-9"
+    project.save()
+    activity = only_activity(export(project.portfolio))
+    assert activity.findtext("iati-identifier") == "XM-DAC-46990-OLD-KE-9"
+    assert activity.find("other-identifier") is None
+
+
+@time_machine.travel(TODAY, tick=False)
+def test_result_values_are_written_to_four_decimal_places(export, reporter):
+    indicator = IndicatorFactory(
+        measure=Measure.PERCENTAGE, baseline_value=Decimal("0"), disaggregations=[]
+    )
+    for month in (1, 2, 3):
+        MeasurementFactory(
+            indicator=indicator,
+            verified=True,
+            period_start=date(2025, month, 1),
+            period_end=date(2025, month, 28),
+            value=None,
+            numerator=Decimal("1"),
+            denominator=Decimal("3") if month < 3 else Decimal("7"),
+        )
+    qualitative = IndicatorFactory(
+        project=indicator.project,
+        measure=Measure.QUALITATIVE,
+        aggregation="non_cumulative",
+        disaggregations=[],
+    )
+    activity = only_activity(export(indicator.project.portfolio))
+    # Cumulative 3 of 13: 23.0769230769...%
+    assert activity.xpath("result/indicator[@measure='2']//actual/@value") == ["23.0769"]
+    # A score on a defined scale is ordinal (4), not a count of units.
+    assert activity.xpath(
+        f"result/indicator[contains(title/narrative, '{qualitative.code}')]/@measure"
+    ) == ["4"]
+
+
+@time_machine.travel(TODAY, tick=False)
+def test_an_actual_waits_for_its_period_to_end(export, reporter):
+    indicator = IndicatorFactory(disaggregations=[])
+    TargetFactory(indicator=indicator, due_on=date(2026, 12, 31), value=Decimal("900"))
+    MeasurementFactory(
+        indicator=indicator,
+        verified=True,
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 1, 31),
+        value=Decimal("100"),
+    )
+    MeasurementFactory(  # ends today: reported once the day is over
+        indicator=indicator,
+        verified=True,
+        period_start=date(2026, 2, 1),
+        period_end=TODAY,
+        value=Decimal("50"),
+    )
+    activity = only_activity(export(indicator.project.portfolio))
+    periods = activity.findall("result/indicator/period")
+    assert [
+        (p.find("period-start").get("iso-date"), p.find("period-end").get("iso-date"))
+        for p in periods
+    ] == [
+        ("2025-01-01", "2026-01-31"),
+        ("2026-02-01", "2026-12-31"),
+    ]
+    assert periods[0].find("actual").get("value") == "100"
+    assert periods[1].find("actual") is None
+    assert periods[1].find("target").get("value") == "900"
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    settings.SITE_URL = "https://tracker.example.org/"
+    return tmp_path
+
+
+def pdf(name="mid-term.pdf"):
+    return SimpleUploadedFile(name, b"%PDF-1.4\n% demo report\n", content_type="application/pdf")
+
+
+def test_public_evaluation_reports_become_document_links(export, reporter, media, client):
+    public = EvaluationFactory(
+        report=pdf(), report_is_public=True, summary="Uptake is strong among women."
+    )
+    EvaluationFactory(project=public.project, report=pdf("internal.pdf"))  # not for publication
+    EvaluationFactory(project=public.project, report_is_public=True)  # no report to link
+    activity = only_activity(export(public.project.portfolio))
+
+    (link,) = activity.findall("document-link")
+    assert link.get("format") == "application/pdf"
+    url = link.get("url")
+    assert url.startswith("https://tracker.example.org/api/v1/iati/documents/")
+    assert link.find("category").get("code") == "A07"
+    assert "Mid-term evaluation" in link.findtext("title/narrative")
+    assert link.findtext("description/narrative") == "Uptake is strong among women."
+    assert link.find("document-date").get("iso-date") == "2025-11-15"
+    # Anyone can follow the link, signed in or not.
+    response = client.get(url.removeprefix("https://tracker.example.org"))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert b"".join(response.streaming_content).startswith(b"%PDF")
+    assert response["Content-Security-Policy"] == "sandbox"
+
+
+def test_reports_not_marked_public_are_not_served(reporter, media, client):
+    private = EvaluationFactory(report=pdf())
+    name = Path(private.report.name).name
+    url = reverse("iati-document", args=[private.pk, name])
+    assert client.get(url).status_code == 404
+    private.report_is_public = True
+    private.save()
+    assert client.get(url).status_code == 200
+    assert client.get(reverse("iati-document", args=[private.pk, "other.pdf"])).status_code == 404
+    assert client.get(reverse("iati-document", args=[987654, name])).status_code == 404
+
+
 def test_queries_do_not_grow_with_the_projects(reporter):
     portfolio = PortfolioFactory()
 
@@ -256,31 +540,57 @@ def test_project_without_transactions(export, reporter):
 
     assert activity.find("transaction") is None
     assert activity.find("planned-disbursement") is None
+    assert activity.find("budget") is None
     assert activity.find("conditions") is None
     assert activity.find("crs-add") is None
     (partner,) = activity.findall("participating-org")
+    # Without an identifier an organisation is typed; its kind is not recorded, so "Other".
     assert partner.get("role") == "4" and partner.get("ref") is None
+    assert partner.get("type") == iati.ORGANISATION_TYPE_OTHER
     assert partner.findtext("narrative") == project.implementing_partner.name
     # The schema needs one activity date; a project with no plans yet gets the day it was recorded.
     assert activity.find("activity-date").get("type") == "1"
     assert activity.find("activity-status").get("code") == "1"
     assert activity.find("description").findtext("narrative") == project.title
+    assert activity.find("sector").get("percentage") == "100"
 
 
-def test_planned_tranche_names_its_funder_but_moves_no_money(export, reporter):
+@time_machine.travel(TODAY, tick=False)
+def test_planned_tranche_is_a_planned_disbursement_and_an_indicative_budget(export, reporter):
     funder = FunderFactory(name="Nordic Cooperation Agency")
-    tranche = TrancheFactory(planned=True, funder=funder, expected_disbursement_on=date(2026, 6, 1))
+    tranche = TrancheFactory(
+        planned=True,
+        funder=funder,
+        amount=Decimal("650000.00"),
+        currency="EUR",
+        expected_disbursement_on=date(2026, 6, 1),
+    )
     activity = only_activity(export(tranche.project.portfolio))
 
-    assert activity.find("transaction") is None
-    assert activity.find("planned-disbursement") is None
+    assert activity.find("transaction") is None  # nothing signed, nothing paid
     funding = activity.find("participating-org[@role='1']")
     assert funding.findtext("narrative") == "Nordic Cooperation Agency"
-    assert funding.get("ref") is None  # no IATI identifier: narrative only, as the schema allows
-    assert funding.get("type") == "10"
+    assert funding.get("ref") is None and funding.get("type") == "10"
+    (planned,) = activity.findall("planned-disbursement")
+    assert planned.get("type") == "1"
+    assert planned.find("period-start").get("iso-date") == "2026-04-01"
+    assert planned.find("period-end").get("iso-date") == "2026-06-30"
+    value = planned.find("value")
+    assert (value.text, value.get("currency"), value.get("value-date")) == (
+        "650000.00",
+        "EUR",
+        "2026-06-01",
+    )
+    assert planned.findtext("provider-org/narrative") == "Nordic Cooperation Agency"
+    (budget,) = activity.findall("budget")
+    assert (budget.get("type"), budget.get("status")) == ("1", "1")  # original, indicative
+    assert budget.find("period-start").get("iso-date") == "2026-01-01"
+    assert budget.find("period-end").get("iso-date") == "2026-12-31"
+    assert budget.find("value").text == "650000.00"
     assert activity.find("activity-date[@type='1']").get("iso-date") == "2026-06-01"
 
 
+@time_machine.travel(TODAY, tick=False)
 def test_grant_commitment_disbursement_and_what_remains(export, reporter):
     project = ProjectFactory(launched=True, portfolio__reporting_currency="USD")
     tranche = TrancheFactory(
@@ -317,11 +627,23 @@ def test_grant_commitment_disbursement_and_what_remains(export, reporter):
     assert disbursement.find("transaction-type").get("code") == "3"
     assert disbursement.get("ref") == "RDB-1/1"
     assert disbursement.find("value").text == "100000.00"
-    # The rest is planned from the last payment.
-    planned = activity.find("planned-disbursement")
-    assert planned.find("period-start").get("iso-date") == "2025-03-01"
-    assert planned.find("value").text == "200000.00"
-    assert planned.find("value").get("currency") == "EUR"
+    # The plan stays in its quarter, as past; what it left unpaid is expected this quarter.
+    original, revised = activity.findall("planned-disbursement")
+    assert original.get("type") == "1"
+    assert original.find("period-start").get("iso-date") == "2025-01-01"
+    assert original.find("period-end").get("iso-date") == "2025-03-31"
+    assert original.find("value").get("value-date") == "2025-02-01"
+    assert original.find("value").text == "300000.00"
+    assert revised.get("type") == "2"
+    assert revised.find("period-start").get("iso-date") == "2026-01-01"
+    assert revised.find("period-end").get("iso-date") == "2026-03-31"
+    assert revised.find("value").get("value-date") == "2026-03-01"
+    assert revised.find("value").text == "200000.00"
+    assert revised.find("value").get("currency") == "EUR"
+    # The maintenance it pays for is the budget of its year, committed.
+    (budget,) = activity.findall("budget")
+    assert (budget.get("status"), budget.find("value").text) == ("2", "300000.00")
+    assert budget.find("period-start").get("iso-date") == "2025-01-01"
     # A cancelled tranche is not there at all, nor is its funder.
     assert cancelled.funder.name not in texts(activity, "participating-org/narrative")
     assert activity.find("activity-date[@type='2']").get("iso-date") == "2025-03-01"
@@ -330,11 +652,26 @@ def test_grant_commitment_disbursement_and_what_remains(export, reporter):
     assert "launched on 2025-01-01" in planned_end.findtext("narrative")
 
 
+@time_machine.travel(TODAY, tick=False)
+def test_what_is_dated_after_today_has_not_happened_yet(export, reporter):
+    tranche = TrancheFactory(funder=reporter, committed_on=date(2026, 5, 1))
+    activity = only_activity(export(tranche.project.portfolio))
+    assert activity.find("transaction") is None
+    (planned,) = activity.findall("planned-disbursement")
+    described = planned.find(iati.ext("tranche"))
+    assert (described.get("status"), described.get("committed-on")) == ("committed", "2026-05-01")
+    assert activity.find("budget").get("status") == "1"  # not signed yet: indicative
+
+
 def test_loan_with_crs_add_loan_terms(export, reporter):
     terms = LoanTermsFactory(
         tranche__funder=reporter,
         tranche__committed_on=date(2025, 3, 1),
         annual_rate_percent=Decimal("0.750"),
+        method="linear",
+        frequency_months=3,
+        tenor_months=60,
+        grace_months=12,
     )
     tranche = terms.tranche
     services.disburse(tranche, Decimal("40000"), date(2025, 4, 1))
@@ -343,6 +680,8 @@ def test_loan_with_crs_add_loan_terms(export, reporter):
     assert activity.xpath("transaction/finance-type/@code") == ["421", "421"]
     loan_terms = activity.find("crs-add/loan-terms")
     assert loan_terms.get("rate-1") == "0.75"
+    assert loan_terms.find("repayment-type").get("code") == "1"  # equal principal payments
+    assert loan_terms.find("repayment-plan").get("code") == "4"  # quarterly
     assert loan_terms.find("commitment-date").get("iso-date") == "2025-03-01"
     schedule = terms.schedule()
     first_principal = next(each for each in schedule if each.principal > 0)
@@ -350,8 +689,11 @@ def test_loan_with_crs_add_loan_terms(export, reporter):
     assert first_principal.due_on > terms.first_payment_date
     assert loan_terms.find("repayment-first-date").get("iso-date") == str(first_principal.due_on)
     assert loan_terms.find("repayment-final-date").get("iso-date") == str(schedule[-1].due_on)
+    # Repayments are not recorded yet: no loan-status is claimed.
+    assert activity.find("crs-add/loan-status") is None
 
 
+@time_machine.travel(TODAY, tick=False)
 def test_results_based_tranche_is_a_grant_with_a_performance_condition(export, reporter):
     terms = PayoutTermsFactory(
         tranche__funder=reporter,
@@ -407,15 +749,21 @@ def test_results_based_tranche_is_a_grant_with_a_performance_condition(export, r
     element = result.find("indicator")
     assert element.get("measure") == "1" and element.get("ascending") == "1"
     assert element.find("baseline").get("year") == "2025"
-    first, second = element.findall("period")
-    assert first.find("period-start").get("iso-date") == "2025-01-01"
+    measured, first, second = element.findall("period")
+    # The last day measured closes a period of its own, so the verified value is reported
+    # on a period that has ended; the target's period keeps the target.
+    assert measured.find("period-start").get("iso-date") == "2025-01-01"
+    assert measured.find("period-end").get("iso-date") == "2025-06-30"
+    assert measured.find("target") is None
+    # Cumulative: the verified quarters add up; the unverified one does not count.
+    (actual,) = measured.findall("actual")
+    assert actual.get("value") == "75000"
+    assert "2025-06-30" in actual.findtext("comment/narrative")
+    assert first.find("period-start").get("iso-date") == "2025-07-01"
     assert first.find("period-end").get("iso-date") == "2025-12-31"
     assert [t.get("value") for t in first.findall("target")] == ["150000", "70000"]
     assert first.find("target[2]/dimension").attrib == {"name": "sex", "value": "female"}
-    # Cumulative: the verified quarters add up; the unverified one does not count.
-    (actual,) = first.findall("actual")
-    assert actual.get("value") == "75000"
-    assert "2025-06-30" in actual.findtext("comment/narrative")
+    assert first.find("actual") is None
     assert second.find("period-start").get("iso-date") == "2026-01-01"
     assert second.find("target").get("value") == "400000"
     assert second.find("actual") is None

@@ -39,14 +39,14 @@ ORGANISATIONS = [
     ("bank",      "Regional Development Bank",          "funder",      "multilateral_bank", "CI", "XM-DAC-46990"),
     ("agency",    "Nordic Cooperation Agency",          "funder",      "bilateral_donor",   "FI", "XI-IATI-NCA01"),
     ("foundation", "Open Futures Foundation",           "funder",      "philanthropy",      "GB", "GB-CHC-1187654"),
-    ("savanna",   "Savanna Digital Works",              "implementer", "",                  "KE", ""),
-    ("kigali",    "Kigali Health Informatics",          "implementer", "",                  "RW", ""),
-    ("accra",     "Accra Civic Tech Cooperative",       "implementer", "",                  "GH", ""),
-    ("dhaka",     "Dhaka Digital Services Trust",       "implementer", "",                  "BD", ""),
-    ("himalaya",  "Himalaya GovTech",                   "implementer", "",                  "NP", ""),
-    ("andes",     "Andes Digital Public Services",      "implementer", "",                  "PE", ""),
-    ("manila",    "Manila Health Systems Lab",          "implementer", "",                  "PH", ""),
-    ("evaluator", "Meridian Evaluation Partners",       "evaluator",   "",                  "GB", ""),
+    ("savanna",   "Savanna Digital Works",              "implementer", "",                  "KE", "KE-RCO-PVT-7LU2XQ9B"),
+    ("kigali",    "Kigali Health Informatics",          "implementer", "",                  "RW", "RW-RGB-1082"),
+    ("accra",     "Accra Civic Tech Cooperative",       "implementer", "",                  "GH", "GH-RGD-CS041562019"),
+    ("dhaka",     "Dhaka Digital Services Trust",       "implementer", "",                  "BD", "BD-NAB-2841"),
+    ("himalaya",  "Himalaya GovTech",                   "implementer", "",                  "NP", "NP-CRO-178452"),
+    ("andes",     "Andes Digital Public Services",      "implementer", "",                  "PE", "PE-RUC-20601234567"),
+    ("manila",    "Manila Health Systems Lab",          "implementer", "",                  "PH", "PH-SEC-CS201912345"),
+    ("evaluator", "Meridian Evaluation Partners",       "evaluator",   "",                  "GB", "GB-COH-09876543"),
 ]
 
 # username     first     last        role                     organisation  staff + superuser
