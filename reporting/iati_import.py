@@ -38,9 +38,10 @@ from django.utils.translation import gettext as _
 from funding import services
 from funding.models import Instrument, LoanTerms, Purpose, Tranche, TrancheStatus
 from funding.signals import queue_rescan, rescans_paused
-from portfolio import access
+from portfolio import access, errors
 from portfolio.codelists import currencies
 from portfolio.models import Organisation
+from portfolio.services import save_row
 from projects.models import PolicySignificance, Project, Status, TargetGroup
 
 from . import iati
@@ -843,14 +844,14 @@ class Importer:
         try:
             with transaction.atomic():
                 return save(*args), True
-        except ValidationError as error:
+        except (ValidationError, IntegrityError) as error:
+            if isinstance(error, IntegrityError):  # a plain sentence, never the constraint's name
+                error = errors.from_integrity_error(error)
             for name, messages in _messages(error):
                 for message in messages:
                     self.problem((where or {}).get(name, path), message)
         except PermissionDenied as error:
             self.problem(path, str(error))
-        except IntegrityError as error:
-            self.problem(path, _("Not saved: {error}").format(error=error))
         return None, False
 
     def save_row(self, row):
@@ -865,7 +866,7 @@ class Importer:
             row.full_clean()
             row.save()
         else:
-            access.save_as(self.user, row)
+            save_row(row, self.user)
         if is_new:
             self.created.add((row._meta.label_lower, row.pk))
         return row
