@@ -326,6 +326,13 @@ class LapseFlagFilter(filters.FilterSet):
     acknowledged = filters.BooleanFilter(
         field_name="acknowledged_at", lookup_expr="isnull", exclude=True
     )
+    as_of = filters.DateFilter(
+        method="open_on",
+        help_text="Only the flags that were open at the end of this day (a snapshot).",
+    )
+
+    def open_on(self, queryset, name, value):
+        return queryset & selectors.open_flags_on(value)
 
     class Meta:
         model = LapseFlag
@@ -393,7 +400,7 @@ class CoverageSerializer(serializers.Serializer):
     gaps = IntervalSerializer(many=True, help_text="Days of the window without secured cover.")
     next_gap = IntervalSerializer(allow_null=True)
     days_to_lapse = serializers.IntegerField(allow_null=True)
-    open_flags = LapseFlagSerializer(many=True)
+    open_flags = LapseFlagSerializer(many=True, help_text="Open at the end of as_of.")
     forecast = MonthSerializer(many=True, help_text="Month by month from as_of, 24 months.")
 
 
@@ -435,7 +442,7 @@ class ProjectCoverage(RoleTableMixin, generics.RetrieveAPIView):
             "gaps": [],
             "next_gap": None,
             "days_to_lapse": None,
-            "open_flags": LapseFlag.objects.open().filter(project=project),
+            "open_flags": selectors.open_flags_on(as_of, [project.pk]),
             "forecast": [],
         }
         if assessment is not None:

@@ -6,7 +6,6 @@ from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
-from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import F, OuterRef, Prefetch, Subquery
 from django.http import HttpResponse
@@ -16,7 +15,7 @@ from lxml import etree
 
 from evaluations.models import Indicator, Level, Measure, Measurement, PayoutRule, plain
 from evaluations.progress import DECREASE, current_value
-from funding import schedules
+from funding import coverage, schedules
 from funding.models import Instrument, Tranche, TrancheStatus
 from portfolio.models import Organisation, Role
 from projects.models import Project, Status, TargetGroup
@@ -328,7 +327,7 @@ class Activity:
         launch = project.launch_date or project.planned_launch_date
         if launch:
             months = project.sustainability_months
-            end = launch + relativedelta(months=months) - timedelta(days=1)
+            end = coverage.obligation_window(launch, months).end
             planned_end = _child(activity, "activity-date", {"type": PLANNED_END, "iso-date": end})
             if project.launch_date:
                 said = f"The service launched on {launch.isoformat()}"
