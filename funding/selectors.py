@@ -13,7 +13,7 @@ from django.db.models import Exists, Min, OuterRef, Q
 from django.utils import timezone
 
 from portfolio.models import ExchangeRate, NoRateError
-from portfolio.rates import RateTable, convert_tranche
+from portfolio.rates import RateTable
 from projects.models import Project
 
 from . import coverage, figures
@@ -96,8 +96,6 @@ def assess_projects(as_of: date, project_ids=None):
         "covers_until",
         "amount",
         "currency",
-        "committed_on",
-        "fixed_rate",
     )
     for project_id, *rest in rows.iterator(chunk_size=BATCH):
         tranches[project_id].append(rest)
@@ -109,20 +107,14 @@ def assess_projects(as_of: date, project_ids=None):
         secured, planned, funded = [], [], []
         reporting = p["portfolio__reporting_currency"]
         unconverted = ""
-        for status, covers_from, covers_until, amount, currency, signed, fixed in tranches[p["id"]]:
+        for status, covers_from, covers_until, amount, currency in tranches[p["id"]]:
             interval = coverage.Interval(covers_from, covers_until)
             if status == TrancheStatus.COMMITTED:
                 secured.append(interval)
                 try:
-                    # The money signed for, as every door converts it.
-                    value = convert_tranche(
-                        tables[reporting],
-                        amount=amount,
-                        currency=currency,
-                        committed_on=signed,
-                        as_of=as_of,
-                        fixed_rate=fixed,
-                    ).committed
+                    # Money for the service still to come is judged at the as-of rate, as
+                    # what is still to disburse is everywhere (portfolio.rates).
+                    value = tables[reporting].convert(amount, currency, as_of).amount
                 except NoRateError as error:
                     unconverted = str(error)
                     continue
