@@ -1,9 +1,13 @@
 """What starts a scan: each save rescans its projects inside its own transaction; beat runs the
 daily scan through a real worker; the command; digests and retries."""
 
+import os
 import smtplib
+import subprocess
+import sys
 from datetime import date
 from io import StringIO
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -286,3 +290,30 @@ def test_digest_lists_each_project_with_its_gap_and_link(mailoutbox, settings):
     assert "KE-ID-01 – Digital ID" in message.body
     assert "Gap: 2026-02-01 to 2027-12-31 (began 28 days ago)" in message.body
     assert "https://tracker.example.org/projects/1/" in message.body
+
+
+def test_a_web_process_can_queue_the_digest_its_rescan_writes(tmp_path):
+    """A web process never starts a worker, so Celery has not imported the task modules there;
+    the outbox still finds the digest task by name."""
+    code = (
+        "import django; django.setup()\n"
+        "from portfolio import outbox\n"
+        "print(outbox._task('funding.tasks.send_lapse_digest').name)\n"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SECRET_KEY": "x",
+        "CELERY_BROKER_DIR": str(tmp_path),
+    }
+    env.pop("DATABASE_URL", None)
+    found = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.split()[-1] == "funding.tasks.send_lapse_digest"
