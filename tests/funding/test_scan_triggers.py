@@ -5,6 +5,8 @@ import os
 import smtplib
 import subprocess
 import sys
+import threading
+import time
 from datetime import date
 from io import StringIO
 from pathlib import Path
@@ -150,6 +152,60 @@ def test_flags_are_current_with_the_broker_down(rescans_on_save, today, broker_d
 
     assert open_kinds(project) == {"lapsed"}
     assert "Could not queue" not in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_saves_on_one_project_at_once_leave_the_flags_both_call_for(
+    postgres, rescans_on_save, today
+):
+    project = ProjectFactory(status=Project.Status.LAUNCHED, launch_date=LAUNCH)
+    maintenance(project, date(2026, 1, 31))
+    assert open_kinds(project) == {"lapsed"}
+    first_saved, release = threading.Event(), threading.Event()
+    errors = []
+
+    def save(covers_from, covers_until, hold=False):
+        try:
+            with transaction.atomic():
+                TrancheFactory(
+                    project=project,
+                    purpose=Tranche.Purpose.MAINTENANCE,
+                    covers_from=covers_from,
+                    covers_until=covers_until,
+                )
+                if hold:
+                    first_saved.set()
+                    assert release.wait(60)
+        except Exception as error:  # reported below, in the test's own thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    def waiting_for_a_project_lock():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            )
+            return cursor.fetchone()[0] == 1
+
+    # Alone, the first would leave the project at risk and the second lapsed; together they
+    # cover the whole window.
+    first = threading.Thread(target=save, args=(date(2026, 2, 1), date(2026, 4, 30), True))
+    second = threading.Thread(target=save, args=(date(2026, 5, 1), date(2027, 12, 31)))
+    first.start()
+    assert first_saved.wait(60)
+    second.start()
+    deadline = time.monotonic() + 60
+    while not waiting_for_a_project_lock():  # the second save's rescan waits for the first
+        assert time.monotonic() < deadline, "the second rescan never waited"
+        time.sleep(0.05)
+    release.set()
+    first.join(60)
+    second.join(60)
+
+    assert errors == []
+    assert open_kinds(project) == set()
+    assert scan.scan_lapses(dry_run=True).flags == []
 
 
 def test_the_daily_scan_retries_a_locked_database_with_backoff(monkeypatch):
