@@ -332,7 +332,7 @@ class LapseFlagFilter(filters.FilterSet):
     )
 
     def open_on(self, queryset, name, value):
-        return queryset & selectors.open_flags_on(value)
+        return selectors.open_flags_on(value, flags=queryset)
 
     class Meta:
         model = LapseFlag

@@ -178,13 +178,14 @@ def coverage_forecast(as_of: date | None = None, project_ids=None, months=24):
     return forecasts
 
 
-def open_flags_on(day: date, project_ids=None):
-    """The lapse flags open at the end of `day`, as the scans recorded them: raised by then and
-    not resolved by then. On today that is every open flag, which the rescan inside each save
-    keeps current; on a later day, the flags open now."""
+def open_flags_on(day: date, project_ids=None, flags=None):
+    """The lapse flags (of `flags`, default all) open at the end of `day`, as the scans
+    recorded them: raised by then and not resolved by then. On today that is every open flag,
+    which the rescan inside each save keeps current; on a later day, the flags open now."""
     end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+    flags = LapseFlag.objects.all() if flags is None else flags
     return scoped(
-        LapseFlag.objects.filter(raised_at__lt=end).filter(
+        flags.filter(raised_at__lt=end).filter(
             Q(resolved_at__isnull=True) | Q(resolved_at__gte=end)
         ),
         project_ids,
