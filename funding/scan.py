@@ -102,7 +102,7 @@ def _take_scan_lock(project_ids):
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SCAN_LOCK_KEY])
             return
         cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [SCAN_LOCK_KEY])
-        # In id order, so two saves touching the same projects never wait on each other.
+        # In id order, so two saves touching the same projects wait in turn, never deadlock.
         keys = sorted({project_id % 2_147_483_647 for project_id in project_ids})
         cursor.execute(
             "SELECT pg_advisory_xact_lock(%s, key) FROM "
