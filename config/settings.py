@@ -84,6 +84,18 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portfolio.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default serves the web server, a worker and beat at once. WAL lets readers
+    # go on while one writes; IMMEDIATE takes the write lock when a transaction begins, so a
+    # transaction never fails half-way trying to upgrade a read lock (which SQLite answers
+    # with "database is locked" at once, whatever the timeout); the busy timeout makes a
+    # second writer wait its turn instead of failing.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": env.int("SQLITE_BUSY_TIMEOUT", default=30),
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 
 # Failed-login counts and the dashboard's daily coverage live here. In-process memory serves
 # one process; with several web workers set CACHE_URL (e.g. redis://host:6379/1) so they share.

@@ -323,6 +323,13 @@ class LapseFlagFilter(filters.FilterSet):
     acknowledged = filters.BooleanFilter(
         field_name="acknowledged_at", lookup_expr="isnull", exclude=True
     )
+    as_of = filters.DateFilter(
+        method="open_on",
+        help_text="Only the flags that were open at the end of this day (a snapshot).",
+    )
+
+    def open_on(self, queryset, name, value):
+        return selectors.open_flags_on(value, flags=queryset)
 
     class Meta:
         model = LapseFlag
@@ -390,7 +397,7 @@ class CoverageSerializer(serializers.Serializer):
     gaps = IntervalSerializer(many=True, help_text="Days of the window without secured cover.")
     next_gap = IntervalSerializer(allow_null=True)
     days_to_lapse = serializers.IntegerField(allow_null=True)
-    open_flags = LapseFlagSerializer(many=True)
+    open_flags = LapseFlagSerializer(many=True, help_text="Open at the end of as_of.")
     forecast = MonthSerializer(many=True, help_text="Month by month from as_of, 24 months.")
 
 
@@ -431,7 +438,7 @@ class ProjectCoverageView(RoleTableMixin, generics.RetrieveAPIView):
             "gaps": [],
             "next_gap": None,
             "days_to_lapse": None,
-            "open_flags": LapseFlag.objects.open().filter(project=project),
+            "open_flags": selectors.open_flags_on(as_of, [project.pk]),
             "forecast": judged.forecast,
         }
         if judged.assessment is not None:  # launched

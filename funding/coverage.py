@@ -26,6 +26,10 @@ nothing. The caller leaves out projects that are not launched.
   the flag names that period, ``days_to_lapse`` is 0 and ``shortfall`` is need minus money.
 
 Flags come in that order: the lapse flag, then ``no_maintenance``, then ``underfunded``.
+
+This module is also the one home of three rules every door shows: the obligation window
+(``obligation_window``), how long maintenance is secured (``secured_until``) and the kinds
+of flag with their urgency and escalation (``FLAG_KINDS``).
 """
 
 from collections.abc import Iterable
@@ -34,12 +38,14 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from dateutil.relativedelta import relativedelta
+from django.utils.translation import gettext_noop
 
 LAPSED = "lapsed"
 AT_RISK = "at_risk"
 UNSECURED = "unsecured"
 NO_MAINTENANCE = "no_maintenance"
 UNDERFUNDED = "underfunded"
+DISBURSEMENT_OVERDUE = "disbursement_overdue"  # raised by the scan from expected payment dates
 
 ONE_DAY = timedelta(days=1)
 DAYS_PER_YEAR = 365
@@ -96,6 +102,48 @@ class Assessment:
 
 
 @dataclass(frozen=True)
+class FlagKindRule:
+    """One kind of lapse flag: its code, its label, how urgent it is and what it escalates to."""
+
+    value: str
+    label: str
+    urgency: int  # 0 first: a lapse now, then lapses to come, then money matters
+    # When a flag of this kind is open and the scan raises `escalates_to` in its place, the
+    # new flag is announced as an escalation rather than as news.
+    escalates_to: str | None = None
+
+
+# Every kind of flag, in the order the database has always listed them; `urgency` orders them
+# for people (dashboard, API, workbook, digests).
+FLAG_KINDS = (
+    FlagKindRule(LAPSED, gettext_noop("Lapsed"), urgency=0),
+    FlagKindRule(AT_RISK, gettext_noop("At risk"), urgency=2, escalates_to=LAPSED),
+    FlagKindRule(UNSECURED, gettext_noop("Unsecured"), urgency=3, escalates_to=LAPSED),
+    FlagKindRule(NO_MAINTENANCE, gettext_noop("No maintenance funding"), urgency=1),
+    FlagKindRule(UNDERFUNDED, gettext_noop("Underfunded"), urgency=4),
+    FlagKindRule(DISBURSEMENT_OVERDUE, gettext_noop("Disbursement overdue"), urgency=5),
+)
+_KIND = {kind.value: kind for kind in FLAG_KINDS}
+
+
+def flag_urgency(kind: str) -> int:
+    """How urgent a kind of flag is: 0 is the most urgent; an unknown kind comes last."""
+    found = _KIND.get(kind)
+    return found.urgency if found is not None else len(FLAG_KINDS)
+
+
+def by_urgency(kinds: Iterable[str]) -> list[str]:
+    """Flag kinds, most urgent first."""
+    return sorted(kinds, key=flag_urgency)
+
+
+def escalates_to(kind: str) -> str | None:
+    """The kind that, raised in place of an open flag of `kind`, is an escalation."""
+    found = _KIND.get(kind)
+    return found.escalates_to if found is not None else None
+
+
+@dataclass(frozen=True)
 class MonthCoverage:
     month: date
     secured_days: int
@@ -109,6 +157,17 @@ def obligation_window(launch_date: date, sustainability_months: int) -> Interval
         raise ValueError(f"sustainability_months must be at least 1, not {sustainability_months}")
     end = launch_date + relativedelta(months=sustainability_months) - ONE_DAY
     return Interval(launch_date, end)
+
+
+def secured_until(assessment: Assessment, as_of: date) -> date | None:
+    """The last day of secured maintenance running unbroken from `as_of` (from the window start
+    when the service has not launched yet); None when that day itself is not secured."""
+    gap = assessment.next_gap
+    if gap is None:
+        return assessment.secured[-1].end if assessment.secured else None
+    if gap.start <= as_of or gap.start == assessment.window.start:
+        return None
+    return gap.start - ONE_DAY
 
 
 def merge(intervals: Iterable[Interval]) -> list[Interval]:

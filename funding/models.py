@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -14,7 +15,7 @@ from portfolio import access
 from portfolio.fields import CurrencyField, MoneyField, currency_is_iso_shaped, validate_rate
 from portfolio.tracking import StoredValues
 
-from . import schedules
+from . import coverage, schedules
 
 ZERO = Decimal("0.00")
 
@@ -345,18 +346,30 @@ class Disbursement(models.Model):
     def __str__(self):
         return f"{self.amount:,} {self.tranche.currency} on {self.disbursed_on}"
 
+    def clean(self):
+        # A disbursement is money that has moved. A payment still to come is the tranche's
+        # expected disbursement date, never a disbursement dated in the future.
+        today = timezone.localdate()
+        if self.disbursed_on and self.disbursed_on > today:
+            raise ValidationError(
+                {
+                    "disbursed_on": gettext(
+                        "A disbursement records money already paid, so it cannot be dated "
+                        "after today (%(today)s). Record it on the day it is paid; until "
+                        "then, give the date it is expected on the tranche."
+                    )
+                    % {"today": today.isoformat()}
+                }
+            )
 
-class FlagKind(models.TextChoices):
-    LAPSED = "lapsed", _("Lapsed")
-    AT_RISK = "at_risk", _("At risk")
-    UNSECURED = "unsecured", _("Unsecured")
-    NO_MAINTENANCE = "no_maintenance", _("No maintenance funding")
-    UNDERFUNDED = "underfunded", _("Underfunded")
-    DISBURSEMENT_OVERDUE = "disbursement_overdue", _("Disbursement overdue")
 
-
-# A new lapse after one of these was open is an escalation, announced as such.
-ESCALATES_TO_LAPSED = (FlagKind.AT_RISK, FlagKind.UNSECURED)
+# The kinds of flag, from their one list (coverage.FLAG_KINDS, which also carries urgency and
+# escalation): FlagKind.LAPSED, FlagKind.AT_RISK, ...
+FlagKind = models.TextChoices(
+    "FlagKind",
+    [(kind.value.upper(), (kind.value, _(kind.label))) for kind in coverage.FLAG_KINDS],
+    module=__name__,
+)
 
 
 class LapseFlagQuerySet(models.QuerySet):

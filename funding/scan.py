@@ -12,16 +12,16 @@ from portfolio.models import Membership, Portfolio, Role
 from portfolio.outbox import enqueue_on_commit
 from projects.models import Project
 
-from .models import (
-    ESCALATES_TO_LAPSED,
-    FlagKind,
-    LapseFlag,
-    LapseReminder,
-    Tranche,
-)
+from . import coverage
+from .models import FlagKind, LapseFlag, LapseReminder, Tranche
 from .selectors import assess_projects, overdue_disbursements, scoped
 
-SCAN_LOCK_KEY = 7_310_001  # PostgreSQL advisory lock: two scans at once run one after the other
+# PostgreSQL advisory locks. A scan of every project holds SCAN_LOCK_KEY alone; a scan of a
+# few projects (the one inside each save) shares it and holds a lock per project, so saves on
+# different projects rescan side by side while the same project's flags are written by one
+# scan at a time, and never at the same time as the full scan.
+SCAN_LOCK_KEY = 7_310_001
+PROJECT_LOCK_CLASS = 7_310
 BATCH = 2000
 SEND_LAPSE_DIGEST = "funding.tasks.send_lapse_digest"
 
@@ -94,10 +94,21 @@ def _update_flags(flags):
             )
 
 
-def _take_scan_lock():
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+def _take_scan_lock(project_ids):
+    if connection.vendor != "postgresql":
+        return  # SQLite has one writer at a time: the transaction itself is the lock
+    with connection.cursor() as cursor:
+        if project_ids is None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SCAN_LOCK_KEY])
+            return
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [SCAN_LOCK_KEY])
+        # In id order, so two saves touching the same projects wait in turn, never deadlock.
+        keys = sorted({project_id % 2_147_483_647 for project_id in project_ids})
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, key) FROM "
+            "(SELECT key FROM unnest(%s::int[]) AS key ORDER BY key) AS ordered",
+            [PROJECT_LOCK_CLASS, keys],
+        )
 
 
 @transaction.atomic
@@ -110,7 +121,7 @@ def scan_lapses(as_of: date | None = None, projects=None, dry_run=False) -> Scan
     """
     as_of = as_of or timezone.localdate()
     project_ids = None if projects is None else [getattr(p, "pk", p) for p in projects]
-    _take_scan_lock()
+    _take_scan_lock(project_ids)
     now = timezone.now()
     result = ScanResult(as_of)
 
@@ -127,17 +138,18 @@ def scan_lapses(as_of: date | None = None, projects=None, dry_run=False) -> Scan
     }
 
     to_resolve = [flag for key, flag in open_flags.items() if key not in wanted]
-    escalations = {
-        flag.project_id: flag.kind
-        for flag in to_resolve
-        if flag.kind in ESCALATES_TO_LAPSED and (flag.project_id, FlagKind.LAPSED) in wanted
-    }
+    # (project, new kind) -> the open kind it replaces, when that is an escalation
+    escalations = {}
+    for flag in to_resolve:
+        key = (flag.project_id, coverage.escalates_to(flag.kind))
+        if key in wanted and key not in open_flags:
+            escalations[key] = flag.kind
     to_create, to_update = [], []
     for key, values in wanted.items():
         flag = open_flags.get(key)
         if flag is None:
             project_id, kind = key
-            escalated_from = escalations.get(project_id, "") if kind == FlagKind.LAPSED else ""
+            escalated_from = escalations.get(key, "")
             to_create.append(
                 LapseFlag(
                     project_id=project_id,

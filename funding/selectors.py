@@ -1,18 +1,32 @@
-"""Read models of money: what a tranche may still pay, and each launched project's coverage
-judged on a date, in set-based queries."""
+"""Read models of money and coverage as of a date, in set-based queries: what a tranche may
+still pay, each launched project's coverage, the flags open on a day.
 
-from collections import defaultdict
+As of a day D everything is a snapshot: a tranche signed after D, a disbursement made after D
+and an exchange rate valid from after D do not exist yet. Planned tranches carry no date, so
+they count as planned on any day; cancellations are taken as they stand today.
+"""
+
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Min
+from django.db.models import Exists, Min, OuterRef, Q
+from django.utils import timezone
 
 from portfolio.models import ExchangeRate, NoRateError
+from portfolio.rates import RateTable
 from projects.models import Project
 
-from . import coverage
-from .models import Instrument, Tranche, TrancheStatus
+from . import coverage, figures
+from .models import (
+    Disbursement,
+    Instrument,
+    LapseFlag,
+    Purpose,
+    Tranche,
+    TrancheStatus,
+)
 
 BATCH = 2000  # rows read at a time
 FORECAST_MONTHS = 24
@@ -67,6 +81,26 @@ def scoped(queryset, project_ids, field_name="project_id"):
     )
 
 
+def existing_on(tranches, as_of: date):
+    """The tranches that exist on `as_of`: planned ones, and committed ones signed by then."""
+    return tranches.exclude(status=TrancheStatus.COMMITTED, committed_on__gt=as_of)
+
+
+def secured_on(as_of: date):
+    """Tranches committed (signed) on or before `as_of`."""
+    return Tranche.objects.secured().filter(committed_on__lte=as_of)
+
+
+def rate_tables(to_currencies, as_of: date) -> dict:
+    """A RateTable per reporting currency holding only rates valid on or before `as_of`."""
+    rows = defaultdict(list)
+    for currency, to_currency, valid_on, rate in ExchangeRate.objects.filter(
+        to_currency__in=list(to_currencies), valid_on__lte=as_of
+    ).values_list("currency", "to_currency", "valid_on", "rate"):
+        rows[to_currency].append((currency, valid_on, rate))
+    return {to: RateTable(to, rows[to]) for to in to_currencies}
+
+
 def assess_projects(as_of: date, project_ids=None):
     """Judge every launched project (or those given) on `as_of`, in a fixed number of queries."""
     projects = list(
@@ -85,14 +119,21 @@ def assess_projects(as_of: date, project_ids=None):
     )
     tranches = defaultdict(list)
     rows = scoped(
-        Tranche.objects.maintenance()
-        .not_cancelled()
-        .filter(project__status=Project.Status.LAUNCHED),
+        existing_on(Tranche.objects.maintenance().not_cancelled(), as_of).filter(
+            project__status=Project.Status.LAUNCHED
+        ),
         project_ids,
-    ).values_list("project_id", "status", "covers_from", "covers_until", "amount", "currency")
+    ).values_list(
+        "project_id",
+        "status",
+        "covers_from",
+        "covers_until",
+        "amount",
+        "currency",
+    )
     for project_id, *rest in rows.iterator(chunk_size=BATCH):
         tranches[project_id].append(rest)
-    rate_tables = ExchangeRate.tables({p["portfolio__reporting_currency"] for p in projects})
+    tables = rate_tables({p["portfolio__reporting_currency"] for p in projects}, as_of)
 
     judged = []
     for p in projects:
@@ -105,7 +146,9 @@ def assess_projects(as_of: date, project_ids=None):
             if status == TrancheStatus.COMMITTED:
                 secured.append(interval)
                 try:
-                    value = rate_tables[reporting].convert(amount, currency, as_of).amount
+                    # Money for the service still to come is judged at the as-of rate, as
+                    # what is still to disburse is everywhere (portfolio.rates).
+                    value = tables[reporting].convert(amount, currency, as_of).amount
                 except NoRateError as error:
                     unconverted = str(error)
                     continue
@@ -116,7 +159,7 @@ def assess_projects(as_of: date, project_ids=None):
         if p["annual_maintenance_cost"] is not None and not unconverted:
             try:
                 annual_cost = (
-                    rate_tables[reporting]
+                    tables[reporting]
                     .convert(p["annual_maintenance_cost"], p["maintenance_cost_currency"], as_of)
                     .amount
                 )
@@ -143,9 +186,11 @@ def assess_projects(as_of: date, project_ids=None):
 def overdue_disbursements(as_of: date, project_ids=None):
     """Committed tranches whose expected disbursement date has passed with nothing paid,
     earliest expected date per project (closed and cancelled projects excluded)."""
+    paid_by_then = Disbursement.objects.filter(tranche=OuterRef("pk"), disbursed_on__lte=as_of)
     rows = (
-        scoped(Tranche.objects.secured(), project_ids)
-        .filter(expected_disbursement_on__lt=as_of, disbursed_amount=0)
+        scoped(secured_on(as_of), project_ids)
+        .filter(expected_disbursement_on__lt=as_of)
+        .exclude(Exists(paid_by_then))
         .exclude(project__status__in=[Project.Status.CLOSED, Project.Status.CANCELLED])
         .values("project_id")
         .annotate(first_expected=Min("expected_disbursement_on"))
@@ -169,3 +214,72 @@ def project_coverage(project, as_of: date, months: int = FORECAST_MONTHS) -> Pro
     a = found.assessment
     found.forecast = coverage.forecast(a.window, a.secured, a.pipeline, as_of, months)
     return found
+
+
+def open_flags_on(day: date, project_ids=None, flags=None):
+    """The lapse flags (of `flags`, default all) open at the end of `day`, as the scans
+    recorded them: raised by then and not resolved by then. On today that is every open flag,
+    which the rescan inside each save keeps current; on a later day, the flags open now."""
+    end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+    flags = LapseFlag.objects.all() if flags is None else flags
+    return scoped(
+        flags.filter(raised_at__lt=end).filter(
+            Q(resolved_at__isnull=True) | Q(resolved_at__gte=end)
+        ),
+        project_ids,
+    )
+
+
+def flag_counts(kinds) -> list[tuple[str, str, int]]:
+    """(kind, label, how many) for every kind of flag, most urgent first, from the kinds of
+    some flags (e.g. open_flags_on(day).values_list("kind", flat=True))."""
+    counts = Counter(kinds)
+    return [
+        (kind.value, kind.label, counts[kind.value])
+        for kind in sorted(coverage.FLAG_KINDS, key=lambda k: k.urgency)
+    ]
+
+
+def portfolio_figures(portfolio, as_of: date | None = None) -> figures.Figures:
+    """Committed, disbursed and undisbursed money of the portfolio's signed tranches as of
+    `as_of` (default today), by instrument and purpose, in its reporting currency: three
+    queries however many tranches there are."""
+    as_of = as_of or timezone.localdate()
+    table = rate_tables([portfolio.reporting_currency], as_of)[portfolio.reporting_currency]
+    rows = list(
+        secured_on(as_of)
+        .filter(project__portfolio=portfolio)
+        .order_by("pk")
+        .values_list(
+            "pk", "instrument", "purpose", "amount", "currency", "committed_on", "fixed_rate"
+        )
+    )
+    paid = defaultdict(list)
+    for tranche_id, on, amount in (
+        Disbursement.objects.filter(
+            tranche__project__portfolio=portfolio,
+            tranche__in=secured_on(as_of),
+            disbursed_on__lte=as_of,
+        )
+        .order_by("disbursed_on", "pk")
+        .values_list("tranche_id", "disbursed_on", "amount")
+    ):
+        paid[tranche_id].append((on, amount))
+    return figures.add_up(
+        (
+            figures.TrancheMoney(
+                instrument,
+                purpose,
+                amount,
+                currency,
+                committed_on,
+                fixed_rate,
+                tuple(paid[pk]),
+            )
+            for pk, instrument, purpose, amount, currency, committed_on, fixed_rate in rows
+        ),
+        table,
+        as_of,
+        Instrument.choices,
+        Purpose.choices,
+    )

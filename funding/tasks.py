@@ -7,24 +7,37 @@ from datetime import date
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import InterfaceError, OperationalError
 from django.template.loader import render_to_string
 
 from . import scan
 
 logger = logging.getLogger(__name__)
 
+# A locked SQLite file, a PostgreSQL failover or a dropped connection passes; the scan is
+# idempotent, so it is simply run again, later and later, rather than lost until tomorrow.
+DATABASE_RETRY = {
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 5,
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+    "max_retries": 10,
+}
 
-@shared_task
+
+@shared_task(**DATABASE_RETRY)
 def scan_lapses_task(as_of=None):
-    """The daily scan (beat). Rerunning it on the same day changes nothing."""
+    """The daily scan (beat), which also sends the reminders. Rerunning it on the same day
+    changes nothing."""
     result = scan.scan_lapses(date.fromisoformat(as_of) if as_of else None)
     logger.info("Lapse scan %s", result.as_dict())
     return result.as_dict()
 
 
-@shared_task
+@shared_task(**DATABASE_RETRY)
 def rescan_project_task(project_id):
-    """Rescan one project after its tranches, disbursements or dates changed."""
+    """Rescan one project. Saves now rescan inside their own transaction (funding.signals);
+    this stays for messages queued before that, and for rescanning a project by hand."""
     return scan.scan_lapses(projects=[project_id]).as_dict()
 
 

@@ -31,14 +31,6 @@ class Row:
     gaps: list[Span] = field(default_factory=list)
 
     @property
-    def secured_until(self) -> date | None:
-        """Last day of the secured coverage that holds (or follows) the window start."""
-        a = self.assessment
-        if not a.secured or a.secured[0].start > a.window.start:
-            return None
-        return a.secured[0].end
-
-    @property
     def planned_covers_next_gap(self) -> bool:
         gap = self.assessment.next_gap
         return gap is not None and any(

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from defusedxml import DefusedXmlException
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -28,7 +28,7 @@ from projects.models import Project
 
 from . import services
 from .models import Instrument, Purpose, Tranche, TrancheStatus
-from .signals import queue_rescan, rescans_paused
+from .signals import rescans_batched
 
 SHEET = "Tranches"
 # The Tranches sheet of the workbook, declared once for the export and the import: the first
@@ -538,7 +538,8 @@ def save(planned, user, result):
     """Save every planned tranche in one transaction; if one fails, none is kept."""
     current = None
     try:
-        with transaction.atomic(), rescans_paused():
+        # One rescan of the touched projects, inside the transaction, once every row is saved.
+        with rescans_batched():
             for number, tranche, is_new in planned:
                 current = number
                 services.save_tranche(tranche, user)
@@ -550,7 +551,3 @@ def save(planned, user, result):
         reason = "; ".join(getattr(error, "messages", None) or [str(error)])
         result.errors.append(CellError(SHEET, current, "", f"Not saved: {reason}"))
         result.created = result.updated = 0
-        return
-    # Paused above so a large file queues one coverage rescan per project, not per row.
-    for project_id in {tranche.project_id for _, tranche, _ in planned}:
-        queue_rescan(project_id)

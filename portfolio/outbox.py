@@ -21,7 +21,7 @@ def enqueue_on_commit(task_name: str, *args, **kwargs):
 
     def publish():
         try:
-            task = current_app.tasks[task_name]
+            task = _task(task_name)
             # Nobody waits for these results. Asking for one would subscribe to it on the result
             # backend, whose own retries (about 20 s) hold the request when Redis is down.
             task.apply_async(args=args, kwargs=kwargs, ignore_result=True)
@@ -29,3 +29,12 @@ def enqueue_on_commit(task_name: str, *args, **kwargs):
             logger.warning("Could not queue %s: %s", task_name, error)
 
     transaction.on_commit(publish)
+
+
+def _task(task_name):
+    """The registered task called `task_name`. Only a worker imports the apps' task modules
+    when it starts; a web process (where saves now rescan and queue digests) imports them on
+    the first lookup that misses."""
+    if task_name not in current_app.tasks:
+        current_app.loader.import_default_modules()
+    return current_app.tasks[task_name]

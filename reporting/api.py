@@ -1,21 +1,117 @@
-"""API for the Excel workbook: exports at once or as a job with progress."""
+"""API for reporting: the portfolio's headline figures, and the Excel workbook (exported at
+once or as a job with progress)."""
 
 from django.urls import path, reverse
+from django.utils import timezone
 from django_countries import countries
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from funding.models import Instrument
-from portfolio.api import InputSerializer
+from funding import selectors
+from funding.api import AsOfSerializer
+from funding.models import FlagKind, Instrument
+from portfolio.api import InputSerializer, RoleTableMixin
 from portfolio.models import Organisation, Portfolio
 from portfolio.xlsx import XLSX
 
 from . import exports
 from .models import ExportJob
 from .workbook import ExportFilters
+
+# --- Headline figures ------------------------------------------------------------------------
+
+
+def money_field(**kwargs):
+    return serializers.DecimalField(max_digits=20, decimal_places=2, **kwargs)
+
+
+class MoneyRowSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="The instrument or purpose.")
+    label = serializers.CharField()
+    committed = money_field(help_text="At the rate of each commitment's date (or its fixed rate).")
+    disbursed = money_field(help_text="Each disbursement at the rate of its own date.")
+    undisbursed = money_field(help_text="What is still to disburse, at the as-of rate.")
+
+
+class RateUsedSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    rate = serializers.DecimalField(max_digits=20, decimal_places=8)
+    rate_date = serializers.DateField(allow_null=True)
+    used_for = serializers.ChoiceField(choices=["commitment", "disbursement", "undisbursed"])
+
+
+class FlagCountSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=FlagKind.choices)
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class FiguresSerializer(serializers.Serializer):
+    portfolio = serializers.IntegerField()
+    as_of = serializers.DateField()
+    currency = serializers.CharField(help_text="The portfolio's reporting currency.")
+    committed = money_field()
+    disbursed = money_field()
+    undisbursed = money_field()
+    leverage = serializers.DecimalField(
+        max_digits=20,
+        decimal_places=2,
+        allow_null=True,
+        help_text="Loan and results-based money committed for each unit of grant committed.",
+    )
+    by_instrument = MoneyRowSerializer(many=True)
+    by_purpose = MoneyRowSerializer(many=True)
+    open_flags = FlagCountSerializer(many=True, help_text="Open at the end of as_of, by kind.")
+    rates = RateUsedSerializer(many=True, help_text="Every exchange rate a figure used.")
+    missing_rates = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Currencies without a rate on a date needed; their tranches are left out.",
+    )
+
+
+class PortfolioFigures(RoleTableMixin, generics.RetrieveAPIView):
+    """The portfolio's headline figures as of a day: a snapshot, the same figures the dashboard
+    and the workbook show."""
+
+    detail = True  # a user without a role gets 404, as for every single row
+    queryset = Portfolio.objects.all()
+    serializer_class = FiguresSerializer
+
+    @extend_schema(
+        parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE, description="Default: today.")],
+        tags=["portfolios"],
+    )
+    def get(self, request, *args, **kwargs):
+        portfolio = self.get_object()
+        query = AsOfSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        as_of = query.validated_data.get("as_of") or timezone.localdate()
+        money = selectors.portfolio_figures(portfolio, as_of)
+        flags = selectors.open_flags_on(as_of).filter(project__portfolio=portfolio)
+        report = {
+            "portfolio": portfolio.pk,
+            "as_of": as_of,
+            "currency": money.currency,
+            "committed": money.committed,
+            "disbursed": money.disbursed,
+            "undisbursed": money.undisbursed,
+            "leverage": money.leverage,
+            "by_instrument": money.by_instrument,
+            "by_purpose": money.by_purpose,
+            "open_flags": [
+                {"kind": kind, "label": label, "count": n}
+                for kind, label, n in selectors.flag_counts(flags.values_list("kind", flat=True))
+            ],
+            "rates": money.rates,
+            "missing_rates": sorted(money.missing_rates),
+        }
+        return Response(FiguresSerializer(report).data)
+
+
+# --- Workbook exports ------------------------------------------------------------------------
 
 
 class ExportRequestSerializer(InputSerializer):
@@ -130,6 +226,7 @@ class ExportDownloadView(APIView):
 
 
 urlpatterns = [
+    path("portfolios/<str:pk>/figures/", PortfolioFigures.as_view(), name="api-portfolio-figures"),
     path("exports/", ExportListView.as_view(), name="api-export-list"),
     path("exports/<uuid:pk>/", ExportDetailView.as_view(), name="api-export-detail"),
     path("exports/<uuid:pk>/download/", ExportDownloadView.as_view(), name="api-export-download"),

@@ -3,99 +3,27 @@ coverage (forecast and timeline), indicator status and recent activity. Read-onl
 
 import hashlib
 from collections import Counter
-from dataclasses import dataclass, field
-from decimal import Decimal
 
 from django.core.cache import cache
 from django.db.models import Count, Max, Prefetch
 from django.template.defaultfilters import floatformat
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from evaluations import progress
 from evaluations.models import CATEGORY_CHOICES, Evaluation, Indicator, Measurement
-from funding import coverage, selectors, timeline
-from funding.models import (
-    Disbursement,
-    FlagKind,
-    Instrument,
-    LapseFlag,
-    Purpose,
-    Tranche,
-    TrancheStatus,
-)
+from funding import coverage, figures, selectors, timeline
+from funding.models import Disbursement, Tranche
 from portfolio import access
-from portfolio.models import ExchangeRate, NoRateError
 from projects.models import Project
 
-ZERO = Decimal("0.00")
 FORECAST_MONTHS = 24
 
 
-@dataclass
-class MoneyRow:
-    key: str
-    label: str
-    committed: Decimal = ZERO
-    disbursed: Decimal = ZERO
-
-    @property
-    def share_disbursed(self) -> int:
-        return round(self.disbursed / self.committed * 100) if self.committed else 0
-
-
-@dataclass
-class Money:
-    currency: str
-    by_instrument: list[MoneyRow]
-    by_purpose: list[MoneyRow]
-    missing_rates: set = field(default_factory=set)
-
-    @property
-    def committed(self) -> Decimal:
-        return sum((row.committed for row in self.by_instrument), ZERO)
-
-    @property
-    def disbursed(self) -> Decimal:
-        return sum((row.disbursed for row in self.by_instrument), ZERO)
-
-    @property
-    def leverage(self) -> Decimal | None:
-        """Loan and results-based money committed for each unit of grant, as in the workbook."""
-        committed = {row.key: row.committed for row in self.by_instrument}
-        grant = committed.get(Instrument.GRANT, ZERO)
-        if not grant:
-            return None
-        other = committed.get(Instrument.LOAN, ZERO) + committed.get(Instrument.RESULTS_BASED, ZERO)
-        return (other / grant).quantize(Decimal("0.01"))
-
-    @property
-    def max_committed(self) -> Decimal:
-        return max((row.committed for row in self.by_instrument + self.by_purpose), default=ZERO)
-
-
-def money(portfolio, today) -> Money:
-    """Signed (committed) tranches, converted at the latest rate on or before today."""
-    rates = ExchangeRate.table(portfolio.reporting_currency)
-    instruments = {key: MoneyRow(key, label) for key, label in Instrument.choices}
-    purposes = {key: MoneyRow(key, label) for key, label in Purpose.choices}
-    result = Money(
-        portfolio.reporting_currency, list(instruments.values()), list(purposes.values())
-    )
-    rows = Tranche.objects.filter(
-        project__portfolio=portfolio, status=TrancheStatus.COMMITTED
-    ).values_list("instrument", "purpose", "amount", "disbursed_amount", "currency")
-    for instrument, purpose, amount, disbursed, currency in rows:
-        try:
-            rate = rates.convert(Decimal(1), currency, today).rate
-        except NoRateError:
-            result.missing_rates.add(currency)
-            continue
-        committed = (amount * rate).quantize(ZERO)
-        paid = (disbursed * rate).quantize(ZERO)
-        for row in (instruments[instrument], purposes[purpose]):
-            row.committed += committed
-            row.disbursed += paid
-    return result
+def money(portfolio, as_of) -> figures.Figures:
+    """Signed tranches as of `as_of`: committed, disbursed and undisbursed, converted as finance
+    staff do (funding.selectors.portfolio_figures, which the API and the workbook also read)."""
+    return selectors.portfolio_figures(portfolio, as_of)
 
 
 def _coverage_version(portfolio):
@@ -317,31 +245,27 @@ def status_counts(portfolio):
     ]
 
 
-# Open flags, most urgent first: a lapse now, then lapses to come, then money matters.
-URGENCY = {
-    FlagKind.LAPSED: 0,
-    FlagKind.NO_MAINTENANCE: 1,
-    FlagKind.AT_RISK: 2,
-    FlagKind.UNSECURED: 3,
-    FlagKind.UNDERFUNDED: 4,
-    FlagKind.DISBURSEMENT_OVERDUE: 5,
-}
-
-
 def urgency(flag):
+    """Most urgent first (funding.coverage.FLAG_KINDS), then the nearest gap, then the project."""
     days = flag.days_to_lapse
-    return (URGENCY.get(flag.kind, 9), days if days is not None else 0, flag.project.code)
+    return (coverage.flag_urgency(flag.kind), days if days is not None else 0, flag.project.code)
 
 
-def open_flags(user, projects_filter):
-    """Open flags, most urgent first, each knowing whether `user` may acknowledge it."""
+def open_flags(user, projects_filter, as_of=None):
+    """Flags open at the end of `as_of` (default today), most urgent first, each knowing
+    whether `user` may acknowledge it."""
     flags = sorted(
-        LapseFlag.objects.open()
+        selectors.open_flags_on(as_of or timezone.localdate())
         .filter(**projects_filter)
         .select_related("project", "acknowledged_by"),
         key=urgency,
     )
     for flag in flags:
-        flag.can_acknowledge = access.may(user, access.ACKNOWLEDGE, flag)
+        flag.can_acknowledge = flag.is_open and access.may(user, access.ACKNOWLEDGE, flag)
         flag.days_since = -flag.days_to_lapse if flag.days_to_lapse is not None else None
     return flags
+
+
+def flag_counts(flags):
+    """(kind, label, how many) of the flags shown, for every kind, most urgent first."""
+    return selectors.flag_counts(flag.kind for flag in flags)

@@ -1,6 +1,7 @@
 """Form of the export page: which part of the portfolio the workbook covers."""
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
@@ -51,3 +52,19 @@ class ExportForm(PageFormMixin, forms.Form):
             instrument=data["instrument"],
             as_of=data["as_of"],
         )
+
+
+class AsOfForm(forms.Form):
+    """The day the dashboard shows the portfolio as of; empty or unreadable means today."""
+
+    as_of = forms.DateField(
+        label=_("As of"),
+        required=False,
+        help_text=_("Leave empty for today."),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+    def day(self):
+        if self.is_valid() and self.cleaned_data["as_of"]:
+            return self.cleaned_data["as_of"]
+        return timezone.localdate()

@@ -8,7 +8,6 @@ from functools import cache
 from pathlib import Path, PurePath
 from urllib.parse import quote
 
-from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import F, OuterRef, Prefetch, Subquery
@@ -29,7 +28,7 @@ from evaluations.models import (
     plain,
 )
 from evaluations.progress import DECREASE, current_value
-from funding import schedules
+from funding import coverage, schedules
 from funding.models import Instrument, LoanTerms, Tranche, TrancheStatus
 from portfolio.models import Organisation, Role
 from projects.models import Project, Status, TargetGroup
@@ -459,7 +458,7 @@ class Activity:
         launch = project.launch_date or project.planned_launch_date
         if launch:
             months = project.sustainability_months
-            end = launch + relativedelta(months=months) - timedelta(days=1)
+            end = coverage.obligation_window(launch, months).end
             planned_end = _child(activity, "activity-date", {"type": PLANNED_END, "iso-date": end})
             if project.launch_date:
                 said = f"The service launched on {launch.isoformat()}"

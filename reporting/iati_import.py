@@ -37,7 +37,7 @@ from django.utils.translation import gettext as _
 
 from funding import services
 from funding.models import Instrument, LoanTerms, Purpose, Tranche, TrancheStatus
-from funding.signals import queue_rescan, rescans_paused
+from funding.signals import rescans_batched
 from portfolio import access, errors
 from portfolio.codelists import currencies
 from portfolio.models import Organisation
@@ -819,14 +819,15 @@ class Importer:
         self.manager = access.roles(user).manager
         self.organisations = {}  # OrgSaid.key -> Organisation, or None when it failed
         self.created = set()  # (model label, pk) of the rows this import created
-        self.touched = set()
 
     def problem(self, path, reason):
         self.result.errors.append(Problem(path, reason))
 
     def run(self, activities):
         try:
-            with transaction.atomic(), rescans_paused():
+            # One rescan of the projects the file touched, inside the same transaction, so the
+            # flags are current when it commits (and nothing is scanned when it rolls back).
+            with rescans_batched():
                 self.save_organisations(activities)
                 for said in activities:
                     self.activity(said)
@@ -834,9 +835,6 @@ class Importer:
                     raise Rollback
         except Rollback:
             return
-        # Paused above so a large file queues one coverage rescan per project, not per row.
-        for project_id in self.touched:
-            queue_rescan(project_id)
 
     def write(self, path, save, *args, where=None):
         """Run one save in a savepoint; a refusal becomes a problem at `path` (or, for a
@@ -949,7 +947,6 @@ class Importer:
         project = self.project(said, partner)
         if project is None:
             return
-        self.touched.add(project.pk)
         for tranche_said in said.tranches:
             self.tranche(project, tranche_said)
 

@@ -6,14 +6,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from funding.models import FlagKind
 from portfolio import access
 from portfolio.decorators import reader_required
 from portfolio.forms import form_status, posted
 from portfolio.models import Portfolio
 
 from . import dashboard, exports
-from .forms import ExportForm
+from .forms import AsOfForm, ExportForm
 from .models import ExportJob
 
 CHART_HEIGHT = 160
@@ -29,20 +28,25 @@ def home(request):
         (p for p in portfolios if str(p.pk) == request.GET.get("portfolio")),
         portfolios[0] if portfolios else None,
     )
-    today = timezone.localdate()
-    context = {"today": today, "portfolios": portfolios, "portfolio": portfolio}
+    # ?as_of=YYYY-MM-DD shows the portfolio as it stood at the end of that day.
+    as_of_form = AsOfForm(request.GET)
+    today = as_of_form.day()
+    context = {
+        "today": today,
+        "is_today": today == timezone.localdate(),
+        "as_of_form": as_of_form,
+        "portfolios": portfolios,
+        "portfolio": portfolio,
+    }
     if portfolio is not None:
         judged = dashboard.assessments(portfolio, today)
         indicator_counts, indicator_total = dashboard.indicator_counts(portfolio, today)
-        flags = dashboard.open_flags(request.user, {"project__portfolio": portfolio})
-        counts = dict.fromkeys(FlagKind.values, 0)
-        for flag in flags:
-            counts[flag.kind] += 1
+        flags = dashboard.open_flags(request.user, {"project__portfolio": portfolio}, today)
         context.update(
             {
                 "money": dashboard.money(portfolio, today),
                 "open_flags": flags,
-                "flag_counts": [(kind, label, counts[kind]) for kind, label in FlagKind.choices],
+                "flag_counts": dashboard.flag_counts(flags),
                 "bars": dashboard.forecast_bars(judged, today, CHART_HEIGHT),
                 "chart_height": CHART_HEIGHT,
                 "timeline": dashboard.coverage_timeline(judged, today),

@@ -76,7 +76,12 @@ def test_coverage_shows_window_cover_gaps_flags_and_forecast(api, world):
     assert body["pipeline"] == [{"start": "2025-01-01", "end": "2026-06-30"}]
     assert body["gaps"] == [{"start": "2026-01-01", "end": "2027-12-31"}]
     assert body["days_to_lapse"] == 47
-    assert [flag["id"] for flag in body["open_flags"]] == [world.flag.pk]
+    # A snapshot: the flag was raised on 1 December, after the day asked about.
+    assert body["open_flags"] == []
+    later = api("evaluator").get(
+        f"/api/v1/projects/{project.pk}/coverage/", {"as_of": "2025-12-15"}
+    )
+    assert [flag["id"] for flag in later.json()["open_flags"]] == [world.flag.pk]
     assert len(body["forecast"]) == 24
     assert body["forecast"][0] == {
         "month": "2025-11-01",
@@ -103,3 +108,30 @@ def test_a_bad_as_of_date_is_a_400(api, world):
 
     assert response.status_code == 400
     assert set(response.json()) == {"as_of"}
+
+
+def test_flags_as_of_a_day_are_those_open_at_its_end(api, world):
+    world.flag.resolved_at = "2026-02-01T00:00:00Z"
+    world.flag.save()
+
+    def ids(day):
+        response = api("finance").get("/api/v1/lapse-flags/", {"as_of": day})
+        assert response.status_code == 200
+        return [row["id"] for row in response.json()["results"]]
+
+    assert ids("2025-11-30") == []  # not raised yet
+    assert ids("2026-01-31") == [world.flag.pk]
+    assert ids("2026-02-01") == []  # resolved that day
+
+
+def test_portfolio_figures_answer_readers_only_and_check_the_date(api, world):
+    url = f"/api/v1/portfolios/{world.project.portfolio_id}/figures/"
+
+    assert api("finance").get(url).status_code == 200
+    assert api("no_role").get(url).status_code == 404
+    assert api("anonymous").get(url).status_code == 401
+    bad = api("finance").get(url, {"as_of": "2026-13-01"})
+    assert bad.status_code == 400 and set(bad.json()) == {"as_of"}
+    body = api("finance").get(url, {"as_of": "2025-12-31"}).json()
+    assert body["as_of"] == "2025-12-31" and body["currency"] == "USD"
+    assert [row["kind"] for row in body["open_flags"]][:2] == ["lapsed", "no_maintenance"]
