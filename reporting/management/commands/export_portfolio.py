@@ -33,8 +33,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--as-of", type=date.fromisoformat, help="Date (YYYY-MM-DD); default today."
         )
+        parser.add_argument(
+            "--with-schedules",
+            action="store_true",
+            help="Add every instalment of every loan (by default: one row per loan).",
+        )
 
-    def handle(self, *args, out, portfolio, funder, country, instrument, as_of, **options):
+    def handle(
+        self, *args, out, portfolio, funder, country, instrument, as_of, with_schedules, **options
+    ):
         try:
             filters = ExportFilters(
                 portfolio=_find(Portfolio, portfolio) if portfolio else None,
@@ -42,6 +49,7 @@ class Command(BaseCommand):
                 country=country.upper(),
                 instrument=instrument,
                 as_of=as_of,
+                with_schedules=with_schedules,
             )
         except ValueError as error:
             raise CommandError(str(error)) from error
