@@ -115,3 +115,33 @@ def total_rows(rows) -> list[dict]:
         if labels:
             found.append({"label": labels[0], **dict(zip(header, row, strict=True))})
     return found
+
+
+def add_scope_traps(portfolio):
+    """What a total must leave out or keep apart: a cancelled tranche, a tranche committed after
+    the as-of date, a disbursement after it, a rate after it, and a loan in another currency."""
+    live = portfolio.projects.get(code="KE-ID-01")
+    donor = FunderFactory(name="Late Donor")
+    ExchangeRateFactory(currency="EUR", rate=Decimal("1.30"), valid_on=date(2026, 5, 1))
+    ExchangeRateFactory(currency="GBP", rate=Decimal("1.25"), valid_on=date(2025, 1, 1))
+    TrancheFactory(
+        project=live, funder=donor, currency="EUR", amount=Decimal("7000.00"),
+        status=Tranche.Status.CANCELLED, funder_reference="X-CANCELLED",
+    )  # fmt: skip
+    TrancheFactory(
+        project=live, funder=donor, amount=Decimal("999000.00"), committed_on=date(2026, 6, 1),
+        funder_reference="X-LATER",
+    )  # fmt: skip
+    maintenance = Tranche.objects.get(funder_reference="D-2")
+    DisbursementFactory(
+        tranche=maintenance, amount=Decimal("10000.00"), disbursed_on=date(2025, 6, 1)
+    )
+    DisbursementFactory(
+        tranche=maintenance, amount=Decimal("5000.00"), disbursed_on=date(2026, 4, 1)
+    )
+    Tranche.objects.filter(pk=maintenance.pk).update(disbursed_amount=Decimal("15000.00"))
+    sterling = TrancheFactory(
+        project=live, funder=donor, instrument=Tranche.Instrument.LOAN, currency="GBP",
+        amount=Decimal("100000.00"), funder_reference="X-GBP-LOAN",
+    )  # fmt: skip
+    LoanTermsFactory(tranche=sterling, first_payment_date=date(2025, 6, 30), grace_months=0)
