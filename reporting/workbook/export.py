@@ -35,6 +35,7 @@ from .sheets import (
     SCHEDULES_SHEET,
     TRANCHE_COLUMNS,
     coverage_columns,
+    long_date,
 )
 
 CHUNK = 1000  # projects read, and written to every sheet, at a time
@@ -131,7 +132,7 @@ class PortfolioWorkbook:
             out,
             self.currency,
             footer=f"Portfolio summary: {filters.portfolio_name()[:60]}, {filters.funder_name()[:60]}",
-            footer_date=f"As of {self.as_of:%d %B %Y}",
+            footer_date=f"As of {long_date(self.as_of)}",
         )
         # Every sheet exists from the start, in its place; Cover and Summary are filled last.
         cover = book.add_sheet("Cover")

@@ -169,6 +169,11 @@ SHEETS = [
 SCHEDULES_SHEET = "Loan schedules"
 
 
+def long_date(day: date) -> str:
+    """1 March 2026: how the workbook writes a date in words."""
+    return f"{day.day} {day:%B %Y}"
+
+
 def coverage_columns(first_month: date) -> list[Column]:
     """The fixed coverage columns, then one per forecast month headed by its real date."""
     first = first_month.replace(day=1)

@@ -27,7 +27,7 @@ from portfolio.xlsx import (
 from projects.models import Status as ProjectStatus
 
 from . import selectors
-from .sheets import SCHEDULES_SHEET, SHEETS
+from .sheets import SCHEDULES_SHEET, SHEETS, long_date
 
 # Summary columns: a label, then five money columns.
 LABEL_WIDTH = 30
@@ -134,7 +134,7 @@ def write_summary(export, ws):
     w.text(
         0,
         f"{export.filters.portfolio_name()} · {export.filters.funder_name()} · as of "
-        f"{export.as_of:%d %B %Y} · amounts in {export.currency}",
+        f"{long_date(export.as_of)} · amounts in {export.currency}",
         w.bold,
     )
     w.skip()
@@ -166,7 +166,7 @@ def write_summary(export, ws):
         w.total_count,
     )
     w.table(
-        f"Open flags on {export.as_of:%d %b %Y}",
+        f"Open flags on {long_date(export.as_of)}",
         ["Flags"],
         [(label, export.open_flags.get(value, 0)) for value, label in FlagKind.choices],
         w.count,
