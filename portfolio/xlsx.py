@@ -121,7 +121,8 @@ def footer_text(text: str) -> str:
 
 
 class SafeWorksheet(Worksheet):
-    """A worksheet that never writes text as markup.
+    """A constant-memory worksheet that never writes text as markup, with a fast way to
+    append whole rows of a list sheet.
 
     In constant-memory mode XlsxWriter writes a string that starts with "<r>" and ends with
     "</r>" as raw rich-text XML. This workbook writes no rich text, so such a string is
@@ -131,6 +132,95 @@ class SafeWorksheet(Worksheet):
     def _xml_rich_inline_string(self, string, attributes=()):
         preserve = string[:1].isspace() or string[-1:].isspace()
         self._xml_inline_string(string, preserve, list(attributes))
+
+    def append_row_xml(self, row: int, last_col: int, cells: str):
+        """Append a row whose cells are already XML (see `CellEncoder`).
+
+        XlsxWriter keeps each cell as an object and writes it through several calls, which
+        costs more than the rest of the export; a list sheet's rows all look alike, so their
+        XML is built in one pass. Rows only go down, as constant-memory mode requires; a row
+        written through the ordinary methods before is flushed first.
+        """
+        if row <= self.previous_row and row:
+            raise ValueError(f"row {row} comes after row {self.previous_row}")
+        if self.table:
+            self._write_single_row(row)
+        self.previous_row = row
+        self._check_dimensions(row, 0)
+        self._check_dimensions(row, last_col)
+        self.fh.write(f'<row r="{row + 1}">{cells}</row>')
+
+
+EXCEL_EPOCH_ORDINAL = date(1899, 12, 30).toordinal()
+XML_SPECIAL = re.compile("[&<>]")
+ESCAPED_LOOKALIKE = re.compile("(_x[0-9a-fA-F]{4}_)")  # what a reader would decode
+
+
+def xml_text(value: str) -> str:
+    if "&" in value or "<" in value or ">" in value:
+        value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if "_x" in value:  # literal "_x0041_" would read back as "A": escape its underscore
+        value = ESCAPED_LOOKALIKE.sub(r"_x005F\1", value)
+    return value
+
+
+class CellEncoder:
+    """How one column's values become cell XML: its type checked, its format's index fixed."""
+
+    def __init__(self, book, sheet_title, column):
+        self.header = column.header
+        self.title = sheet_title
+        self.kind = column.kind
+        fmt = book.format(column.number_format) if column.number_format else None
+        self.style = f' s="{fmt._get_xf_index()}"' if fmt is not None else ""
+        self.quoted = f' s="{book.quoted(fmt)._get_xf_index()}"'
+        self.fills = (
+            {
+                state: f' s="{book.format(column.number_format, fill=colour)._get_xf_index()}"'
+                for state, colour in column.fills.items()
+            }
+            if column.fills
+            else None
+        )
+        self.encode = {"text": self.text, "date": self.date, "number": self.number}[self.kind]
+        self.cell = self.filled if self.fills else self.plain
+
+    def plain(self, value, ref) -> str:
+        return "" if value is None else self.encode(value, ref)
+
+    def filled(self, value, ref) -> str:
+        style = self.fills.get(value)
+        if style is None:
+            return self.plain(value, ref)
+        if not value:  # a coloured empty cell still shows its colour
+            return f'<c r="{ref}"{style}/>'
+        return f'<c r="{ref}"{style} t="inlineStr"><is><t>{xml_text(value)}</t></is></c>'
+
+    def text(self, value, ref) -> str:
+        if not isinstance(value, str):
+            value = str(value)
+        if not value:
+            return ""
+        value = clean_text(value)
+        style = self.quoted if value[0] in FORMULA_TRIGGERS else self.style
+        space = ' xml:space="preserve"' if value[0].isspace() or value[-1].isspace() else ""
+        return f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{xml_text(value)}</t></is></c>'
+
+    def number(self, value, ref) -> str:
+        if isinstance(value, (str, bool, date)):
+            raise TypeError(f"{self.title}: {self.header!r} holds numbers, not {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            return ""
+        return f'<c r="{ref}"{self.style}><v>{value}</v></c>'
+
+    def date(self, value, ref) -> str:
+        if isinstance(value, datetime):
+            serial = value.toordinal() - EXCEL_EPOCH_ORDINAL
+            seconds = value.hour * 3600 + value.minute * 60 + value.second
+            return f'<c r="{ref}"{self.style}><v>{serial + seconds / 86400:.10g}</v></c>'
+        if isinstance(value, date):
+            return f'<c r="{ref}"{self.style}><v>{value.toordinal() - EXCEL_EPOCH_ORDINAL}</v></c>'
+        raise TypeError(f"{self.title}: {self.header!r} holds dates, not {value!r}")
 
 
 class Book:
@@ -348,14 +438,8 @@ class Sheet:
             raise ValueError(f"{title}: per-currency totals need a currency column.")
         self.label_index = self._label_index(label_column)
         self.getters = [c.value for c in columns]
-        self.formats = [self._format(c) for c in columns]
-        self.writers = [self._writer(c) for c in columns]
-        self.fills = [
-            {state: book.format(c.number_format, fill=colour) for state, colour in c.fills.items()}
-            if c.fills
-            else None
-            for c in columns
-        ]
+        self.letters = [xl_col_to_name(n) for n in range(len(columns))]
+        self.encoders = [CellEncoder(book, title, column).cell for column in columns]
         self._open()
 
     def _label_index(self, label_column):
@@ -372,36 +456,6 @@ class Sheet:
         if index is None or self.columns[index].kind != "text" or index in totals:
             raise ValueError(f"{self.title}: total labels need a text column of their own.")
         return index
-
-    def _format(self, column):
-        return self.book.format(column.number_format) if column.number_format else None
-
-    def _writer(self, column):
-        ws_text = self.book.text
-        kind = column.kind
-
-        if kind == "text":
-
-            def write(ws, row, col, value, fmt):
-                if not isinstance(value, str):
-                    value = str(value)
-                ws_text(ws, row, col, value, fmt)
-
-        elif kind == "date":
-
-            def write(ws, row, col, value, fmt):
-                if not isinstance(value, date):
-                    raise TypeError(f"{self.title}: {column.header!r} holds dates, not {value!r}")
-                ws.write_datetime(row, col, value, fmt)
-
-        else:
-
-            def write(ws, row, col, value, fmt):
-                if isinstance(value, (str, bool, date)):
-                    raise TypeError(f"{self.title}: {column.header!r} holds numbers, not {value!r}")
-                ws.write_number(row, col, value, fmt)
-
-        return write
 
     def _open(self):
         self.parts += 1
@@ -435,19 +489,16 @@ class Sheet:
             self._open()
         self.part_rows += 1
         self.rows += 1
-        ws, row, fills = self.ws, self.part_rows, self.fills
+        row = self.part_rows
+        number = str(row + 1)
         values = [get(item) for get in self.getters]
-        for n, value in enumerate(values):
-            if fills[n]:
-                fmt = fills[n].get(value)
-                if fmt is not None:
-                    if value:
-                        self.book.text(ws, row, n, value, fmt)
-                    else:  # a coloured empty cell still shows its colour
-                        ws.write_blank(row, n, None, fmt)
-                    continue
-            if value is not None:
-                self.writers[n](ws, row, n, value, self.formats[n])
+        cells = "".join(
+            [
+                encode(value, letter + number)
+                for encode, value, letter in zip(self.encoders, values, self.letters, strict=True)
+            ]
+        )
+        self.ws.append_row_xml(row, len(values) - 1, cells)
         sums = self.sums
         for n in self.subtotals:
             if values[n] is not None:
