@@ -152,6 +152,7 @@ class SafeWorksheet(Worksheet):
 
 
 EXCEL_EPOCH_ORDINAL = date(1899, 12, 30).toordinal()
+TEXTS_REMEMBERED = 2048  # per column
 XML_SPECIAL = re.compile("[&<>]")
 ESCAPED_LOOKALIKE = re.compile("(_x[0-9a-fA-F]{4}_)")  # what a reader would decode
 
@@ -184,6 +185,7 @@ class CellEncoder:
         )
         self.encode = {"text": self.text, "date": self.date, "number": self.number}[self.kind]
         self.cell = self.filled if self.fills else self.plain
+        self.seen = {}  # text -> its cell XML after the reference
 
     def plain(self, value, ref) -> str:
         return "" if value is None else self.encode(value, ref)
@@ -199,12 +201,18 @@ class CellEncoder:
     def text(self, value, ref) -> str:
         if not isinstance(value, str):
             value = str(value)
-        if not value:
-            return ""
-        value = clean_text(value)
-        style = self.quoted if value[0] in FORMULA_TRIGGERS else self.style
-        space = ' xml:space="preserve"' if value[0].isspace() or value[-1].isspace() else ""
-        return f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{xml_text(value)}</t></is></c>'
+        # Names, codes and labels repeat down a column: each is encoded once.
+        tail = self.seen.get(value)
+        if tail is None:
+            if not value:
+                return ""
+            clean = clean_text(value)
+            style = self.quoted if clean[0] in FORMULA_TRIGGERS else self.style
+            space = ' xml:space="preserve"' if clean[0].isspace() or clean[-1].isspace() else ""
+            tail = f'{style} t="inlineStr"><is><t{space}>{xml_text(clean)}</t></is></c>'
+            if len(self.seen) < TEXTS_REMEMBERED:
+                self.seen[value] = tail
+        return f'<c r="{ref}"{tail}'
 
     def number(self, value, ref) -> str:
         if isinstance(value, (str, bool, date)):
