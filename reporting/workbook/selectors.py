@@ -66,20 +66,40 @@ LOAN_FIELDS = (
 
 @contextmanager
 def snapshot():
-    """Read everything the export needs from one consistent state of the database.
+    """Read everything the export needs from one consistent state of the database; yields
+    whether it does.
 
-    On PostgreSQL: a REPEATABLE READ, READ ONLY transaction, so a write committed while the
-    export runs is not half in it. On SQLite one transaction reads one snapshot in WAL mode.
-    Inside a transaction already (a request, a test), the export reads in that one.
+    - PostgreSQL: a REPEATABLE READ, READ ONLY transaction, so a write committed while the
+      export runs is not half in it.
+    - SQLite in WAL mode: a deferred read transaction, which sees one snapshot and lets
+      writers go on. (Not `atomic()`: with IMMEDIATE transactions it would take the write
+      lock for the whole export.) In the other journal modes a long read transaction would
+      stop every writer, so each query reads the latest state instead.
+    - Inside a transaction already (a request, a test), the export reads in that one.
     """
     if connection.in_atomic_block:
         yield False
-        return
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
+    elif connection.vendor == "postgresql":
+        with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        yield True
+            yield True
+    elif connection.vendor == "sqlite" and _in_wal_mode():
+        with connection.cursor() as cursor:
+            cursor.execute("BEGIN DEFERRED")
+        try:
+            yield True
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("ROLLBACK")  # it only read
+    else:
+        yield False
+
+
+def _in_wal_mode() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        return cursor.fetchone()[0].lower() == "wal"
 
 
 def existing(as_of: date) -> Q:
