@@ -1,5 +1,6 @@
 """manage.py export_portfolio: write the portfolio summary workbook to a file."""
 
+import resource
 import time
 from datetime import date
 
@@ -9,6 +10,19 @@ from portfolio.models import Organisation, Portfolio
 from reporting.workbook import ExportFilters, write_workbook
 
 BAR_WIDTH = 30
+
+
+def peak_memory_mb() -> float:
+    """This process's peak resident memory since it started (Linux's VmHWM; elsewhere the
+    peak rusage reports, which may include the parent's memory before the command started)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _find(model, value, **extra):
@@ -59,7 +73,10 @@ class Command(BaseCommand):
         rows = write_workbook(out, filters, progress=bar)
         if bar:
             self.stdout.write("")
-        self.stdout.write(f"Wrote {out}: {rows:,} rows in {time.perf_counter() - started:.1f} s.")
+        seconds = time.perf_counter() - started
+        self.stdout.write(
+            f"Wrote {out}: {rows:,} rows in {seconds:.1f} s; peak memory {peak_memory_mb():.0f} MB."
+        )
 
     def bar(self, percent):
         filled = BAR_WIDTH * percent // 100
