@@ -16,7 +16,7 @@ def test_the_raw_floor_holds_the_exports_values_without_styles(tmp_path):
     build_portfolio()
     export, floor = tmp_path / "export.xlsx", tmp_path / "floor.xlsx"
     write_workbook(str(export), ExportFilters(as_of=date(2026, 3, 1)))
-    seconds, cells = raw_floor(str(export), str(floor))
+    seconds, _, cells = raw_floor(str(export), str(floor))
     assert seconds > 0
     written, bare = CalamineWorkbook.from_path(str(export)), CalamineWorkbook.from_path(str(floor))
     assert bare.sheet_names == written.sheet_names

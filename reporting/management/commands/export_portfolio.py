@@ -69,13 +69,14 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
         # A bar only on a terminal: redirected into a log, it would be noise.
         bar = self.bar if self.stdout.isatty() else None
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         rows = write_workbook(out, filters, progress=bar)
         if bar:
             self.stdout.write("")
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         self.stdout.write(
-            f"Wrote {out}: {rows:,} rows in {seconds:.1f} s; peak memory {peak_memory_mb():.0f} MB."
+            f"Wrote {out}: {rows:,} rows in {seconds:.1f} s ({cpu:.1f} s of CPU); "
+            f"peak memory {peak_memory_mb():.0f} MB."
         )
 
     def bar(self, percent):
