@@ -262,9 +262,10 @@ def instrument_chart(book, ws, currency, table):
 
 
 def pie_slices(by_purpose) -> list[tuple[str, Decimal]]:
-    """Committed money by purpose, slices under SMALL_SLICE of the whole grouped into one,
-    so every slice is big enough to carry a readable label."""
+    """Committed money by purpose, without empty slices, and slices under SMALL_SLICE of the
+    whole grouped into one, so every slice is big enough to carry a readable label."""
     values = [(label, by_purpose[purpose].committed) for purpose, label in PURPOSE_SHORT.items()]
+    values = [(label, value) for label, value in values if value] or values  # no empty slices
     whole = sum((value for _, value in values), Decimal(0))
     if not whole:
         return values
