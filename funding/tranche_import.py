@@ -18,7 +18,6 @@ from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, Validatio
 from django.db import IntegrityError
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
 
 from portfolio import access
 from portfolio.codelists import currencies
@@ -55,11 +54,40 @@ TRANCHE_COLUMNS = [
     Column("Covers from", key("covers_from"), DATE, width=12, field="covers_from"),
     Column("Covers until", key("covers_until"), DATE, width=12, field="covers_until"),
     Column("Notes", key("notes"), width=30, field="notes"),
-    Column("Disbursed", key("disbursed_amount"), MONEY_FORMAT, width=16),
-    Column("Rate", key("rate"), RATE, width=11),
-    Column("Rate date", key("rate_date"), DATE, width=12),
-    Column("Amount (reporting currency)", key("amount_rc"), REPORTING, width=19, total=True),
-    Column("Disbursed (reporting currency)", key("disbursed_rc"), REPORTING, width=19, total=True),
+    # Worked out by the export as of its date, each figure in one status (never mixed):
+    Column("Disbursed (tranche currency)", key("disbursed_own"), MONEY_FORMAT, width=15),
+    Column("Commitment rate", key("commitment_rate"), RATE, width=11),
+    Column("Commitment rate date", key("commitment_rate_date"), DATE, width=12),
+    Column("Converted at", key("basis"), width=24),
+    Column("Committed (reporting currency)", key("committed_rc"), REPORTING, width=17, total=True),
+    Column(
+        "Disbursed (reporting currency, at payment dates)",
+        key("disbursed_rc"),
+        REPORTING,
+        width=17,
+        total=True,
+    ),
+    Column(
+        "Undisbursed (reporting currency, as-of rate)",
+        key("undisbursed_rc"),
+        REPORTING,
+        width=17,
+        total=True,
+    ),
+    Column(
+        "Planned (reporting currency, as-of rate)",
+        key("pipeline_rc"),
+        REPORTING,
+        width=17,
+        total=True,
+    ),
+    Column(
+        "FX revaluation of disbursed (to as-of rate)",
+        key("revaluation_rc"),
+        REPORTING,
+        width=17,
+        total=True,
+    ),
 ]
 IMPORT_COLUMNS = [column for column in TRANCHE_COLUMNS if column.field]
 EXPORT_ONLY = {column.header for column in TRANCHE_COLUMNS if not column.field}
@@ -131,45 +159,38 @@ class Refused(Exception):
 
 def tranche_template(out):
     """The workbook a donor officer fills in: the Tranches sheet's importable columns."""
-    book = Book("USD")
+    book = Book(out, "USD", footer="Tranche import template")
     sheet = Sheet(book, SHEET, IMPORT_COLUMNS)
-    ws = sheet.ws
     for values, name in (
         (Instrument.values, "instrument"),
         (Purpose.values, "purpose"),
         (TrancheStatus.values, "status"),
     ):
-        letter = get_column_letter(
-            next(n for n, c in enumerate(IMPORT_COLUMNS, 1) if c.field == name)
+        sheet.choices(
+            FIELD_HEADERS[name], values, TEMPLATE_ROWS - 1, f"Choose one of: {', '.join(values)}."
         )
-        choices = DataValidation(
-            type="list", formula1=f'"{",".join(values)}"', allow_blank=True, showErrorMessage=True
-        )
-        choices.error = f"Choose one of: {', '.join(values)}."
-        choices.add(f"{letter}2:{letter}{TEMPLATE_ROWS}")
-        ws.data_validations.append(choices)  # a write-only sheet writes them after its rows
     sheet.close()
-    notes = book.wb.create_sheet("Instructions")
-    notes.column_dimensions["A"].width = 110
-    for line in (
-        "Fill in one row per tranche on the Tranches sheet; keep the header row as it is.",
-        "Rows are matched on Funder and Reference: a row that matches a tranche updates it, "
-        "any other row creates one. Uploading the same file again changes nothing.",
-        "Portfolio and Funder are names as shown in the tracker; Project is the project code.",
-        "Instrument: "
-        + ", ".join(Instrument.values)
-        + ". Purpose: "
-        + ", ".join(Purpose.values)
-        + ". Status: "
-        + ", ".join(TrancheStatus.values)
-        + ".",
-        "Amount is a positive number with at most two decimals; Currency an ISO 4217 code.",
-        "Dates are Excel dates. Maintenance tranches need Covers from and Covers until; "
-        "committed tranches need Committed on.",
-        "Type values, not formulas: formulas are refused. Either every row is saved or none is.",
-    ):
-        notes.append([book.text(notes, line)])
-    book.save(out)
+    book.notes_sheet(
+        "Instructions",
+        [
+            "Fill in one row per tranche on the Tranches sheet; keep the header row as it is.",
+            "Rows are matched on Funder and Reference: a row that matches a tranche updates it, "
+            "any other row creates one. Uploading the same file again changes nothing.",
+            "Portfolio and Funder are names as shown in the tracker; Project is the project code.",
+            "Instrument: "
+            + ", ".join(Instrument.values)
+            + ". Purpose: "
+            + ", ".join(Purpose.values)
+            + ". Status: "
+            + ", ".join(TrancheStatus.values)
+            + ".",
+            "Amount is a positive number with at most two decimals; Currency an ISO 4217 code.",
+            "Dates are Excel dates. Maintenance tranches need Covers from and Covers until; "
+            "committed tranches need Committed on.",
+            "Type values, not formulas: formulas are refused. Either every row is saved or none is.",
+        ],
+    )
+    book.save()
 
 
 def import_tranches(fileobj, user) -> ImportResult:

@@ -126,6 +126,11 @@ class ExportRequestSerializer(InputSerializer):
         choices=Instrument.choices, required=False, allow_blank=True
     )
     as_of = serializers.DateField(required=False, allow_null=True)
+    with_schedules = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Add every instalment of every loan (long); by default one row per loan.",
+    )
 
     def filters(self) -> ExportFilters:
         data = self.validated_data
@@ -135,6 +140,7 @@ class ExportRequestSerializer(InputSerializer):
             country=data.get("country") or "",
             instrument=data.get("instrument") or "",
             as_of=data.get("as_of"),
+            with_schedules=data.get("with_schedules", False),
         )
 
 

@@ -3,11 +3,13 @@
 import logging
 import os
 import tempfile
+import threading
 from dataclasses import replace
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.db import connection, connections
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone, translation
@@ -48,8 +50,10 @@ def file_name(job) -> str:
 
 
 def download_name(job) -> str:
-    as_of = job.filters.get("as_of") or f"{job.created_at:%Y-%m-%d}"
-    return f"portfolio-summary-{as_of}.xlsx"
+    """What the file is called when downloaded, saying what it holds, e.g.
+    portfolio-summary-digital-services-fund-all-funders-as-of-2026-03-01.xlsx."""
+    filters = ExportFilters.from_json(job.filters)
+    return filters.file_name(filters.as_of or job.created_at.date())
 
 
 def run_export(job_id) -> None:
@@ -67,11 +71,16 @@ def run_export(job_id) -> None:
     final = default_storage.path(name)
     os.makedirs(os.path.dirname(final), exist_ok=True)
 
-    def report(percent):
+    def save_progress(percent):
         # Conditional, so a stale run can never move progress backwards or touch a done job.
         ExportJob.objects.filter(
             pk=job_id, status=ExportJob.Status.RUNNING, progress__lt=percent
         ).update(progress=min(percent, 99))
+
+    # A worker writes the workbook inside a read-only snapshot transaction (see
+    # workbook.selectors.snapshot); progress then goes through a connection of its own, so it
+    # is saved, and seen at once. Inside a transaction already, the export reads in it.
+    report = save_progress if connection.in_atomic_block else on_own_connection(save_progress)
 
     handle, temporary = tempfile.mkstemp(
         dir=os.path.dirname(final), prefix=".partial-", suffix=".xlsx"
@@ -104,6 +113,26 @@ def run_export(job_id) -> None:
         finished_at=now,
         expires_at=now + timedelta(hours=settings.EXPORT_FILE_HOURS),
     )
+
+
+def on_own_connection(function):
+    """`function`, run in a short-lived thread: Django gives each thread its own database
+    connection, outside the transaction of the caller's."""
+
+    def run(*args):
+        def target():
+            try:
+                function(*args)
+            except Exception:  # progress is a courtesy: it never fails the export
+                logger.exception("Saving export progress failed")
+            finally:
+                connections.close_all()  # this thread's connections only
+
+        thread = threading.Thread(target=target, name="export-progress")
+        thread.start()
+        thread.join()
+
+    return run
 
 
 def expire_exports(now=None) -> int:

@@ -31,6 +31,14 @@ class ExportForm(PageFormMixin, forms.Form):
         help_text=_("Leave empty for today."),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
+    with_schedules = forms.BooleanField(
+        label=_("Full loan schedules"),
+        required=False,
+        help_text=_(
+            "Every instalment of every loan, on a sheet of its own. Without it the workbook has "
+            "one row per loan with its terms; a large portfolio's schedules take much longer."
+        ),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -51,6 +59,7 @@ class ExportForm(PageFormMixin, forms.Form):
             country=data["country"],
             instrument=data["instrument"],
             as_of=data["as_of"],
+            with_schedules=data["with_schedules"],
         )
 
 

@@ -21,7 +21,7 @@ from portfolio.xlsx import XLSX
 from reporting import exports
 from reporting.models import ExportJob
 from reporting.tasks import expire_exports_task, run_export_task
-from reporting.workbook import SHEETS, ExportFilters
+from reporting.workbook import SCHEDULES_SHEET, SHEETS, ExportFilters
 from tests.factories import (
     FunderFactory,
     MembershipFactory,
@@ -78,7 +78,10 @@ def test_a_small_export_is_answered_at_once(api, portfolio, finance):
     download = api.get(body["download_url"])
     assert download.status_code == 200
     assert download["Content-Type"] == XLSX
-    assert 'filename="portfolio-summary-2026-03-01.xlsx"' in download["Content-Disposition"]
+    assert (
+        'filename="portfolio-summary-fund-all-funders-as-of-2026-03-01.xlsx"'
+        in download["Content-Disposition"]
+    )
     assert opened(download).sheetnames == SHEETS
     job = ExportJob.objects.get()
     assert job.requested_by == finance
@@ -227,6 +230,48 @@ def test_command_writes_the_file(portfolio, tmp_path):
     wb = load_workbook(out)
     assert wb.sheetnames == SHEETS
     assert len(list(wb["Projects"].iter_rows(min_row=2))) == 3 + 1  # and the totals row
+
+
+def test_the_file_name_says_what_it_holds(api, portfolio):
+    funder = FunderFactory(name="Nordic Cooperation Agency")
+    TrancheFactory(project=portfolio.projects.first(), funder=funder)
+    body = api.post(
+        reverse("api-export-list"),
+        {"portfolio": portfolio.pk, "funder": funder.pk, "as_of": "2026-03-01"},
+        content_type="application/json",
+    ).json()
+    download = api.get(body["download_url"])
+    assert download["Content-Disposition"].endswith(
+        'filename="portfolio-summary-fund-nordic-cooperation-agency-as-of-2026-03-01.xlsx"'
+    )
+
+
+def test_the_api_adds_full_loan_schedules_when_asked(api, portfolio):
+    response = api.post(
+        reverse("api-export-list"),
+        {"portfolio": portfolio.pk, "as_of": "2026-03-01", "with_schedules": True},
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["filters"]["with_schedules"] is True
+    download = api.get(body["download_url"])
+    assert opened(download).sheetnames == [*SHEETS, SCHEDULES_SHEET]
+    assert download["Content-Disposition"].endswith('-as-of-2026-03-01-with-schedules.xlsx"')
+
+
+def test_the_export_page_offers_full_loan_schedules(api, portfolio):
+    page = api.get(reverse("export"))
+    assert 'name="with_schedules"' in page.content.decode()
+    response = api.post(reverse("export"), {"portfolio": portfolio.pk, "with_schedules": "on"})
+    assert response.status_code == 302
+    assert ExportJob.objects.get().filters["with_schedules"] is True
+
+
+def test_command_adds_schedules_when_asked(portfolio, tmp_path):
+    out = tmp_path / "summary.xlsx"
+    call_command("export_portfolio", "--out", str(out), "--with-schedules", stdout=StringIO())
+    assert load_workbook(out).sheetnames == [*SHEETS, SCHEDULES_SHEET]
 
 
 def test_command_refuses_unknown_names(portfolio, tmp_path):

@@ -1,5 +1,6 @@
 """manage.py export_portfolio: write the portfolio summary workbook to a file."""
 
+import resource
 import time
 from datetime import date
 
@@ -9,6 +10,19 @@ from portfolio.models import Organisation, Portfolio
 from reporting.workbook import ExportFilters, write_workbook
 
 BAR_WIDTH = 30
+
+
+def peak_memory_mb() -> float:
+    """This process's peak resident memory since it started (Linux's VmHWM; elsewhere the
+    peak rusage reports, which may include the parent's memory before the command started)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _find(model, value, **extra):
@@ -33,8 +47,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--as-of", type=date.fromisoformat, help="Date (YYYY-MM-DD); default today."
         )
+        parser.add_argument(
+            "--with-schedules",
+            action="store_true",
+            help="Add every instalment of every loan (by default: one row per loan).",
+        )
 
-    def handle(self, *args, out, portfolio, funder, country, instrument, as_of, **options):
+    def handle(
+        self, *args, out, portfolio, funder, country, instrument, as_of, with_schedules, **options
+    ):
         try:
             filters = ExportFilters(
                 portfolio=_find(Portfolio, portfolio) if portfolio else None,
@@ -42,16 +63,21 @@ class Command(BaseCommand):
                 country=country.upper(),
                 instrument=instrument,
                 as_of=as_of,
+                with_schedules=with_schedules,
             )
         except ValueError as error:
             raise CommandError(str(error)) from error
         # A bar only on a terminal: redirected into a log, it would be noise.
         bar = self.bar if self.stdout.isatty() else None
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         rows = write_workbook(out, filters, progress=bar)
         if bar:
             self.stdout.write("")
-        self.stdout.write(f"Wrote {out}: {rows:,} rows in {time.perf_counter() - started:.1f} s.")
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        self.stdout.write(
+            f"Wrote {out}: {rows:,} rows in {seconds:.1f} s ({cpu:.1f} s of CPU); "
+            f"peak memory {peak_memory_mb():.0f} MB."
+        )
 
     def bar(self, percent):
         filled = BAR_WIDTH * percent // 100
