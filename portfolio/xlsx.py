@@ -334,7 +334,7 @@ class Book:
     def text(self, ws, row, col, value, fmt=None):
         """Text is always written as text: never as a formula, never with characters XML
         forbids; text that a later edit would take for a formula is quote-prefixed."""
-        value = clean_text(value)
+        value = clean_text(str(value))  # a lazy choice label, in the active language
         if value[:1] in FORMULA_TRIGGERS:
             fmt = self.quoted(fmt)
         ws.write_string(row, col, value, fmt)
