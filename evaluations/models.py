@@ -160,6 +160,11 @@ class Indicator(models.Model):
                 name="indicator_qualitative_not_cumulative",
             ),
         ]
+        # Each order the API offers (?ordering=), ended by id, read a page at a time.
+        indexes = [
+            models.Index(fields=["code", "id"]),
+            models.Index(fields=["name", "id"]),
+        ]
 
     def __str__(self):
         return f"{self.code} – {self.name}"
@@ -233,6 +238,8 @@ class Target(models.Model):
                 name="target_one_per_category_and_date",
             ),
         ]
+        # The order the API offers (?ordering=due_on), ended by id, read a page at a time.
+        indexes = [models.Index(fields=["due_on", "id"])]
 
     def __str__(self):
         category = f" ({self.get_disaggregation_display()})" if self.disaggregation else ""
@@ -439,7 +446,12 @@ class Measurement(models.Model):
                 name="measurement_one_per_period_and_category",
             ),
         ]
-        indexes = [models.Index(fields=["indicator", "status"])]
+        indexes = [
+            models.Index(fields=["indicator", "status"]),
+            # Each order the API offers (?ordering=), ended by id, read a page at a time.
+            models.Index(fields=["period_start", "id"]),
+            models.Index(fields=["period_end", "id"]),
+        ]
 
     def __str__(self):
         category = f" ({self.get_disaggregation_display()})" if self.disaggregation else ""
@@ -588,6 +600,8 @@ class Evaluation(models.Model):
             )
             for criterion in DAC_CRITERIA
         ]
+        # The order the API offers (?ordering=completed_on), ended by id, a page at a time.
+        indexes = [models.Index(fields=["completed_on", "id"])]
 
     def __str__(self):
         return f"{self.get_kind_display()} evaluation of {self.project.code}"

@@ -10,7 +10,7 @@ from django.db.models import ProtectedError
 from django_countries.serializers import CountryFieldMixin
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import exceptions, generics, pagination, permissions, serializers, viewsets
+from rest_framework import exceptions, generics, permissions, serializers, viewsets
 from rest_framework import filters as drf_filters
 from rest_framework import views as drf_views
 from rest_framework.authtoken.models import Token
@@ -21,6 +21,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from . import access
 from .models import ExchangeRate, Organisation, Portfolio
+from .pagination import Pagination
 
 NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY
 
@@ -176,11 +177,6 @@ def add_error_responses(result, generator, request, public):
 # --- Lists: pages and search ----------------------------------------------------------------
 
 
-class Pagination(pagination.PageNumberPagination):
-    page_size_query_param = "page_size"
-    max_page_size = 500
-
-
 class SearchFilter(drf_filters.SearchFilter):
     """DRF's search, its refusals (a NUL character) named by the parameter like any other 400."""
 
@@ -331,6 +327,7 @@ class PortfolioViewSet(RoleTableViewSet):
     serializer_class = PortfolioSerializer
     filterset_fields = ["reporting_currency"]
     search_fields = ["name"]
+    ordering = ["name"]
     ordering_fields = ["name", "id"]
 
 
@@ -356,6 +353,7 @@ class OrganisationViewSet(RoleTableViewSet):
     serializer_class = OrganisationSerializer
     filterset_fields = ["is_funder", "is_implementer", "is_evaluator", "funder_type", "country"]
     search_fields = ["name", "iati_identifier"]
+    ordering = ["name"]
     ordering_fields = ["name", "id"]
 
 
@@ -382,4 +380,5 @@ class ExchangeRateViewSet(RoleTableViewSet):
     serializer_class = ExchangeRateSerializer
     filterset_class = ExchangeRateFilter
     search_fields = ["currency", "to_currency", "source"]
-    ordering_fields = ["currency", "to_currency", "valid_on", "id"]
+    ordering = ["currency", "to_currency", "valid_on"]
+    ordering_fields = ["valid_on", "id"]

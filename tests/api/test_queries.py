@@ -86,9 +86,10 @@ MAKE = {
 }
 
 
-# The token and its user, the user's roles, the request's savepoint and its release, the
-# count and the page; evaluations add one query for all their recommendations.
-QUERIES = dict.fromkeys(MAKE, 6) | {"evaluations": 7}
+# The token and its user, the user's roles, the request's savepoint and its release, and the
+# page (a page that is not full needs no count); evaluations add one query for all their
+# recommendations.
+QUERIES = dict.fromkeys(MAKE, 5) | {"evaluations": 6}
 
 
 def queries_to_list(user, resource):
