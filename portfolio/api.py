@@ -5,7 +5,7 @@ from contextlib import contextmanager
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
 from django_countries.serializers import CountryFieldMixin
 from django_filters import rest_framework as filters
@@ -246,6 +246,20 @@ class RoleTableMixin:
     # leaving it to the URL resolver's HTML page.
     lookup_value_regex = "[^/]+"
     access_actions: dict = {}
+
+    @classmethod
+    def as_view(cls, *args, **kwargs):
+        # Not ATOMIC_REQUESTS' transaction round every request: dispatch() decides.
+        return transaction.non_atomic_requests(super().as_view(*args, **kwargs))
+
+    def dispatch(self, request, *args, **kwargs):
+        """A write runs in a transaction, all or nothing. A read runs in none of its own (BEGIN
+        and COMMIT would add two round trips to every page), unless it is called inside one,
+        which then gets a savepoint so that a refused read leaves it usable."""
+        if request.method in permissions.SAFE_METHODS and not connection.in_atomic_block:
+            return super().dispatch(request, *args, **kwargs)
+        with transaction.atomic():
+            return super().dispatch(request, *args, **kwargs)
 
     def get_queryset(self):
         return access.visible(self.request.user, super().get_queryset())

@@ -86,10 +86,10 @@ MAKE = {
 }
 
 
-# The token and its user, the user's roles, the request's savepoint and its release, and the
-# page (a page that is not full needs no count); evaluations add one query for all their
-# recommendations.
-QUERIES = dict.fromkeys(MAKE, 5) | {"evaluations": 6}
+# The token with its user and the user's roles in one, the savepoint the test's transaction
+# gives the request and its release, and the page: a page that is not full needs no count.
+# Evaluations add one query for all their recommendations.
+QUERIES = dict.fromkeys(MAKE, 4) | {"evaluations": 5}
 
 
 def queries_to_list(user, resource):
