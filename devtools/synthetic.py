@@ -437,6 +437,85 @@ def day(start, spread):
     return f"%s::date + mod(g, {spread})::int", [start]
 
 
+@transaction.atomic
+@rescans_paused()
+def build_launched(n) -> int:
+    """What `build(n, tranches_per_project=3, with_results=False, launched_only=True)` builds
+    (n launched projects, their three years of maintenance and its payments: all the lapse
+    scan reads), set-based: seconds for 100,000 projects where bulk_create takes minutes."""
+    clean()
+    portfolio, funders, partners, _, _ = _setup()
+    projects = replicate(
+        Project,
+        n,
+        {
+            "code": ("'SYN-' || lpad((g - 1)::text, 6, '0')", []),
+            "title": ("'Synthetic service ' || (g - 1)", []),
+            "country": one_of(["KE", "SN", "BD", "PE", "NP"]),
+            "sector_code": one_of(["22040", "15110", "12110", "11110"]),
+            "implementing_partner_id": one_of([p.pk for p in partners]),
+        },
+        portfolio=portfolio,
+        country="KE",
+        sector_code="22040",
+        status=Project.Status.LAUNCHED,
+        planned_launch_date=LAUNCH,
+        launch_date=LAUNCH,
+        annual_maintenance_cost=D("50000.00"),
+        maintenance_cost_currency="USD",
+    )
+    # Row g is year k = (g - 1) % 3 of project i = (g - 1) / 3, as _maintenance_period() has
+    # it: 2026 cut short for every fifth project, 2027 only planned for every third; the first
+    # two years are paid in full.
+    i, k = "((g - 1) / 3)", "mod(g - 1, 3)"
+    year = f"make_date(2025 + {k}::int, 1, 1)"
+    planned = f"{k} = 2 AND mod({i}, 3) = 0"
+    tranches = replicate(
+        Tranche,
+        3 * n,
+        {
+            "project_id": one_of(projects, step=3),
+            "funder_id": (
+                f"(%s::bigint[])[1 + mod({i} + {k}, %s)]",
+                [[f.pk for f in funders], len(funders)],
+            ),
+            "status": (f"CASE WHEN {planned} THEN 'planned' ELSE 'committed' END", []),
+            "committed_on": (
+                f"CASE WHEN {planned} THEN NULL ELSE %s::date END",
+                [LAUNCH - timedelta(days=90)],
+            ),
+            "covers_from": (year, []),
+            "expected_disbursement_on": (year, []),
+            "covers_until": (
+                f"CASE WHEN {k} = 1 AND mod({i}, 5) = 0 THEN DATE '2026-02-15' "
+                f"ELSE make_date(2025 + {k}::int, 12, 31) END",
+                [],
+            ),
+            "disbursed_amount": (f"CASE WHEN {k} < 2 THEN 52000 ELSE 0 END", []),
+        },
+        instrument=I.GRANT,
+        purpose=P.MAINTENANCE,
+        amount=D("52000.00"),
+        currency="USD",
+        status=S.COMMITTED,
+        covers_from=LAUNCH,
+        covers_until=LAUNCH,
+    )
+    replicate(
+        Disbursement,
+        2 * n,
+        {
+            "tranche_id": ("(%s::bigint[])[1 + ((g - 1) / 2) * 3 + mod(g - 1, 2)]", [tranches]),
+            "disbursed_on": ("make_date(2025 + mod(g - 1, 2)::int, 1, 1)", []),
+        },
+        amount=D("52000.00"),
+        disbursed_on=LAUNCH,
+        reference="SYN",
+    )
+    analyze(Project, Tranche, Disbursement)
+    return n
+
+
 def analyze(*models):
     """Have PostgreSQL read the tables' new sizes now, so query plans follow them at once."""
     names = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in models)
