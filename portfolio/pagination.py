@@ -176,7 +176,8 @@ class Pagination(BasePagination):
     page_query_param = "page"
     page_size_query_param = "page_size"
     cursor_query_param = "cursor"
-    count_limit = 10_000
+    # Enough for "1-50 of 1,000+"; counting reads at most this many index entries.
+    count_limit = 1_000
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
