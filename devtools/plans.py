@@ -26,14 +26,13 @@ def nodes(plan):
 
 
 def whole_table_sorts(plan):
-    """(sort key, tables read sequentially) for each Sort fed by a sequential scan or
-    sorting more rows than a page holds. An Incremental Sort orders within an index's order,
-    a page's worth at a time, and is not one of them."""
+    """(sort key, tables read sequentially) for each Sort of more rows than a page holds: a
+    table read end to end, then sorted, to find one page. A table of a few rows may be read
+    and sorted whole (PostgreSQL rightly does so), and an Incremental Sort orders within an
+    index's order a page's worth at a time: neither is one of them."""
     for sort in nodes(plan):
-        if sort["Node Type"] != "Sort":
-            continue
-        scans = [node["Relation Name"] for node in nodes(sort) if node["Node Type"] == "Seq Scan"]
-        if scans or sort["Plan Rows"] > PAGE_SORT_LIMIT:
+        if sort["Node Type"] == "Sort" and sort["Plan Rows"] > PAGE_SORT_LIMIT:
+            scans = [n["Relation Name"] for n in nodes(sort) if n["Node Type"] == "Seq Scan"]
             yield sort["Sort Key"], scans
 
 

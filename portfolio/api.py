@@ -265,6 +265,13 @@ class RoleTableMixin:
     def get_queryset(self):
         return access.visible(self.request.user, super().get_queryset())
 
+    def filter_queryset(self, queryset):
+        # One row is found by its id alone: building the list's filters for it would cost
+        # more than reading it.
+        if getattr(self, "detail", False):
+            return queryset
+        return super().filter_queryset(queryset)
+
     def get_serializer(self, *args, **kwargs):
         # A list page's rows, read the shortest way each field allows (portfolio.rows).
         if kwargs.pop("many", False):
