@@ -39,7 +39,7 @@ def test_quick_mode_is_a_tenth_of_every_size_and_judges_nothing():
 
     assert cmd.options["projects"] == 1_000 and cmd.options["scan_projects"] == 10_000
     assert cmd.options["import_rows"] == [200, 2_000]
-    assert cmd.options["load_seconds"] <= 2
+    assert cmd.options["load_seconds"] <= 1
     assert "(quick)" in out.getvalue() and "OVER" not in out.getvalue()
 
 

@@ -142,7 +142,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--quick",
             action="store_true",
-            help="Every size a tenth, load runs of 2 s, and no budget judged: a smoke test.",
+            help="Every size a tenth, load runs of 1 s, and no budget judged: a smoke test.",
         )
         parser.add_argument("--projects", type=int, default=10_000)
         parser.add_argument("--tranches-per-project", type=int, default=10)
@@ -202,7 +202,7 @@ class Command(BaseCommand):
             for name in ("projects", "scan_projects"):
                 options[name] = max(options[name] // 10, 10)
             options["import_rows"] = [max(n // 10, 10) for n in options["import_rows"]]
-            options["load_seconds"] = min(options["load_seconds"], 2.0)
+            options["load_seconds"] = min(options["load_seconds"], 1.0)
         return options
 
     def run_part(self, part):
