@@ -36,8 +36,9 @@ check: lint
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
-# Every benchmark of the design's budgets, printed as one table (about 15 minutes on 2 cores).
-# It needs a throwaway PostgreSQL database, which it fills and empties again.
+# Every benchmark of the design's budgets, each figure printed as it is measured (under 15
+# minutes on 2 cores; BENCH_ARGS=--quick is the one-minute smoke test, BENCH_ARGS="--parts api"
+# one part). It needs a throwaway PostgreSQL database, which it fills and empties again.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portfolio_bench
 bench: $(VENV)/.installed
 	@createdb -h 127.0.0.1 -U postgres portfolio_bench 2>/dev/null || true

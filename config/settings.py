@@ -96,6 +96,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
         **DATABASES["default"].get("OPTIONS", {}),
     }
+# Each web thread keeps its connection between requests (checked before reuse) rather than
+# opening one per request, which would cost more than a small API page itself.
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 # Failed-login counts and the dashboard's daily coverage live here. In-process memory serves
 # one process; with several web workers set CACHE_URL (e.g. redis://host:6379/1) so they share.
@@ -210,7 +214,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an anonymous request is answered 401 with WWW-Authenticate: Token.
         # No Basic auth: it would try passwords past the failed-login throttle.
-        "rest_framework.authentication.TokenAuthentication",
+        "portfolio.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -69,7 +69,8 @@ class IndicatorViewSet(RoleTableViewSet):
     serializer_class = IndicatorSerializer
     filterset_class = IndicatorFilter
     search_fields = ["code", "name", "project__code", "project__title"]
-    ordering_fields = ["code", "name", "baseline_date", "id"]
+    ordering = ["project_id", "code"]
+    ordering_fields = ["code", "name", "id"]
 
 
 class TargetSerializer(ServiceModelSerializer):
@@ -114,7 +115,8 @@ class TargetViewSet(RoleTableViewSet):
     serializer_class = TargetSerializer
     filterset_class = TargetFilter
     search_fields = ["indicator__code", "indicator__name", "indicator__project__code"]
-    ordering_fields = ["due_on", "value", "id"]
+    ordering = ["indicator_id", "disaggregation", "due_on"]
+    ordering_fields = ["due_on", "id"]
 
 
 class MeasurementSerializer(ServiceModelSerializer):
@@ -173,7 +175,8 @@ class MeasurementViewSet(RoleTableViewSet):
     serializer_class = MeasurementSerializer
     filterset_class = MeasurementFilter
     search_fields = ["indicator__code", "indicator__name", "indicator__project__code", "source"]
-    ordering_fields = ["period_start", "period_end", "reported_at", "status", "id"]
+    ordering = ["id"]
+    ordering_fields = ["period_start", "period_end", "id"]
     access_actions = {"verify": access.REVIEW, "reject": access.REVIEW}
 
     def perform_destroy(self, measurement):
@@ -254,4 +257,5 @@ class EvaluationViewSet(RoleTableViewSet):
     serializer_class = EvaluationSerializer
     filterset_class = EvaluationFilter
     search_fields = ["project__code", "project__title", "summary"]
-    ordering_fields = ["completed_on", "kind", "id"]
+    ordering = ["id"]
+    ordering_fields = ["completed_on", "id"]

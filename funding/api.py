@@ -188,13 +188,13 @@ class TrancheViewSet(RoleTableViewSet):
     serializer_class = TrancheSerializer
     filterset_class = TrancheFilter
     search_fields = ["project__code", "project__title", "funder_reference"]
+    ordering = ["id"]
     ordering_fields = [
         "amount",
         "committed_on",
         "covers_from",
         "covers_until",
         "expected_disbursement_on",
-        "status",
         "id",
     ]
 
@@ -267,7 +267,8 @@ class DisbursementViewSet(RoleTableViewSet):
     serializer_class = DisbursementSerializer
     filterset_class = DisbursementFilter
     search_fields = ["reference", "tranche__project__code", "tranche__project__title"]
-    ordering_fields = ["disbursed_on", "amount", "recorded_at", "id"]
+    ordering = ["id"]
+    ordering_fields = ["disbursed_on", "amount", "id"]
     http_method_names = ["get", "post", "delete", "head", "options"]
 
     def perform_destroy(self, instance):
@@ -350,7 +351,8 @@ class LapseFlagViewSet(RoleTableMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = LapseFlagSerializer
     filterset_class = LapseFlagFilter
     search_fields = ["project__code", "project__title"]
-    ordering_fields = ["raised_at", "gap_start", "kind", "resolved_at", "id"]
+    ordering = ["-raised_at"]
+    ordering_fields = ["raised_at", "gap_start", "id"]
     access_actions = {"acknowledge": access.ACKNOWLEDGE}
 
     @extend_schema(request=AcknowledgementSerializer, responses=LapseFlagSerializer)

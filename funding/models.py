@@ -150,7 +150,15 @@ class Tranche(StoredValues, models.Model):
                 name="tranche_funder_reference_unique",
             ),
         ]
-        indexes = [models.Index(fields=["purpose", "status", "project"])]
+        indexes = [
+            models.Index(fields=["purpose", "status", "project"]),
+            # Each order the API offers (?ordering=), ended by id, read a page at a time.
+            models.Index(fields=["amount", "id"]),
+            models.Index(fields=["committed_on", "id"]),
+            models.Index(fields=["expected_disbursement_on", "id"]),
+            models.Index(fields=["covers_from", "id"]),
+            models.Index(fields=["covers_until", "id"]),
+        ]
 
     def __str__(self):
         return f"{self.get_instrument_display()} {self.currency} {self.amount:,} to {self.project.code}"
@@ -342,6 +350,11 @@ class Disbursement(models.Model):
                 condition=models.Q(amount__gt=0), name="disbursement_amount_positive"
             ),
         ]
+        # Each order the API offers (?ordering=), ended by id, read a page at a time.
+        indexes = [
+            models.Index(fields=["disbursed_on", "id"]),
+            models.Index(fields=["amount", "id"]),
+        ]
 
     def __str__(self):
         return f"{self.amount:,} {self.tranche.currency} on {self.disbursed_on}"
@@ -418,7 +431,12 @@ class LapseFlag(models.Model):
                 name="lapse_flag_gap_ordered",
             ),
         ]
-        indexes = [models.Index(fields=["kind", "resolved_at"])]
+        indexes = [
+            models.Index(fields=["kind", "resolved_at"]),
+            # Each order the API offers (?ordering=), ended by id, read a page at a time.
+            models.Index(fields=["raised_at", "id"]),
+            models.Index(fields=["gap_start", "id"]),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()}: {self.project_id}"

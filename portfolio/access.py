@@ -94,10 +94,15 @@ def roles(user) -> Roles:
     cached = getattr(user, "_portfolio_roles", None)
     if cached is not None:
         return cached
+    memberships = Membership.objects.filter(user=user).values_list("role", "organisation_id")
+    return remember_roles(user, memberships)
+
+
+def remember_roles(user, memberships) -> Roles:
+    """The roles that `memberships` ((role, organisation id) pairs) give an active user,
+    cached on the user for the rest of the request; for a door that read them already."""
     by_role = {}
-    for role, organisation_id in Membership.objects.filter(user=user).values_list(
-        "role", "organisation_id"
-    ):
+    for role, organisation_id in memberships:
         by_role.setdefault(role, set()).add(organisation_id)
     found = Roles(
         manager=user.is_superuser or Role.PORTFOLIO_MANAGER in by_role,

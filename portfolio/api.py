@@ -7,13 +7,13 @@ from contextlib import contextmanager
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import MinValueValidator
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
 from django_countries.serializers import CountryFieldMixin
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import exceptions, generics, pagination, permissions, serializers, viewsets
+from rest_framework import exceptions, generics, permissions, serializers, viewsets
 from rest_framework import filters as drf_filters
 from rest_framework import views as drf_views
 from rest_framework.authtoken.models import Token
@@ -24,6 +24,8 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from . import access, errors, services
 from .models import ExchangeRate, Organisation, Portfolio
+from .pagination import Pagination
+from .rows import Rows
 
 NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY
 
@@ -182,11 +184,6 @@ def add_error_responses(result, generator, request, public):
 # --- Lists: pages and search ----------------------------------------------------------------
 
 
-class Pagination(pagination.PageNumberPagination):
-    page_size_query_param = "page_size"
-    max_page_size = 500
-
-
 class SearchFilter(drf_filters.SearchFilter):
     """DRF's search, its refusals (a NUL character) named by the parameter like any other 400."""
 
@@ -309,8 +306,37 @@ class RoleTableMixin:
     lookup_value_regex = "[^/]+"
     access_actions: dict = {}
 
+    @classmethod
+    def as_view(cls, *args, **kwargs):
+        # Not ATOMIC_REQUESTS' transaction round every request: dispatch() decides.
+        return transaction.non_atomic_requests(super().as_view(*args, **kwargs))
+
+    def dispatch(self, request, *args, **kwargs):
+        """A write runs in a transaction, all or nothing. A read runs in none of its own (BEGIN
+        and COMMIT would add two round trips to every page), unless it is called inside one,
+        which then gets a savepoint so that a refused read leaves it usable."""
+        if request.method in permissions.SAFE_METHODS and not connection.in_atomic_block:
+            return super().dispatch(request, *args, **kwargs)
+        with transaction.atomic():
+            return super().dispatch(request, *args, **kwargs)
+
     def get_queryset(self):
         return access.visible(self.request.user, super().get_queryset())
+
+    def filter_queryset(self, queryset):
+        # One row is found by its id alone: building the list's filters for it would cost
+        # more than reading it.
+        if getattr(self, "detail", False):
+            return queryset
+        return super().filter_queryset(queryset)
+
+    def get_serializer(self, *args, **kwargs):
+        # A list page's rows, read the shortest way each field allows (portfolio.rows).
+        if kwargs.pop("many", False):
+            kwargs.setdefault("context", self.get_serializer_context())
+            child = self.get_serializer_class()(context=kwargs["context"])
+            return Rows(*args, child=child, **kwargs)
+        return super().get_serializer(*args, **kwargs)
 
     def perform_destroy(self, instance):
         access.check(self.request.user, access.DELETE, instance)
@@ -394,6 +420,7 @@ class PortfolioViewSet(RoleTableViewSet):
     serializer_class = PortfolioSerializer
     filterset_fields = ["reporting_currency"]
     search_fields = ["name"]
+    ordering = ["name"]
     ordering_fields = ["name", "id"]
 
 
@@ -421,6 +448,7 @@ class OrganisationViewSet(RoleTableViewSet):
     serializer_class = OrganisationSerializer
     filterset_fields = ["is_funder", "is_implementer", "is_evaluator", "funder_type", "country"]
     search_fields = ["name", "iati_identifier"]
+    ordering = ["name"]
     ordering_fields = ["name", "id"]
 
 
@@ -449,4 +477,5 @@ class ExchangeRateViewSet(RoleTableViewSet):
     serializer_class = ExchangeRateSerializer
     filterset_class = ExchangeRateFilter
     search_fields = ["currency", "to_currency", "source"]
-    ordering_fields = ["currency", "to_currency", "valid_on", "id"]
+    ordering = ["currency", "to_currency", "valid_on"]
+    ordering_fields = ["valid_on", "id"]

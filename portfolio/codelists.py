@@ -13,6 +13,7 @@ def _load(filename):
         return {row["code"]: (row["name"], row["status"]) for row in csv.DictReader(f)}
 
 
+@cache  # read for every row of a list page: built once per process
 def currencies():
     """Active ISO 4217 currencies, code to name."""
     return {
@@ -20,6 +21,7 @@ def currencies():
     }
 
 
+@cache  # read for every row of a list page: built once per process
 def sectors():
     """Active OECD DAC 5-digit purpose codes, code to name."""
     return {

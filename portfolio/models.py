@@ -172,7 +172,11 @@ class ExchangeRate(models.Model):
                 name="exchange_rate_to_currency_iso",
             ),
         ]
-        indexes = [models.Index(fields=["to_currency", "currency", "valid_on"])]
+        indexes = [
+            models.Index(fields=["to_currency", "currency", "valid_on"]),
+            # The API lists rates by date (?ordering=valid_on), a page at a time.
+            models.Index(fields=["valid_on", "id"]),
+        ]
 
     def __str__(self):
         return f"1 {self.currency} = {self.rate} {self.to_currency} on {self.valid_on}"

@@ -86,4 +86,5 @@ class ProjectViewSet(RoleTableViewSet):
     serializer_class = ProjectSerializer
     filterset_class = ProjectFilter
     search_fields = ["code", "title"]
-    ordering_fields = ["code", "title", "status", "launch_date", "id"]
+    ordering = ["portfolio_id", "code"]
+    ordering_fields = ["code", "title", "launch_date", "id"]

@@ -180,7 +180,13 @@ class Project(StoredValues, models.Model):
                 name="project_maintenance_cost_positive_with_currency",
             ),
         ]
-        indexes = [models.Index(fields=["status", "launch_date"])]
+        indexes = [
+            models.Index(fields=["status", "launch_date"]),
+            # Each order the API offers (?ordering=), ended by id, read a page at a time.
+            models.Index(fields=["code", "id"]),
+            models.Index(fields=["title", "id"]),
+            models.Index(fields=["launch_date", "id"]),
+        ]
 
     def __str__(self):
         return f"{self.code} – {self.title}"

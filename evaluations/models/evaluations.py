@@ -91,6 +91,8 @@ class Evaluation(models.Model):
             )
             for criterion in DAC_CRITERIA
         ]
+        # The order the API offers (?ordering=completed_on), ended by id, a page at a time.
+        indexes = [models.Index(fields=["completed_on", "id"])]
 
     def __str__(self):
         return f"{self.get_kind_display()} evaluation of {self.project.code}"

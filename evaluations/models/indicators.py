@@ -159,6 +159,11 @@ class Indicator(StoredValues, models.Model):
                 name="indicator_qualitative_not_cumulative",
             ),
         ]
+        # Each order the API offers (?ordering=), ended by id, read a page at a time.
+        indexes = [
+            models.Index(fields=["code", "id"]),
+            models.Index(fields=["name", "id"]),
+        ]
 
     def __str__(self):
         return f"{self.code} – {self.name}"
@@ -226,6 +231,8 @@ class Target(StoredValues, models.Model):
                 name="target_one_per_category_and_date",
             ),
         ]
+        # The order the API offers (?ordering=due_on), ended by id, read a page at a time.
+        indexes = [models.Index(fields=["due_on", "id"])]
 
     def __str__(self):
         category = f" ({self.get_disaggregation_display()})" if self.disaggregation else ""
@@ -413,7 +420,12 @@ class Measurement(StoredValues, models.Model):
                 name="measurement_one_per_period_and_category",
             ),
         ]
-        indexes = [models.Index(fields=["indicator", "status"])]
+        indexes = [
+            models.Index(fields=["indicator", "status"]),
+            # Each order the API offers (?ordering=), ended by id, read a page at a time.
+            models.Index(fields=["period_start", "id"]),
+            models.Index(fields=["period_end", "id"]),
+        ]
 
     def __str__(self):
         category = f" ({self.get_disaggregation_display()})" if self.disaggregation else ""

@@ -1,0 +1,86 @@
+"""devtools.synthetic's set-based builders: as many rows as asked, valid, and (for the lapse
+scan) the very portfolio that the row-by-row builder makes."""
+
+from datetime import date
+
+import pytest
+from django.db import connection
+
+from devtools import synthetic
+from evaluations.models import Evaluation, Indicator, Measurement, Target
+from funding import scan
+from funding.models import Disbursement, LapseFlag, Tranche
+from portfolio.models import ExchangeRate, Organisation
+from projects.models import Project
+
+pytestmark = pytest.mark.django_db
+
+LISTED = [
+    Project,
+    Tranche,
+    Disbursement,
+    LapseFlag,
+    Indicator,
+    Target,
+    Measurement,
+    Evaluation,
+    Organisation,
+    ExchangeRate,
+]
+
+
+def picture():
+    """The synthetic portfolio in plain values, as the scan and the lists read it."""
+    projects = Project.objects.values_list(
+        "code", "country", "sector_code", "implementing_partner__name", "status", "launch_date"
+    )
+    tranches = Tranche.objects.values_list(
+        "project__code",
+        "funder__name",
+        "instrument",
+        "purpose",
+        "status",
+        "amount",
+        "currency",
+        "committed_on",
+        "expected_disbursement_on",
+        "covers_from",
+        "covers_until",
+        "disbursed_amount",
+    )
+    paid = Disbursement.objects.values_list(
+        "tranche__project__code", "tranche__covers_from", "disbursed_on", "amount"
+    )
+    scan.scan_lapses(date(2026, 3, 1))
+    flags = LapseFlag.objects.values_list("project__code", "kind", "gap_start", "gap_end")
+    return [sorted(rows) for rows in (projects, tranches, paid, flags)]
+
+
+def test_build_launched_is_the_scans_portfolio_made_set_based(postgres):
+    synthetic.build(30, tranches_per_project=3, with_results=False, launched_only=True)
+    one_by_one = picture()
+
+    synthetic.build_launched(30)
+
+    assert picture() == one_by_one
+    assert len(one_by_one[3]) > 0, "the scan raised flags"
+
+
+def test_build_lists_fills_every_listed_table_with_valid_rows(postgres):
+    synthetic.build_lists(300)
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # foreign keys checked now, not at commit
+
+    for model in LISTED:
+        rows = model.objects.all()
+        if model is Organisation:
+            rows = rows.filter(name__startswith=synthetic.ORGANISATION_PREFIX)
+        if model is ExchangeRate:
+            rows = rows.filter(source=synthetic.RATE_SOURCE)
+        assert rows.count() == 300, model
+        for row in rows.order_by("?")[:5]:
+            row.full_clean()
+
+    synthetic.clean()
+    for model in LISTED:
+        assert not model.objects.exists(), model
