@@ -189,6 +189,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reporting.tasks.expire_exports_task",
         "schedule": crontab(minute=17),
     },
+    # Work a broker outage held back (rescans, digests, exports) is published again within
+    # this many seconds of the broker's return.
+    "drain-outbox": {
+        "task": "portfolio.tasks.drain_outbox_task",
+        "schedule": env.float("OUTBOX_DRAIN_SECONDS", default=15.0),
+    },
+    # Exports whose worker died (no heartbeat) are queued again.
+    "recover-exports": {
+        "task": "reporting.tasks.recover_exports_task",
+        "schedule": 60.0,
+    },
 }
 
 # Tests that need PostgreSQL or Redis fail instead of skipping when this is set (CI).

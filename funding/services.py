@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from portfolio import access
 
@@ -125,16 +126,43 @@ def disburse(tranche, amount, disbursed_on: date, reference="", recorded_by=None
     return disbursement
 
 
+UNDO_REASON_MAX = 100  # the history's change reason holds this many characters
+
+
+class AlreadyUndone(Disbursement.DoesNotExist):
+    """The disbursement was undone meanwhile (by another request): nothing moves twice."""
+
+
 @transaction.atomic
-def undo_disbursement(disbursement, user=None):
-    """Remove a disbursement recorded in error, and give its amount back to the tranche."""
+def undo_disbursement(disbursement, user=None, reason="") -> Disbursement:
+    """Remove a disbursement recorded in error, and give its amount back to the tranche.
+
+    The tranche is locked first (as `disburse()` locks it), then the disbursement is locked
+    and read again: two undos of the same payment run one after the other, and the second
+    finds nothing left to undo (`AlreadyUndone`) instead of giving the amount back twice.
+    The deletion stays in the disbursement's history, with who undid it and why.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why this disbursement is undone.")})
+    if len(reason) > UNDO_REASON_MAX:
+        raise ValidationError(
+            {"reason": _("At most %(limit)d characters.") % {"limit": UNDO_REASON_MAX}}
+        )
     if user is not None:
         access.check(user, access.DELETE, disbursement)
     Tranche.objects.select_for_update().get(pk=disbursement.tranche_id)
-    Tranche.objects.filter(pk=disbursement.tranche_id).update(
-        disbursed_amount=F("disbursed_amount") - disbursement.amount
+    locked = Disbursement.objects.select_for_update().filter(pk=disbursement.pk).first()
+    if locked is None:
+        raise AlreadyUndone(_("This disbursement has already been undone."))
+    Tranche.objects.filter(pk=locked.tranche_id).update(
+        disbursed_amount=F("disbursed_amount") - locked.amount
     )
-    disbursement.delete()
+    locked._change_reason = reason
+    if user is not None:
+        locked._history_user = user
+    locked.delete()
+    return locked
 
 
 # --- Maintenance coverage and lapse flags -------------------------------------------------

@@ -40,3 +40,17 @@ def send_lapse_digest(email, as_of, lines):
     subject = render_to_string("funding/email/lapse_digest_subject.txt", context).strip()
     body = render_to_string("funding/email/lapse_digest.txt", context)
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email])
+
+
+@shared_task(
+    autoretry_for=(smtplib.SMTPException, OSError),
+    retry_backoff=30,
+    retry_backoff_max=3600,
+    max_retries=8,
+)
+def send_money_alarm(emails, as_of, tranches):
+    """Tell the portfolio managers that stored disbursed totals disagree with their rows."""
+    context = {"as_of": as_of, "tranches": tranches, "site_url": settings.SITE_URL.rstrip("/")}
+    subject = render_to_string("funding/email/money_alarm_subject.txt", context).strip()
+    body = render_to_string("funding/email/money_alarm.txt", context)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, emails)
