@@ -87,7 +87,13 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = True
 
 # Failed-login counts and the dashboard's daily coverage live here. In-process memory serves
 # one process; with several web workers set CACHE_URL (e.g. redis://host:6379/1) so they share.
+# On Redis, a process falls back to its own memory while Redis does not answer.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "portfolio.cache.FallbackRedisCache"
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {"socket_connect_timeout": 0.5, "socket_timeout": 1.0}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The role table (portfolio.access) answers has_perm(), so the admin obeys the same rules as
