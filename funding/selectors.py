@@ -178,7 +178,9 @@ def disbursed_totals_out_of_step() -> list[TotalOutOfStep]:
         Tranche.objects.annotate(rows=rows)
         .exclude(disbursed_amount=F("rows"))
         .order_by("pk")
-        .values_list("pk", "project__code", "funder_reference", "currency", "disbursed_amount", "rows")
+        .values_list(
+            "pk", "project__code", "funder_reference", "currency", "disbursed_amount", "rows"
+        )
     )
     cent = Decimal("0.01")
     return [

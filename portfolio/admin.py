@@ -7,7 +7,11 @@ from simple_history.admin import SimpleHistoryAdmin
 from reporting.admin import export_iati_xml, export_workbook
 
 from . import access
+from .forms import AdminLoginForm
 from .models import ExchangeRate, Membership, Organisation, Portfolio
+
+# The admin's login is locked after failed logins like the pages' and the API's.
+admin.site.login_form = AdminLoginForm
 
 
 class RowAccess:

@@ -390,9 +390,7 @@ def undo_as_it_once_was(disbursement, reason):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_postgresql_refuses_the_double_refund_of_an_undo_without_the_reread(
-    postgres, monkeypatch
-):
+def test_postgresql_refuses_the_double_refund_of_an_undo_without_the_reread(postgres, monkeypatch):
     # Proof that the race is real and that the database holds even against such code: the
     # second undo subtracts again and deletes nothing, and the check of the stored total
     # against the rows refuses its commit.

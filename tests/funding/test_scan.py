@@ -377,12 +377,17 @@ def test_the_daily_scan_raises_an_alarm_when_a_total_is_not_the_sum_of_its_rows(
     # A rescan of a few projects does not reconcile (it runs on every save); the daily one does.
     Tranche.objects.filter(pk=tranche.pk).update(disbursed_amount=Decimal("810.00"))
     try:
-        assert scan(date(2026, 3, 1), django_capture_on_commit_callbacks, projects=[]).out_of_step == []
+        assert (
+            scan(date(2026, 3, 1), django_capture_on_commit_callbacks, projects=[]).out_of_step
+            == []
+        )
     finally:
         Tranche.objects.filter(pk=tranche.pk).update(disbursed_amount=Decimal("900.00"))
 
 
-def test_the_daily_scan_is_quiet_when_every_total_adds_up(funder, django_capture_on_commit_callbacks):
+def test_the_daily_scan_is_quiet_when_every_total_adds_up(
+    funder, django_capture_on_commit_callbacks
+):
     tranche = TrancheFactory(funder=funder)
     services.disburse(tranche, Decimal("10.00"), date(2025, 3, 1))
     TrancheFactory(funder=funder)

@@ -132,10 +132,14 @@ def test_an_unknown_task_is_given_up_after_many_attempts_and_counted(published):
 def test_sent_rows_are_kept_a_week(published):
     now = timezone.now()
     OutboxMessage.objects.create(
-        task_name="portfolio.tasks.ping", created_at=now - timedelta(days=8), sent_at=now - timedelta(days=8)
+        task_name="portfolio.tasks.ping",
+        created_at=now - timedelta(days=8),
+        sent_at=now - timedelta(days=8),
     )
     recent = OutboxMessage.objects.create(
-        task_name="portfolio.tasks.ping", created_at=now - timedelta(days=1), sent_at=now - timedelta(days=1)
+        task_name="portfolio.tasks.ping",
+        created_at=now - timedelta(days=1),
+        sent_at=now - timedelta(days=1),
     )
 
     outbox.drain()
