@@ -57,10 +57,11 @@ def healthz(request):
     degraded = [name for name, ok in checks.items() if not ok and name != "database"]
     if waiting:
         degraded.append("outbox")
+    status = "ok"
     if not checks["database"]:
         status = "unavailable"
-    else:
-        status = "degraded" if degraded else "ok"
+    elif degraded:
+        status = "degraded"
     return JsonResponse(
         {"status": status, **checks, "outbox_waiting": waiting, "degraded": degraded},
         status=503 if status == "unavailable" else 200,
