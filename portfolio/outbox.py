@@ -60,7 +60,7 @@ def publish(message):
     task = _task(message.task_name)
     # Nobody waits for these results. Asking for one would subscribe to it on the result
     # backend, whose own retries (about 20 s) hold the request when Redis is down.
-    task.apply_async(args=message.args, kwargs=message.kwargs, ignore_result=True)
+    task.apply_async(args=tuple(message.args), kwargs=message.kwargs, ignore_result=True)
     OutboxMessage.objects.filter(pk=message.pk, sent_at__isnull=True).update(
         sent_at=timezone.now(), attempts=F("attempts") + 1
     )

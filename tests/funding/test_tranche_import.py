@@ -12,9 +12,10 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook, load_workbook
 
-from funding import services, tranche_import
+from funding import services
 from funding.models import Tranche
 from funding.tranche_import import IMPORT_COLUMNS, CellError, import_tranches, tranche_template
+from portfolio import xlsx_upload
 from portfolio.models import Role
 from reporting.workbook import ExportFilters, write_workbook
 from tests.factories import (
@@ -212,7 +213,7 @@ def zipped(entries, name="bomb.xlsx"):
 
 def test_a_zip_bomb_is_refused_before_parsing(officer, monkeypatch):
     parsed = []
-    monkeypatch.setattr(tranche_import, "load_workbook", lambda *a, **k: parsed.append(1))
+    monkeypatch.setattr(xlsx_upload, "load_workbook", lambda *a, **k: parsed.append(1))
     megabyte = b"\0" * (1024 * 1024)
     bomb = zipped(
         {"xl/workbook.xml": [b"<workbook/>"], "xl/worksheets/sheet1.xml": [megabyte] * 200}
@@ -287,11 +288,11 @@ def test_a_failure_while_saving_keeps_nothing(project, officer, monkeypatch):
     real = services.save_tranche
     calls = []
 
-    def fail_on_second(tranche, user=None):
+    def fail_on_second(tranche, user=None, **kwargs):
         calls.append(tranche)
         if len(calls) == 2:
             raise PermissionDenied("The funder changed meanwhile.")
-        return real(tranche, user)
+        return real(tranche, user, **kwargs)
 
     monkeypatch.setattr(services, "save_tranche", fail_on_second)
     result = import_tranches(workbook_file([row(Reference="D-1"), row(Reference="D-2")]), officer)
