@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portfolio import access
@@ -33,19 +34,15 @@ def disbursable_limit(tranche):
 
 
 @transaction.atomic
-def save_tranche(tranche, user=None, *, checked=False) -> Tranche:
-    """Create or change a tranche, as `user` may: the API, the pages, the import and the admin
-    all save tranches here.
+def save_tranche(tranche, user=None) -> Tranche:
+    """Create or change a tranche, as `user` may: the API, the pages and the admin save
+    tranches here (the import saves thousands at once through `save_tranches`).
 
     A change locks the stored row first, so a disbursement recorded meanwhile cannot slip
     under a lowered amount, and is checked against the stored funder as well as the new one,
     so nobody moves another funder's tranche to their own organisation or away from it.
-
-    `checked`: the caller has itself, in this transaction, locked and read again the stored
-    row this instance was loaded from, and validated this very instance (the import does
-    both for thousands of rows at once); the role table is asked all the same.
     """
-    if tranche.pk is not None and not checked:
+    if tranche.pk is not None:
         stored = Tranche.objects.select_for_update().get(pk=tranche.pk)
         if user is not None:
             access.check(user, access.CHANGE, stored)
@@ -53,10 +50,54 @@ def save_tranche(tranche, user=None, *, checked=False) -> Tranche:
     if user is not None:
         access.check(user, access.CHANGE if tranche.pk else access.ADD, tranche)
         tranche._history_user = user
-    if not checked:
-        tranche.full_clean()
+    tranche.full_clean()
     tranche.save()
     return tranche
+
+
+SAVE_BATCH = 1000
+
+
+@transaction.atomic
+def save_tranches(tranches, user=None):
+    """Create or change many tranches at once, as `user` may: the import's form of
+    `save_tranche`, which costs 2 to 3 ms of CPU a row (two model saves, a savepoint, and
+    simple_history's per-save work) where the import must take 20,000 rows in 20 s.
+
+    The same rules, set-based: the stored rows are locked and read again in one query; each
+    tranche is checked against the role table with its stored funder and its new one; the
+    stored disbursed total is kept; every row gets its history, with the user. The caller
+    has validated every instance (`full_clean`), and queues the coverage rescans of the
+    projects it touched: no post_save signal is sent.
+    """
+    new = [t for t in tranches if t.pk is None]
+    changed = [t for t in tranches if t.pk is not None]
+    stored = Tranche.objects.select_for_update().in_bulk([t.pk for t in changed])
+    for tranche in changed:
+        previous = stored.get(tranche.pk)
+        if previous is None:
+            raise ValidationError(_("A tranche was deleted meanwhile; upload the file again."))
+        if user is not None:
+            access.check(user, access.CHANGE, previous)
+        tranche.disbursed_amount = previous.disbursed_amount
+    if user is not None:
+        for tranche in tranches:
+            access.check(user, access.CHANGE if tranche.pk else access.ADD, tranche)
+    now = timezone.now()
+    for tranche in changed:
+        tranche.updated_at = now
+    Tranche.objects.bulk_create(new, batch_size=SAVE_BATCH)
+    written = [
+        f.name
+        for f in Tranche._meta.concrete_fields
+        if not f.primary_key and f.name not in ("disbursed_amount", "created_at", "project")
+    ]
+    Tranche.objects.bulk_update(changed, written, batch_size=SAVE_BATCH)
+    Tranche.history.bulk_history_create(new, batch_size=SAVE_BATCH, default_user=user)
+    Tranche.history.bulk_history_create(
+        changed, batch_size=SAVE_BATCH, update=True, default_user=user
+    )
+    return len(new), len(changed)
 
 
 def save_loan_terms(terms, tranche, user=None) -> LoanTerms:

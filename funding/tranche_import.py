@@ -11,8 +11,8 @@ saved or none, and every error of the file is listed in one answer.
 - Rows are matched on funder and reference, so uploading the same file twice changes nothing.
   The funders' imports take turns (a lock per funder), and the stored tranches are locked and
   read again under it, so two identical uploads at once answer "unchanged", never a database
-  error. A changed row updates its tranche through `services.save_tranche`, which keeps its
-  history. Formulas are refused: the import takes values, not recipes.
+  error. The rows are saved together through `services.save_tranches`, which keeps every
+  tranche's history. Formulas are refused: the import takes values, not recipes.
 """
 
 from dataclasses import dataclass, field
@@ -35,7 +35,7 @@ from projects.models import Project
 
 from . import services
 from .models import Instrument, Purpose, Tranche, TrancheStatus
-from .signals import queue_rescan, rescans_paused
+from .signals import queue_rescan
 
 SHEET = "Tranches"
 # The Tranches sheet of the workbook, declared once for the export and the import: the first
@@ -348,33 +348,37 @@ def read_rows(fileobj, result) -> list[Row]:
     """The non-blank rows of the Tranches sheet after its header, each with its cells parsed;
     header errors go to `result` (and no rows come back)."""
     with distrusted_sheet(fileobj, SHEET, MAX_SHEET_ROWS, MAX_COLUMNS) as lines:
-        number, header = next(lines, (1, ()))
-        columns = _columns(header, result)
+        number, header = next(lines, (1, {}))
+        columns = _columns(header if number == 1 else {}, result)
         if result.errors:
             return []
-        letters = {name: get_column_letter(index + 1) for name, index in columns.items()}
-        rows = []
+        letters = {name: get_column_letter(column) for name, column in columns.items()}
+        rows = [] if number == 1 else [_row(number, header, columns, letters)]
         for number, cells in lines:
-            values = {}
-            for name, index in columns.items():
-                cell = cells[index] if index < len(cells) else None
-                value = getattr(cell, "value", None)
-                if isinstance(value, str):
-                    value = value.strip() or None
-                values[name] = (value, value is not None and cell.data_type == "f")
-            if all(value is None for value, _formula in values.values()):
-                continue  # a blank row, or the export's totals row
-            rows.append(parse_row(number, values, letters))
-    return rows
+            rows.append(_row(number, cells, columns, letters))
+    return [row for row in rows if row is not None]
+
+
+def _row(number, cells, columns, letters):
+    values = {}
+    for name, column in columns.items():
+        cell = cells.get(column)
+        value = None if cell is None else cell.value
+        if isinstance(value, str):
+            value = value.strip() or None
+        values[name] = (value, cell is not None and cell.is_formula)
+    if all(value is None and not formula for value, formula in values.values()):
+        return None  # blank for the import: cells only elsewhere, or the export's totals row
+    return parse_row(number, values, letters)
 
 
 def _columns(header, result) -> dict:
-    """field name -> column index, from the header row; unknown or missing headers refused."""
+    """field name -> column number, from the header row; unknown or missing headers refused."""
     columns = {}
-    for cell in header:
+    for column, cell in sorted(header.items()):
         if cell.value is None:
             continue
-        letter = get_column_letter(cell.column)
+        letter = get_column_letter(column)
         title = str(cell.value).strip()
         if title in HEADERS:
             if HEADERS[title] in columns:
@@ -387,7 +391,7 @@ def _columns(header, result) -> dict:
                         title,
                     )
                 )
-            columns[HEADERS[title]] = cell.column - 1
+            columns[HEADERS[title]] = column
         elif title not in EXPORT_ONLY:
             result.errors.append(
                 CellError(
@@ -620,26 +624,20 @@ def _collect_errors(rows, result):
 
 
 def save(planned, user, result):
-    """Save every planned tranche; the caller's transaction keeps all or none of them."""
-    current = None
+    """Save every planned tranche through `services.save_tranches`; the caller's transaction
+    keeps all or none of them."""
     try:
-        with transaction.atomic(), rescans_paused():
-            for row, tranche, is_new in planned:
-                current = row.number
-                services.save_tranche(tranche, user, checked=True)
-                if is_new:
-                    result.created += 1
-                else:
-                    result.updated += 1
+        created, updated = services.save_tranches(
+            [tranche for _row, tranche, _new in planned], user
+        )
     except (ValidationError, PermissionDenied) as error:
         reason = "; ".join(getattr(error, "messages", None) or [str(error)])
         result.errors.append(
-            CellError(SHEET, current, "", _("Not saved: %(reason)s") % {"reason": reason})
+            CellError(SHEET, None, "", _("Not saved: %(reason)s") % {"reason": reason})
         )
-        result.created = result.updated = 0
         transaction.set_rollback(True)
         return
-    # Paused above so a large file queues one coverage rescan per project, not per row; the
-    # rescans are written to the outbox in this same transaction.
+    result.created, result.updated = created, updated
+    # One coverage rescan per project, written to the outbox in this same transaction.
     for project_id in {tranche.project_id for _row, tranche, _new in planned}:
         queue_rescan(project_id)

@@ -13,15 +13,17 @@ def _load(filename):
         return {row["code"]: (row["name"], row["status"]) for row in csv.DictReader(f)}
 
 
+@cache
 def currencies():
-    """Active ISO 4217 currencies, code to name."""
+    """Active ISO 4217 currencies, code to name (read once; do not change the answer)."""
     return {
         code: name for code, (name, status) in _load("currencies.csv").items() if status == "active"
     }
 
 
+@cache
 def sectors():
-    """Active OECD DAC 5-digit purpose codes, code to name."""
+    """Active OECD DAC 5-digit purpose codes, code to name (read once; do not change it)."""
     return {
         code: name
         for code, (name, status) in _load("dac_sectors.csv").items()

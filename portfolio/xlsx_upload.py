@@ -1,29 +1,31 @@
 """Reading an uploaded workbook without trusting it, before and while it is parsed.
 
-An .xlsx file is a zip of XML parts. Before openpyxl parses anything:
+An .xlsx file is a zip of XML parts. Before any part is parsed:
 
 - its size, type and what its zip would unpack to are checked (a zip bomb is refused);
 - every part is read up to its root element, and a part that declares a document type is
-  refused: entities can only be declared there, so no part can use one (the XML of
-  `[Content_Types].xml`, the workbook, styles, shared strings and sheets alike; openpyxl
-  parses some of them with lxml, which does not refuse entities by itself);
-- the sheet's real extent is read from its XML: the highest row and column holding data,
-  whatever its `<dimension>` claims. Work stops at the first cell past the limits, so a
-  sheet with a value in row 1,048,576 or column XFD is refused in milliseconds, and openpyxl
-  is then asked for exactly that extent (it would otherwise pad every row to the declared
-  width and yield every blank row up to the last).
+  refused: entities can only be declared there, so no part can use one (`[Content_Types].xml`,
+  the workbook, its relationships, styles, shared strings and sheets alike).
+
+The sheet is then streamed with expat, cell by cell, into plain values (shared strings,
+numbers, dates by their style, and whether the cell holds a formula). Its real extent is
+what its cells hold, whatever its `<dimension>` claims: the first cell holding data below
+the row limit or right of the column limit refuses the file there and then, so a value in
+row 1,048,576 or in column XFD is refused without reading on. Rows come out as they are
+read; blank rows are skipped but count, since a row's number is its place in the sheet.
 """
 
 import zipfile
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import datetime
 from xml.parsers import expat
 
-from defusedxml import DefusedXmlException
 from django.conf import settings
 from django.utils.translation import gettext as _
-from openpyxl import load_workbook
+from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import MAC_EPOCH, WINDOWS_EPOCH, from_excel
 
 # Workbook XML compresses about tenfold; a zip entry that claims far more is a bomb.
 MAX_COMPRESSION_RATIO = 100
@@ -37,12 +39,6 @@ PACKAGE_RELATIONSHIPS = "http://schemas.openxmlformats.org/package/2006/relation
 
 class Refused(Exception):
     """The file as a whole cannot be read; the message says why, for the person uploading."""
-
-
-@dataclass(frozen=True)
-class Extent:
-    rows: int  # the highest row holding data (0: none)
-    columns: int  # the highest column holding data (0: none)
 
 
 def check_upload(fileobj):
@@ -195,96 +191,260 @@ def _row_number(reference):
     return int(digits) if digits.isdigit() else 0
 
 
-def extent(archive, part, title, max_rows, max_columns) -> Extent:
-    """The highest row and column of the sheet that hold data (a value, an inline string or
-    a formula), read from its XML; refused at the first cell past either limit."""
-    state = {"row": 0, "column": 0, "cell_row": 0, "cell_column": 0, "rows": 0, "columns": 0}
+def _related(archive, kind, default):
+    """The path of the workbook's part of this relationship type (shared strings, styles)."""
+    relations = _attributes(archive, "xl/_rels/workbook.xml.rels", "Relationship", "Id")
+    for relation in relations.values():
+        if relation.get("Type", "").endswith(f"/{kind}"):
+            target = relation.get("Target", "")
+            return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    return default
+
+
+def shared_strings(archive) -> list[str]:
+    """The workbook's shared strings, in order (a rich string's runs joined; phonetic
+    guides left out)."""
+    part = _related(archive, "sharedStrings", "xl/sharedStrings.xml")
+    if part not in archive.namelist():
+        return []
+    strings, text, state = [], [], {"in_t": False, "phonetic": 0}
 
     def start(name, attributes):
         local = _local(name)
+        if local == "si":
+            text.clear()
+        elif local == "t" and not state["phonetic"]:
+            state["in_t"] = True
+        elif local == "rPh":
+            state["phonetic"] += 1
+
+    def end(name):
+        local = _local(name)
+        if local == "si":
+            strings.append("".join(text))
+        elif local == "t":
+            state["in_t"] = False
+        elif local == "rPh":
+            state["phonetic"] -= 1
+
+    def characters(data):
+        if state["in_t"]:
+            text.append(data)
+
+    parser = _parser(start)
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = characters
+    parser.buffer_text = True
+    with archive.open(part) as stream:
+        _feed(parser, stream)
+    return strings
+
+
+def date_styles(archive) -> frozenset:
+    """Indexes of the cell styles whose number format shows a date or time."""
+    part = _related(archive, "styles", "xl/styles.xml")
+    if part not in archive.namelist():
+        return frozenset()
+    formats = dict(BUILTIN_FORMATS)
+    styles, state = [], {"cell_xfs": False}
+
+    def start(name, attributes):
+        local = _local(name)
+        if local == "numFmt":
+            formats[int(attributes.get("numFmtId", -1))] = attributes.get("formatCode", "")
+        elif local == "cellXfs":
+            state["cell_xfs"] = True
+        elif local == "xf" and state["cell_xfs"]:
+            styles.append(int(attributes.get("numFmtId", 0) or 0))
+
+    def end(name):
+        if _local(name) == "cellXfs":
+            state["cell_xfs"] = False
+
+    parser = _parser(start)
+    parser.EndElementHandler = end
+    with archive.open(part) as stream:
+        _feed(parser, stream)
+    return frozenset(
+        index for index, format_id in enumerate(styles) if is_date_format(formats.get(format_id))
+    )
+
+
+def _epoch(archive):
+    flags = _attributes(archive, "xl/workbook.xml", "workbookPr", None)
+    value = next(iter(flags.values()), {}).get("date1904", "")
+    return MAC_EPOCH if value.lower() in ("1", "true") else WINDOWS_EPOCH
+
+
+@dataclass
+class Cell:
+    value: object
+    is_formula: bool = False
+
+
+class _SheetReader:
+    """Streams a sheet's rows out of its XML with expat, converting each cell as Excel
+    shows it (shared strings, numbers, dates by their style), and refusing the sheet at the
+    first cell holding data past the limits."""
+
+    def __init__(self, title, strings, dates, epoch, max_rows, max_columns):
+        self.title, self.strings, self.dates, self.epoch = title, strings, dates, epoch
+        self.max_rows, self.max_columns = max_rows, max_columns
+        self.row_number = 0
+        self.row = {}
+        self.finished = []  # (row number, {column: Cell}) ready to hand out
+        self.cell = None  # (column, type, style) of the cell being read
+        self.value = None
+        self.formula = False
+        self.text = None  # the characters being collected, or None
+        self.phonetic = 0
+        self.column = 0
+
+    def start(self, name, attributes):
+        local = _local(name)
         if local == "c":
             reference = attributes.get("r", "")
-            column = _column_number(reference) if reference else state["column"] + 1
-            state["column"] = column
-            state["cell_row"] = _row_number(reference) or state["row"]
-            state["cell_column"] = column
-        elif local in ("v", "is", "f"):
-            row, column = state["cell_row"], state["cell_column"]
-            if row > max_rows:
-                raise Refused(
-                    _(
-                        "The %(title)s sheet holds data in row %(row)s; an import reads at "
-                        "most %(limit)s rows."
-                    )
-                    % {"title": title, "row": f"{row:,}", "limit": f"{max_rows:,}"}
-                )
-            if column > max_columns:
-                raise Refused(
-                    _(
-                        "The %(title)s sheet holds data in column %(column)s; an import reads "
-                        "at most %(limit)d columns (up to %(last)s)."
-                    )
-                    % {
-                        "title": title,
-                        "column": get_column_letter(min(column, 18278)),
-                        "limit": max_columns,
-                        "last": get_column_letter(max_columns),
-                    }
-                )
-            state["rows"] = max(state["rows"], row)
-            state["columns"] = max(state["columns"], column)
+            column = _column_number(reference) if reference else self.column + 1
+            self.column = column
+            self.cell = (column, attributes.get("t", "n"), attributes.get("s"))
+            self.value, self.formula = None, False
+        elif local == "v" or (local == "t" and not self.phonetic):
+            self.text = self.text if self.text is not None and local == "t" else []
+            self._check_bounds()
+        elif local == "f":
+            self.formula = True
+            self._check_bounds()
+        elif local == "is":
+            self.text = []
+            self._check_bounds()
+        elif local == "rPh":
+            self.phonetic += 1
         elif local == "row":
             reference = attributes.get("r", "")
-            state["row"] = int(reference) if reference.isdigit() else state["row"] + 1
-            state["column"] = 0
+            number = int(reference) if reference.isdigit() else self.row_number + 1
+            self._finish_row()
+            self.row_number, self.column = number, 0
 
+    def characters(self, data):
+        if self.text is not None and not self.phonetic:
+            self.text.append(data)
+
+    def end(self, name):
+        local = _local(name)
+        if local == "v":
+            self.value = "".join(self.text)
+            self.text = None
+        elif local == "is":
+            self.value = "".join(self.text or [])
+            self.text = None
+        elif local == "rPh":
+            self.phonetic -= 1
+        elif local == "c":
+            column, kind, style = self.cell
+            if self.value is not None or self.formula:
+                self.row[column] = Cell(self._convert(kind, style), self.formula)
+            self.cell = None
+        elif local == "sheetData":
+            self._finish_row()
+
+    def _check_bounds(self):
+        if self.row_number > self.max_rows:
+            raise Refused(
+                _(
+                    "The %(title)s sheet holds data in row %(row)s; an import reads at most "
+                    "%(limit)s rows."
+                )
+                % {
+                    "title": self.title,
+                    "row": f"{self.row_number:,}",
+                    "limit": f"{self.max_rows:,}",
+                }
+            )
+        column = self.cell[0] if self.cell else 0
+        if column > self.max_columns:
+            raise Refused(
+                _(
+                    "The %(title)s sheet holds data in column %(column)s; an import reads at "
+                    "most %(limit)d columns (up to %(last)s)."
+                )
+                % {
+                    "title": self.title,
+                    "column": get_column_letter(min(column, 18278)),
+                    "limit": self.max_columns,
+                    "last": get_column_letter(self.max_columns),
+                }
+            )
+
+    def _finish_row(self):
+        if self.row:
+            self.finished.append((self.row_number, self.row))
+            self.row = {}
+
+    def _convert(self, kind, style):
+        value = self.value
+        if value is None:
+            return None
+        if kind == "s":
+            try:
+                return self.strings[int(value)]
+            except (ValueError, IndexError):
+                return value
+        if kind in ("inlineStr", "str", "e"):
+            return value
+        if kind == "b":
+            return value.strip() in ("1", "true")
+        if kind == "d":
+            try:
+                return datetime.fromisoformat(value)
+            except ValueError:
+                return value
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        if style is not None and style.isdigit() and int(style) in self.dates:
+            try:
+                return from_excel(number, self.epoch)
+            except (OverflowError, ValueError):
+                return number
+        if number.is_integer() and "." not in value and "E" not in value.upper():
+            return int(value)
+        return number
+
+
+def read_sheet(archive, title, max_rows, max_columns):
+    """(row number, {column number: Cell}) of each row of sheet `title` holding data."""
+    part = sheet_part(archive, title)
+    reader = _SheetReader(
+        title, shared_strings(archive), date_styles(archive), _epoch(archive), max_rows, max_columns
+    )
+    parser = _parser(reader.start)
+    parser.EndElementHandler = reader.end
+    parser.CharacterDataHandler = reader.characters
+    parser.buffer_text = True
     with archive.open(part) as stream:
         try:
-            _feed(_parser(start), stream)
+            for chunk in iter(lambda: stream.read(CHUNK), b""):
+                parser.Parse(chunk, False)
+                yield from reader.finished
+                reader.finished.clear()
+            parser.Parse(b"", True)
         except expat.ExpatError as error:
             raise Refused(
                 _("The workbook cannot be read: %(part)s: %(error)s")
                 % {"part": part, "error": error}
             ) from error
-    return Extent(state["rows"], state["columns"])
+    reader._finish_row()
+    yield from reader.finished
 
 
 @contextmanager
 def distrusted_sheet(fileobj, title, max_rows, max_columns):
-    """Check the upload, then give (row number, cells) of every row of sheet `title` up to
-    the last holding data, each row exactly as wide as the widest holding data."""
+    """Check the upload, then give (row number, {column number: Cell}) of every row of sheet
+    `title` that holds data, in order; `Refused` as soon as anything is out of bounds."""
     check_upload(fileobj)
-    with zipfile.ZipFile(fileobj) as archive:
-        part = sheet_part(archive, title)
-        found = extent(archive, part, title, max_rows, max_columns)
-    fileobj.seek(0)
     try:
-        wb = load_workbook(fileobj, read_only=True, data_only=False, keep_links=False)
-    except Exception as error:  # openpyxl raises many kinds for a damaged file
-        raise _refusal(error) from error
-    try:
-        yield _rows(wb[title], found)
-    finally:
-        wb.close()
-
-
-def _rows(ws, found):
-    if not found.rows:
-        return
-    lines = ws.iter_rows(min_row=1, max_row=found.rows, max_col=max(found.columns, 1))
-    try:
-        yield from enumerate(lines, start=1)
-    except (DefusedXmlException, SyntaxError) as error:  # the sheet's XML is read lazily
-        raise _refusal(error) from error
-
-
-def _refusal(error) -> Refused:
-    # openpyxl wraps the parser's error in its own; defusedxml's refusal is further down.
-    cause = error
-    while cause is not None:
-        if isinstance(cause, Refused):
-            return cause
-        if isinstance(cause, DefusedXmlException):
-            return Refused(_("The workbook contains XML entity declarations, which are refused."))
-        cause = cause.__cause__ or cause.__context__
-    return Refused(_("The workbook cannot be read: %(error)s") % {"error": error})
+        with zipfile.ZipFile(fileobj) as archive:
+            yield read_sheet(archive, title, max_rows, max_columns)
+    except zipfile.BadZipFile as error:
+        raise Refused(_("The workbook is damaged: %(error)s.") % {"error": error}) from error

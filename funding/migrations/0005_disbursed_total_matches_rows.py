@@ -48,13 +48,23 @@ CREATE CONSTRAINT TRIGGER disbursement_total_matches
     DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION funding_disbursement_total_trigger();
 
+-- A new tranche has no disbursements yet, so only a total other than zero needs checking;
+-- a stored total, only when it changes (an import of 20,000 tranches costs no checks).
 CREATE CONSTRAINT TRIGGER tranche_disbursed_total_matches
-    AFTER INSERT OR UPDATE OF disbursed_amount ON funding_tranche
+    AFTER INSERT ON funding_tranche
     DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW EXECUTE FUNCTION funding_disbursement_total_trigger();
+    FOR EACH ROW WHEN (NEW.disbursed_amount <> 0)
+    EXECUTE FUNCTION funding_disbursement_total_trigger();
+
+CREATE CONSTRAINT TRIGGER tranche_disbursed_total_changed
+    AFTER UPDATE OF disbursed_amount ON funding_tranche
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW WHEN (OLD.disbursed_amount IS DISTINCT FROM NEW.disbursed_amount)
+    EXECUTE FUNCTION funding_disbursement_total_trigger();
 """
 
 DROP = """
+DROP TRIGGER IF EXISTS tranche_disbursed_total_changed ON funding_tranche;
 DROP TRIGGER IF EXISTS tranche_disbursed_total_matches ON funding_tranche;
 DROP TRIGGER IF EXISTS disbursement_total_matches ON funding_disbursement;
 DROP FUNCTION IF EXISTS funding_disbursement_total_trigger();
