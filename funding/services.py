@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portfolio import access
+from portfolio.bulk import update_rows
 
 from .models import (
     Disbursement,
@@ -92,7 +93,7 @@ def save_tranches(tranches, user=None):
         for f in Tranche._meta.concrete_fields
         if not f.primary_key and f.name not in ("disbursed_amount", "created_at", "project")
     ]
-    Tranche.objects.bulk_update(changed, written, batch_size=SAVE_BATCH)
+    update_rows(Tranche, changed, written, batch_size=SAVE_BATCH)
     Tranche.history.bulk_history_create(new, batch_size=SAVE_BATCH, default_user=user)
     Tranche.history.bulk_history_create(
         changed, batch_size=SAVE_BATCH, update=True, default_user=user

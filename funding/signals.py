@@ -30,6 +30,12 @@ def queue_rescan(project_id):
     enqueue_on_commit("funding.tasks.rescan_project_task", project_id)
 
 
+def queue_rescans(project_ids):
+    """One rescan of many projects (the scan reads them together): for bulk writes."""
+    if project_ids:
+        enqueue_on_commit("funding.tasks.rescan_projects_task", sorted(project_ids))
+
+
 @receiver([post_save, post_delete], sender=Tranche)
 @receiver([post_save, post_delete], sender=Disbursement)
 def tranche_or_disbursement_changed(sender, instance, **kwargs):

@@ -28,6 +28,12 @@ def rescan_project_task(project_id):
     return scan.scan_lapses(projects=[project_id]).as_dict()
 
 
+@shared_task
+def rescan_projects_task(project_ids):
+    """Rescan the projects a bulk write (an import) touched, in one set-based scan."""
+    return scan.scan_lapses(projects=project_ids).as_dict()
+
+
 @shared_task(
     autoretry_for=(smtplib.SMTPException, OSError),
     retry_backoff=30,

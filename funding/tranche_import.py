@@ -35,7 +35,7 @@ from projects.models import Project
 
 from . import services
 from .models import Instrument, Purpose, Tranche, TrancheStatus
-from .signals import queue_rescan
+from .signals import queue_rescans
 
 SHEET = "Tranches"
 # The Tranches sheet of the workbook, declared once for the export and the import: the first
@@ -638,6 +638,5 @@ def save(planned, user, result):
         transaction.set_rollback(True)
         return
     result.created, result.updated = created, updated
-    # One coverage rescan per project, written to the outbox in this same transaction.
-    for project_id in {tranche.project_id for _row, tranche, _new in planned}:
-        queue_rescan(project_id)
+    # One coverage rescan of every project touched, in the outbox of this same transaction.
+    queue_rescans({tranche.project_id for _row, tranche, _new in planned})
