@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portfolio import access
-from portfolio.bulk import update_rows
+from portfolio.bulk import copy_to_history, update_rows
 
 from .models import (
     Disbursement,
@@ -94,10 +94,8 @@ def save_tranches(tranches, user=None):
         if not f.primary_key and f.name not in ("disbursed_amount", "created_at", "project")
     ]
     update_rows(Tranche, changed, written, batch_size=SAVE_BATCH)
-    Tranche.history.bulk_history_create(new, batch_size=SAVE_BATCH, default_user=user)
-    Tranche.history.bulk_history_create(
-        changed, batch_size=SAVE_BATCH, update=True, default_user=user
-    )
+    copy_to_history(Tranche, [t.pk for t in new], "+", user, now)
+    copy_to_history(Tranche, [t.pk for t in changed], "~", user, now)
     return len(new), len(changed)
 
 

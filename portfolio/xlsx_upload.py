@@ -17,8 +17,8 @@ read; blank rows are skipped but count, since a row's number is its place in the
 
 import zipfile
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 from xml.parsers import expat
 
 from django.conf import settings
@@ -140,8 +140,15 @@ def _refuse_document_type(archive, name):
         _feed(_parser(root, namespaces=False), stream)
 
 
+_LOCAL = {}
+
+
 def _local(name):
-    return name.rpartition(" ")[2]
+    """An element's name without its namespace ("uri c" is "c"), remembered."""
+    local = name.rpartition(" ")[2]
+    if len(_LOCAL) < 1000:
+        _LOCAL[name] = local
+    return local
 
 
 def _attributes(archive, part, element, key):
@@ -176,19 +183,22 @@ def sheet_part(archive, title) -> str:
     return path
 
 
+_COLUMNS = {}
+
+
 def _column_number(reference):
-    number = 0
-    for character in reference:
-        if "A" <= character <= "Z":
+    """1 for "A7", 26 for "Z7", 16,384 for "XFD7"; 0 when the reference names no column."""
+    letters = reference.rstrip("0123456789")
+    number = _COLUMNS.get(letters)
+    if number is None:
+        number = 0
+        for character in letters:
+            if not "A" <= character <= "Z":
+                return 0
             number = number * 26 + ord(character) - 64
-        else:
-            break
+        if len(_COLUMNS) < 20_000:
+            _COLUMNS[letters] = number
     return number
-
-
-def _row_number(reference):
-    digits = reference.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-    return int(digits) if digits.isdigit() else 0
 
 
 def _related(archive, kind, default):
@@ -276,8 +286,7 @@ def _epoch(archive):
     return MAC_EPOCH if value.lower() in ("1", "true") else WINDOWS_EPOCH
 
 
-@dataclass
-class Cell:
+class Cell(NamedTuple):
     value: object
     is_formula: bool = False
 
@@ -301,16 +310,24 @@ class _SheetReader:
         self.column = 0
 
     def start(self, name, attributes):
-        local = _local(name)
+        local = _LOCAL.get(name) or _local(name)
         if local == "c":
-            reference = attributes.get("r", "")
+            reference = attributes.get("r")
             column = _column_number(reference) if reference else self.column + 1
             self.column = column
             self.cell = (column, attributes.get("t", "n"), attributes.get("s"))
             self.value, self.formula = None, False
-        elif local == "v" or (local == "t" and not self.phonetic):
-            self.text = self.text if self.text is not None and local == "t" else []
+        elif local == "v":
+            self.text = []
             self._check_bounds()
+        elif local == "row":
+            reference = attributes.get("r", "")
+            number = int(reference) if reference.isdigit() else self.row_number + 1
+            self._finish_row()
+            self.row_number, self.column = number, 0
+        elif local == "t" and not self.phonetic and self.cell is not None:
+            if self.text is None:
+                self.text = []
         elif local == "f":
             self.formula = True
             self._check_bounds()
@@ -319,19 +336,19 @@ class _SheetReader:
             self._check_bounds()
         elif local == "rPh":
             self.phonetic += 1
-        elif local == "row":
-            reference = attributes.get("r", "")
-            number = int(reference) if reference.isdigit() else self.row_number + 1
-            self._finish_row()
-            self.row_number, self.column = number, 0
 
     def characters(self, data):
         if self.text is not None and not self.phonetic:
             self.text.append(data)
 
     def end(self, name):
-        local = _local(name)
-        if local == "v":
+        local = _LOCAL.get(name) or _local(name)
+        if local == "c":
+            if self.value is not None or self.formula:
+                column, kind, style = self.cell
+                self.row[column] = Cell(self._convert(kind, style), self.formula)
+            self.cell = None
+        elif local == "v":
             self.value = "".join(self.text)
             self.text = None
         elif local == "is":
@@ -339,15 +356,13 @@ class _SheetReader:
             self.text = None
         elif local == "rPh":
             self.phonetic -= 1
-        elif local == "c":
-            column, kind, style = self.cell
-            if self.value is not None or self.formula:
-                self.row[column] = Cell(self._convert(kind, style), self.formula)
-            self.cell = None
         elif local == "sheetData":
             self._finish_row()
 
     def _check_bounds(self):
+        column = self.cell[0] if self.cell else 0
+        if self.row_number <= self.max_rows and column <= self.max_columns:
+            return
         if self.row_number > self.max_rows:
             raise Refused(
                 _(
@@ -360,20 +375,18 @@ class _SheetReader:
                     "limit": f"{self.max_rows:,}",
                 }
             )
-        column = self.cell[0] if self.cell else 0
-        if column > self.max_columns:
-            raise Refused(
-                _(
-                    "The %(title)s sheet holds data in column %(column)s; an import reads at "
-                    "most %(limit)d columns (up to %(last)s)."
-                )
-                % {
-                    "title": self.title,
-                    "column": get_column_letter(min(column, 18278)),
-                    "limit": self.max_columns,
-                    "last": get_column_letter(self.max_columns),
-                }
+        raise Refused(
+            _(
+                "The %(title)s sheet holds data in column %(column)s; an import reads at "
+                "most %(limit)d columns (up to %(last)s)."
             )
+            % {
+                "title": self.title,
+                "column": get_column_letter(min(column, 18278)),
+                "limit": self.max_columns,
+                "last": get_column_letter(self.max_columns),
+            }
+        )
 
     def _finish_row(self):
         if self.row:

@@ -21,7 +21,7 @@ from funding import services, tranche_import
 from funding.models import Tranche
 from funding.tranche_import import IMPORT_COLUMNS, CellError, import_tranches, tranche_template
 from portfolio import access, xlsx_upload
-from portfolio.models import Role
+from portfolio.models import OutboxMessage, Role
 from reporting.workbook import ExportFilters, write_workbook
 from tests.factories import (
     FunderFactory,
@@ -660,3 +660,20 @@ def test_parallel_identical_imports_answer_unchanged(postgres):
         contenders - 1
     ) + [(40, 0, 0)]
     assert Tranche.objects.count() == 40
+
+
+def test_the_import_queues_one_rescan_of_every_project_it_touched(project, officer):
+    other = ProjectFactory(portfolio=project.portfolio, code="KE-02")
+
+    import_tranches(workbook_file([row(), row(Reference="D-2", Project="KE-02")]), officer)
+
+    (message,) = OutboxMessage.objects.filter(task_name="funding.tasks.rescan_projects_task")
+    assert message.args == [sorted([project.pk, other.pk])]
+
+
+def test_a_refused_file_queues_nothing(project, officer):
+    queued = OutboxMessage.objects.count()  # the project's own, on its creation
+
+    import_tranches(workbook_file([row(Currency="XYZ")]), officer)
+
+    assert OutboxMessage.objects.count() == queued
