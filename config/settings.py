@@ -272,6 +272,9 @@ MAX_UPLOAD_UNCOMPRESSED_BYTES = env.int("MAX_UPLOAD_UNCOMPRESSED_BYTES", default
 # this many projects are written during the request, larger ones by a worker.
 EXPORT_FILE_HOURS = env.int("EXPORT_FILE_HOURS", default=24)
 EXPORT_SYNC_MAX_PROJECTS = env.int("EXPORT_SYNC_MAX_PROJECTS", default=200)
+# A running export reports progress (its heartbeat) every few seconds; one silent this long
+# has lost its worker and is queued again.
+EXPORT_STALE_SECONDS = env.int("EXPORT_STALE_SECONDS", default=180)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 if not DEBUG:
