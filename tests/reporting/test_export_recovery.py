@@ -2,7 +2,6 @@
 again within minutes with its half-written file deleted, and a run that lost its job never
 writes."""
 
-import os
 from datetime import timedelta
 
 import pytest

@@ -134,7 +134,8 @@ class Command(BaseCommand):
                 "Run the benchmark against a throwaway database: this one holds real projects."
             )
         self.stdout.write(
-            f"Database: {connection.vendor}; {os.cpu_count()} cores; "
+            f"Database: {connection.vendor}; {os.cpu_count()} cores, load average "
+            f"{os.getloadavg()[0]:.1f} (wall time stretches with it; CPU time is this process's); "
             f"{PROJECTS} synthetic projects, 5 funders"
         )
         synthetic.build(PROJECTS, tranches_per_project=0, with_results=False)
