@@ -3,12 +3,14 @@
 import glob
 import logging
 import os
+import threading
 from contextlib import suppress
 from dataclasses import replace
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.db import connection
 from django.db.models import F, Q
 from django.http import FileResponse
 from django.utils import timezone
@@ -74,12 +76,38 @@ def _stale(now):
     )
 
 
+class Heartbeat(threading.Thread):
+    """Writes the run's heartbeat every few seconds for as long as the run lives, whatever
+    its progress: a long step (one chunk of projects, saving the file) never makes a live
+    run look dead, and a killed one falls silent at once."""
+
+    def __init__(self, job):
+        super().__init__(name=f"export-heartbeat-{job}", daemon=True)
+        self.job = job  # the run's own queryset: only while it is the latest attempt
+        self.every = max(settings.EXPORT_STALE_SECONDS / 6, 0.5)
+        self.stopped = threading.Event()
+
+    def run(self):
+        try:
+            while not self.stopped.wait(self.every):
+                self.job.update(heartbeat_at=timezone.now())
+        except Exception:  # a heartbeat lost is no reason to fail the export
+            logger.exception("Export heartbeat failed")
+        finally:
+            connection.close()  # this thread's own connection
+
+    def stop(self):
+        self.stopped.set()
+        self.join(timeout=10)
+
+
 def run_export(job_id) -> None:
     """Write the job's workbook, if no live run has it: a queued job, or a running one whose
     heartbeat stopped (its worker died and the task came back). Each run takes the job with
     a new attempt number and writes only while it is the latest, to a partial file of its
     own that is renamed into place, so nobody ever downloads half a file. The progress it
-    reports is its heartbeat. A finished or failed job is left alone."""
+    reports, and a heartbeat thread every few seconds, tell that it lives. A finished or
+    failed job is left alone."""
     now = timezone.now()
     claimed = (
         ExportJob.objects.filter(pk=job_id)
@@ -102,6 +130,8 @@ def run_export(job_id) -> None:
         # Conditional, so a run that lost the job never moves its progress or touches it.
         mine.update(progress=min(percent, 99), heartbeat_at=timezone.now())
 
+    heartbeat = Heartbeat(mine)
+    heartbeat.start()
     try:
         rows = write_workbook(partial, ExportFilters.from_json(job.filters), progress=report)
         # Give the file the mode the storage gives any stored file.
@@ -117,6 +147,7 @@ def run_export(job_id) -> None:
         )
         return
     finally:
+        heartbeat.stop()
         with suppress(FileNotFoundError):
             os.remove(partial)
     now = timezone.now()

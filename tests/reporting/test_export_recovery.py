@@ -2,6 +2,7 @@
 again within minutes with its half-written file deleted, and a run that lost its job never
 writes."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -45,9 +46,7 @@ def running(job, heartbeat, attempt=1, media=None):
 
 
 def queued_runs():
-    return list(
-        OutboxMessage.objects.filter(task_name=RUN_EXPORT).values_list("args", flat=True)
-    )
+    return list(OutboxMessage.objects.filter(task_name=RUN_EXPORT).values_list("args", flat=True))
 
 
 def test_each_step_of_a_run_is_a_heartbeat(job, monkeypatch):
@@ -137,3 +136,29 @@ def test_finished_and_failed_jobs_are_never_recovered(job):
     ExportJob.objects.filter(pk=job.pk).update(status="failed")
     assert exports.recover_stale_exports() == 0
     assert queued_runs() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_step_without_progress_still_beats(job, settings, monkeypatch):
+    settings.EXPORT_STALE_SECONDS = 3  # a beat every half second
+    real = exports.write_workbook
+    seen = []
+
+    def long_step(out, filters, progress):
+        progress(0)
+        first = ExportJob.objects.values_list("heartbeat_at", flat=True).get(pk=job.pk)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # a step that reports nothing, as a big chunk
+            latest = ExportJob.objects.values_list("heartbeat_at", flat=True).get(pk=job.pk)
+            if latest > first:
+                seen.append(latest)
+                break
+            time.sleep(0.1)
+        return real(out, filters, progress=progress)
+
+    monkeypatch.setattr(exports, "write_workbook", long_step)
+    exports.run_export(job.pk)
+
+    assert seen, "the heartbeat thread never wrote while the step ran"
+    job.refresh_from_db()
+    assert job.status == "done"

@@ -1,4 +1,7 @@
-"""Redis stops while users save tranches: saves succeed, health says so, flags catch up."""
+"""Redis stops while users save tranches: saves succeed, health says so, flags catch up.
+
+No beat runs here, so work held back in the outbox waits for the daily scan (the outbox's own
+catching up, with beat, is tests/system/test_outbox.py)."""
 
 import time
 from datetime import timedelta
@@ -66,7 +69,7 @@ def test_saves_succeed_while_redis_is_down_and_flags_come_right_after(stack, red
 
     redis_server.stop()
     health = requests.get(f"{stack.base_url}/healthz", timeout=10)
-    assert health.status_code == 503
+    assert health.status_code == 200  # degraded, still serving
     assert (health.json()["database"], health.json()["broker"]) == (True, False)
 
     saved = [
@@ -82,14 +85,14 @@ def test_saves_succeed_while_redis_is_down_and_flags_come_right_after(stack, red
 
     redis_server.start()
     wait_until(
-        lambda: requests.get(f"{stack.base_url}/healthz", timeout=10).status_code == 200,
+        lambda: requests.get(f"{stack.base_url}/healthz", timeout=10).json()["broker"],
         30,
         "health to see the broker again",
     )
     # A save once Redis is back queues its rescan again, and the workers have reconnected.
     commit(p1, today + timedelta(days=31), window_end)
     wait_until(lambda: open_kinds(api, p1) == set(), 60, "p1's queued rescan to clear its flags")
-    assert open_kinds(api, p0) == {"lapsed"}  # its rescan was lost with the broker ...
+    assert open_kinds(api, p0) == {"lapsed"}  # its rescan waits in the outbox (no beat) ...
 
     # ... and the daily scan, sent through the broker as beat sends it, catches up.
     stack.manage(

@@ -20,6 +20,7 @@ def test_export_survives_its_worker_being_killed(stack):
         membership = MembershipFactory(user__password="pw")
     stack.web()
     workers = [stack.worker("worker1"), stack.worker("worker2")]
+    stack.beat()  # finds an export whose heartbeat stopped, every minute
     officer = Api(stack.base_url, membership.user.username, "pw")
 
     job = request_export(officer)
@@ -32,8 +33,11 @@ def test_export_survives_its_worker_being_killed(stack):
     status = export_status(officer, job)
     assert status["status"] == "running" and status["progress"] < 100, status
 
-    # Acknowledged late, the task is still Redis's: after the visibility timeout (15 s here)
-    # it is delivered to the other worker, which writes the file from the start.
-    finished, _ = wait_for_export(officer, job, timeout=150)
+    # Its heartbeat stops. Acknowledged late, the task is still Redis's: after the visibility
+    # timeout (15 s here) it is delivered to the other worker, which takes the silent job over
+    # (silent for 10 s here) and writes the file from the start. Had that delivery come while
+    # the first worker still lived (a long export), the other worker would have left the job
+    # to it; then beat's minute check of heartbeats queues the dead job again.
+    finished, _ = wait_for_export(officer, job, timeout=240)
     assert "run_export_task[" in other.log() and "succeeded" in other.log()
     assert_whole(download_workbook(officer, finished))
