@@ -73,7 +73,11 @@ def save_tranches(tranches, user=None):
     """
     new = [t for t in tranches if t.pk is None]
     changed = [t for t in tranches if t.pk is not None]
-    stored = Tranche.objects.select_for_update().in_bulk([t.pk for t in changed])
+    stored = (
+        Tranche.objects.select_for_update()
+        .only("id", "funder_id", "project_id", "disbursed_amount")
+        .in_bulk([t.pk for t in changed])
+    )
     for tranche in changed:
         previous = stored.get(tranche.pk)
         if previous is None:
