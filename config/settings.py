@@ -103,7 +103,13 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 # Failed-login counts and the dashboard's daily coverage live here. In-process memory serves
 # one process; with several web workers set CACHE_URL (e.g. redis://host:6379/1) so they share.
+# On Redis, a process falls back to its own memory while Redis does not answer.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "portfolio.cache.FallbackRedisCache"
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {"socket_connect_timeout": 0.5, "socket_timeout": 1.0}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The role table (portfolio.access) answers has_perm(), so the admin obeys the same rules as
@@ -119,6 +125,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Failed logins lock further tries, per client address and per username (portfolio.logins),
+# at every login door. The client address is the connection's, unless it comes from one of
+# TRUSTED_PROXIES (addresses or networks, e.g. "10.0.0.0/8"): then X-Forwarded-For is read.
+LOGIN_FAILURE_RATE = env.str("LOGIN_FAILURE_RATE", default="5/min")
+LOGIN_FAILURE_RATE_PER_USERNAME = env.str("LOGIN_FAILURE_RATE_PER_USERNAME", default="10/hour")
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -205,6 +217,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reporting.tasks.expire_exports_task",
         "schedule": crontab(minute=17),
     },
+    # Work a broker outage held back (rescans, digests, exports) is published again within
+    # this many seconds of the broker's return.
+    "drain-outbox": {
+        "task": "portfolio.tasks.drain_outbox_task",
+        "schedule": env.float("OUTBOX_DRAIN_SECONDS", default=15.0),
+    },
+    # Exports whose worker died (no heartbeat) are queued again.
+    "recover-exports": {
+        "task": "reporting.tasks.recover_exports_task",
+        "schedule": 60.0,
+    },
 }
 
 # Tests that need PostgreSQL or Redis fail instead of skipping when this is set (CI).
@@ -227,7 +250,6 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "portfolio.api.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"login_failures": env.str("LOGIN_FAILURE_RATE", default="5/min")},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,
 }
@@ -267,6 +289,9 @@ MAX_UPLOAD_UNCOMPRESSED_BYTES = env.int("MAX_UPLOAD_UNCOMPRESSED_BYTES", default
 # this many projects are written during the request, larger ones by a worker.
 EXPORT_FILE_HOURS = env.int("EXPORT_FILE_HOURS", default=24)
 EXPORT_SYNC_MAX_PROJECTS = env.int("EXPORT_SYNC_MAX_PROJECTS", default=200)
+# A running export reports progress (its heartbeat) every few seconds; one silent this long
+# has lost its worker and is queued again.
+EXPORT_STALE_SECONDS = env.int("EXPORT_STALE_SECONDS", default=180)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 if not DEBUG:

@@ -12,6 +12,7 @@ from . import health
 urlpatterns = [
     path("", reporting_views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
+    path("accounts/login/", portfolio_views.LoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("reporting.api")),

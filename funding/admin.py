@@ -12,6 +12,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.http import Http404, HttpResponseRedirect
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -424,12 +425,25 @@ class DisbursementAdmin(RowAccess, HistoryAdmin):
         """Nothing left to save: DisbursementAddForm recorded the disbursement through
         services.disburse() while it validated."""
 
-    def delete_model(self, request, obj):
-        services.undo_disbursement(obj, request.user)
+    def delete_view(self, request, object_id, extra_context=None):
+        """Deleting is undoing: it takes a reason, and a payment undone meanwhile (another
+        request, another door) is a 404, never a second refund."""
+        reason = request.POST.get("reason", "").strip()
+        if request.method == "POST" and not 0 < len(reason) <= services.UNDO_REASON_MAX:
+            self.message_user(
+                request,
+                _("Say why this disbursement is undone, in at most %(limit)d characters.")
+                % {"limit": services.UNDO_REASON_MAX},
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(request.path)
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except services.AlreadyUndone as gone:
+            raise Http404(str(gone)) from gone
 
-    def delete_queryset(self, request, queryset):
-        for disbursement in queryset:
-            services.undo_disbursement(disbursement, request.user)
+    def delete_model(self, request, obj):
+        services.undo_disbursement(obj, request.user, request.POST.get("reason", ""))
 
     def get_actions(self, request):
         actions = super().get_actions(request)

@@ -249,6 +249,13 @@ class DisbursementSerializer(ServiceModelSerializer):
             raise exceptions.ValidationError(field_errors(error)) from error
 
 
+class UndoSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=services.UNDO_REASON_MAX,
+        help_text="Why the payment is undone; kept in its history.",
+    )
+
+
 class DisbursementFilter(filters.FilterSet):
     project = row_filter("tranche__project", Project)
     portfolio = row_filter("tranche__project__portfolio", Portfolio)
@@ -271,8 +278,31 @@ class DisbursementViewSet(RoleTableViewSet):
     ordering_fields = ["disbursed_on", "amount", "id"]
     http_method_names = ["get", "post", "delete", "head", "options"]
 
-    def perform_destroy(self, instance):
-        services.undo_disbursement(instance, self.request.user)
+    @extend_schema(
+        request=UndoSerializer,
+        parameters=[
+            OpenApiParameter(
+                "reason",
+                str,
+                description="Why the payment is undone, if not in the body.",
+                required=False,
+            )
+        ],
+        responses={204: None},
+    )
+    def destroy(self, request, *args, **kwargs):
+        """Undo a payment recorded in error, with the reason; a second undo is a 404."""
+        disbursement = self.get_object()
+        reason = request.data.get("reason") if hasattr(request.data, "get") else None
+        undo = UndoSerializer(data={"reason": reason or request.query_params.get("reason", "")})
+        undo.is_valid(raise_exception=True)
+        try:
+            services.undo_disbursement(disbursement, request.user, undo.validated_data["reason"])
+        except services.AlreadyUndone as gone:
+            raise exceptions.NotFound(str(gone)) from gone
+        except ValidationError as error:
+            raise exceptions.ValidationError(field_errors(error)) from error
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class LapseFlagSerializer(serializers.ModelSerializer):

@@ -1,5 +1,6 @@
 """The lapse scan: raises, escalates and resolves flags, sends reminders and digests."""
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -14,7 +15,12 @@ from projects.models import Project
 
 from . import coverage
 from .models import FlagKind, LapseFlag, LapseReminder, Tranche
-from .selectors import assess_projects, overdue_disbursements, scoped
+from .selectors import (
+    assess_projects,
+    disbursed_totals_out_of_step,
+    overdue_disbursements,
+    scoped,
+)
 
 # PostgreSQL advisory locks. A scan of every project holds SCAN_LOCK_KEY alone; a scan of a
 # few projects (the one inside each save) shares it and holds a lock per project, so saves on
@@ -24,6 +30,8 @@ SCAN_LOCK_KEY = 7_310_001
 PROJECT_LOCK_CLASS = 7_310
 BATCH = 2000
 SEND_LAPSE_DIGEST = "funding.tasks.send_lapse_digest"
+SEND_MONEY_ALARM = "funding.tasks.send_money_alarm"
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -37,6 +45,7 @@ class ScanResult:
     flags: list = field(default_factory=list)  # the open flags after the scan
     warnings: list = field(default_factory=list)
     digests: dict = field(default_factory=dict)  # email -> list of digest lines
+    out_of_step: list = field(default_factory=list)  # tranches whose total is not their rows
 
     def as_dict(self):
         return {
@@ -46,6 +55,7 @@ class ScanResult:
             "resolved": self.resolved,
             "open": self.open,
             "reminders": self.reminders,
+            "totals_out_of_step": len(self.out_of_step),
         }
 
 
@@ -191,12 +201,38 @@ def scan_lapses(as_of: date | None = None, projects=None, dry_run=False) -> Scan
     with translation.override("en"):  # the digest email is written in English
         result.digests = _digests(judged, to_create, reminders)
 
+    if project_ids is None:
+        result.out_of_step = disbursed_totals_out_of_step()
     if dry_run:
         transaction.set_rollback(True)
         return result
     for email, lines in result.digests.items():
         enqueue_on_commit(SEND_LAPSE_DIGEST, email, as_of.isoformat(), lines)
+    if result.out_of_step:
+        raise_money_alarm(result.out_of_step, as_of)
     return result
+
+
+def raise_money_alarm(out_of_step, as_of):
+    """Money that does not add up is never silent: an error in the log, and an email to the
+    portfolio managers through the outbox."""
+    for item in out_of_step:
+        logger.error(
+            "Tranche %s (%s %s) records %s %s disbursed, but its disbursements sum to %s",
+            item.tranche_id, item.project, item.funder_reference, item.stored, item.currency,
+            item.rows,
+        )  # fmt: skip
+    managers = sorted(
+        set(
+            Membership.objects.filter(role=Role.PORTFOLIO_MANAGER, user__is_active=True)
+            .exclude(user__email="")
+            .values_list("user__email", flat=True)
+        )
+    )
+    if managers:
+        enqueue_on_commit(
+            SEND_MONEY_ALARM, managers, as_of.isoformat(), [item.as_dict() for item in out_of_step]
+        )
 
 
 def _due_reminders(judged, as_of, now):

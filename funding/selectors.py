@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Exists, Min, OuterRef, Q
+from django.db.models import DecimalField, Exists, F, Min, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portfolio.models import ExchangeRate, NoRateError
@@ -283,3 +284,56 @@ def portfolio_figures(portfolio, as_of: date | None = None) -> figures.Figures:
         Instrument.choices,
         Purpose.choices,
     )
+
+
+@dataclass(frozen=True)
+class TotalOutOfStep:
+    """A tranche whose stored disbursed total is not the sum of its disbursement rows."""
+
+    tranche_id: int
+    project: str
+    funder_reference: str
+    currency: str
+    stored: Decimal
+    rows: Decimal
+
+    def as_dict(self):
+        return {
+            "tranche": self.tranche_id,
+            "project": self.project,
+            "reference": self.funder_reference,
+            "currency": self.currency,
+            "stored": str(self.stored),
+            "rows": str(self.rows),
+        }
+
+
+def disbursed_totals_out_of_step() -> list[TotalOutOfStep]:
+    """Every tranche whose stored disbursed total differs from the sum of its rows, in one
+    query. Never any, while every payment goes through the services (PostgreSQL refuses it
+    at commit); the daily scan asks anyway, so any other database, or a hand-made UPDATE,
+    is noticed within a day."""
+    rows = Coalesce(
+        Subquery(
+            Disbursement.objects.filter(tranche=OuterRef("pk"))
+            .order_by()
+            .values("tranche")
+            .annotate(total=Sum("amount"))
+            .values("total")
+        ),
+        Value(Decimal("0.00")),
+        output_field=DecimalField(max_digits=18, decimal_places=2),
+    )
+    found = (
+        Tranche.objects.annotate(rows=rows)
+        .exclude(disbursed_amount=F("rows"))
+        .order_by("pk")
+        .values_list(
+            "pk", "project__code", "funder_reference", "currency", "disbursed_amount", "rows"
+        )
+    )
+    cent = Decimal("0.01")
+    return [
+        TotalOutOfStep(pk, code, reference, currency, stored.quantize(cent), summed.quantize(cent))
+        for pk, code, reference, currency, stored, summed in found
+    ]

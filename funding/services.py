@@ -7,8 +7,11 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from portfolio import access
+from portfolio.bulk import copy_to_history, update_rows
 
 from . import selectors
 from .models import (
@@ -31,7 +34,8 @@ class LoanTermsRefused(ValidationError):
 @transaction.atomic
 def save_tranche(tranche, user=None, *, loan_terms=UNCHANGED) -> Tranche:
     """Create or change a tranche, and with it its loan terms, as `user` may: the API, the
-    pages, the import and the admin all save tranches here.
+    pages and the admin all save tranches here (the import saves thousands at once through
+    `save_tranches`).
 
     A change locks the stored row first, so a disbursement recorded meanwhile cannot slip
     under a lowered amount, and is checked against the stored funder as well as the new one,
@@ -66,7 +70,53 @@ def save_tranche(tranche, user=None, *, loan_terms=UNCHANGED) -> Tranche:
     return tranche
 
 
+SAVE_BATCH = 1000
+
+
 @transaction.atomic
+def save_tranches(tranches, user=None):
+    """Create or change many tranches at once, as `user` may: the import's form of
+    `save_tranche`, which costs 2 to 3 ms of CPU a row (two model saves, a savepoint, and
+    simple_history's per-save work) where the import must take 20,000 rows in 20 s.
+
+    The same rules, set-based: the stored rows are locked and read again in one query; each
+    tranche is checked against the role table with its stored funder and its new one; the
+    stored disbursed total is kept; every row gets its history, with the user. The caller
+    has validated every instance (`full_clean`), and queues the coverage rescans of the
+    projects it touched: no post_save signal is sent.
+    """
+    new = [t for t in tranches if t.pk is None]
+    changed = [t for t in tranches if t.pk is not None]
+    stored = (
+        Tranche.objects.select_for_update()
+        .only("id", "funder_id", "project_id", "disbursed_amount")
+        .in_bulk([t.pk for t in changed])
+    )
+    for tranche in changed:
+        previous = stored.get(tranche.pk)
+        if previous is None:
+            raise ValidationError(_("A tranche was deleted meanwhile; upload the file again."))
+        if user is not None:
+            access.check(user, access.CHANGE, previous)
+        tranche.disbursed_amount = previous.disbursed_amount
+    if user is not None:
+        for tranche in tranches:
+            access.check(user, access.CHANGE if tranche.pk else access.ADD, tranche)
+    now = timezone.now()
+    for tranche in changed:
+        tranche.updated_at = now
+    Tranche.objects.bulk_create(new, batch_size=SAVE_BATCH)
+    written = [
+        f.name
+        for f in Tranche._meta.concrete_fields
+        if not f.primary_key and f.name not in ("disbursed_amount", "created_at", "project")
+    ]
+    update_rows(Tranche, changed, written, batch_size=SAVE_BATCH)
+    copy_to_history(Tranche, [t.pk for t in new], "+", user, now)
+    copy_to_history(Tranche, [t.pk for t in changed], "~", user, now)
+    return len(new), len(changed)
+
+
 def save_loan_terms(terms, tranche, user=None) -> LoanTerms:
     """Create or change the loan terms of `tranche`, as `user` may.
 
@@ -150,13 +200,40 @@ def disburse(tranche, amount, disbursed_on: date, reference="", recorded_by=None
     return disbursement
 
 
+UNDO_REASON_MAX = 100  # the history's change reason holds this many characters
+
+
+class AlreadyUndone(Disbursement.DoesNotExist):
+    """The disbursement was undone meanwhile (by another request): nothing moves twice."""
+
+
 @transaction.atomic
-def undo_disbursement(disbursement, user=None):
-    """Remove a disbursement recorded in error, and give its amount back to the tranche."""
+def undo_disbursement(disbursement, user=None, reason="") -> Disbursement:
+    """Remove a disbursement recorded in error, and give its amount back to the tranche.
+
+    The tranche is locked first (as `disburse()` locks it), then the disbursement is locked
+    and read again: two undos of the same payment run one after the other, and the second
+    finds nothing left to undo (`AlreadyUndone`) instead of giving the amount back twice.
+    The deletion stays in the disbursement's history, with who undid it and why.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why this disbursement is undone.")})
+    if len(reason) > UNDO_REASON_MAX:
+        raise ValidationError(
+            {"reason": _("At most %(limit)d characters.") % {"limit": UNDO_REASON_MAX}}
+        )
     if user is not None:
         access.check(user, access.DELETE, disbursement)
     Tranche.objects.select_for_update().get(pk=disbursement.tranche_id)
-    Tranche.objects.filter(pk=disbursement.tranche_id).update(
-        disbursed_amount=F("disbursed_amount") - disbursement.amount
+    locked = Disbursement.objects.select_for_update().filter(pk=disbursement.pk).first()
+    if locked is None:
+        raise AlreadyUndone(_("This disbursement has already been undone."))
+    Tranche.objects.filter(pk=locked.tranche_id).update(
+        disbursed_amount=F("disbursed_amount") - locked.amount
     )
-    disbursement.delete()
+    locked._change_reason = reason
+    if user is not None:
+        locked._history_user = user
+    locked.delete()
+    return locked

@@ -41,6 +41,12 @@ def rescan_project_task(project_id):
     return scan.scan_lapses(projects=[project_id]).as_dict()
 
 
+@shared_task
+def rescan_projects_task(project_ids):
+    """Rescan the projects a bulk write (an import) touched, in one set-based scan."""
+    return scan.scan_lapses(projects=project_ids).as_dict()
+
+
 @shared_task(
     autoretry_for=(smtplib.SMTPException, OSError),
     retry_backoff=30,
@@ -53,3 +59,17 @@ def send_lapse_digest(email, as_of, lines):
     subject = render_to_string("funding/email/lapse_digest_subject.txt", context).strip()
     body = render_to_string("funding/email/lapse_digest.txt", context)
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email])
+
+
+@shared_task(
+    autoretry_for=(smtplib.SMTPException, OSError),
+    retry_backoff=30,
+    retry_backoff_max=3600,
+    max_retries=8,
+)
+def send_money_alarm(emails, as_of, tranches):
+    """Tell the portfolio managers that stored disbursed totals disagree with their rows."""
+    context = {"as_of": as_of, "tranches": tranches, "site_url": settings.SITE_URL.rstrip("/")}
+    subject = render_to_string("funding/email/money_alarm_subject.txt", context).strip()
+    body = render_to_string("funding/email/money_alarm.txt", context)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, emails)

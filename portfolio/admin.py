@@ -7,8 +7,11 @@ from simple_history.admin import SimpleHistoryAdmin
 from reporting.admin import export_iati_xml, export_workbook
 
 from . import access, services
-from .forms import with_plain_errors
+from .forms import AdminLoginForm, with_plain_errors
 from .models import ExchangeRate, Membership, Organisation, Portfolio
+
+# The admin's login is locked after failed logins like the pages' and the API's.
+admin.site.login_form = AdminLoginForm
 
 
 class RowAccess:

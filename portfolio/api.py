@@ -20,9 +20,9 @@ from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 
-from . import access, errors, services
+from . import access, errors, logins, services
 from .models import ExchangeRate, Organisation, Portfolio
 from .pagination import Pagination
 from .rows import Rows
@@ -164,7 +164,10 @@ def add_error_responses(result, generator, request, public):
             if path.endswith("/auth/token/"):
                 errors = {
                     "400": errors["400"],
-                    "429": ("Error", "Too many failed logins from this address; wait."),
+                    "429": (
+                        "Error",
+                        "Too many failed logins from this address or for this user; wait.",
+                    ),
                 }
             if "requestBody" in operation:
                 errors["415"] = ("Error", "The body is not in a media type listed here.")
@@ -350,25 +353,18 @@ class RoleTableViewSet(RoleTableMixin, viewsets.ModelViewSet):
 # --- Token login ----------------------------------------------------------------------------
 
 
-class FailedLoginThrottle(SimpleRateThrottle):
-    """Counts failed logins per client address; past the rate, every login waits.
+class FailedLoginThrottle(BaseThrottle):
+    """Refuses a login while its client address or its username has failed too often
+    (`portfolio.logins`, shared with the page and admin logins); failures are counted as
+    Django announces them, so a successful login is never counted."""
 
-    A successful login is not counted, so a script that logs in often is never locked out.
-    """
+    def allow_request(self, request, view):
+        username = request.data.get("username") if hasattr(request.data, "get") else None
+        self.seconds = logins.wait_seconds(request, username)
+        return not self.seconds
 
-    scope = "login_failures"
-
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-
-    def throttle_success(self):
-        return True  # only failures count; the view records them
-
-    def record_failure(self, request, view):
-        key = self.get_cache_key(request, view)
-        now = self.timer()
-        history = [moment for moment in self.cache.get(key, []) if moment > now - self.duration]
-        self.cache.set(key, [now, *history], self.duration)
+    def wait(self):
+        return self.seconds
 
 
 class TokenLoginSerializer(KnownFieldsOnly, AuthTokenSerializer):
@@ -389,9 +385,7 @@ class TokenLogin(generics.GenericAPIView):
     )
     def post(self, request):
         serializer = self.get_serializer(data=request.data)
-        if not serializer.is_valid():
-            FailedLoginThrottle().record_failure(request, self)
-            raise exceptions.ValidationError(serializer.errors)
+        serializer.is_valid(raise_exception=True)
         token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
         return Response({"token": token.key})
 

@@ -15,7 +15,7 @@ def _load(filename):
 
 @cache  # read for every row of a list page: built once per process
 def currencies():
-    """Active ISO 4217 currencies, code to name."""
+    """Active ISO 4217 currencies, code to name (read once; do not change the answer)."""
     return {
         code: name for code, (name, status) in _load("currencies.csv").items() if status == "active"
     }
@@ -23,7 +23,7 @@ def currencies():
 
 @cache  # read for every row of a list page: built once per process
 def sectors():
-    """Active OECD DAC 5-digit purpose codes, code to name."""
+    """Active OECD DAC 5-digit purpose codes, code to name (read once; do not change it)."""
     return {
         code: name
         for code, (name, status) in _load("dac_sectors.csv").items()

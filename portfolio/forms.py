@@ -3,11 +3,14 @@
 from contextlib import suppress
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.utils.text import capfirst
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from . import errors
+from . import errors, logins
 from .models import ExchangeRate
 
 
@@ -83,3 +86,26 @@ class ExchangeRateForm(PageFormMixin, forms.ModelForm):
         }
         widgets = {"valid_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
         localized_fields = ["rate"]
+
+
+class LoginLockMixin:
+    """Refuses, before any password is checked, a login whose address or username has failed
+    too often (`portfolio.logins`); Django counts each failure as it happens."""
+
+    def clean(self):
+        self.wait_seconds = logins.wait_seconds(self.request, self.data.get("username"))
+        if self.wait_seconds:
+            raise ValidationError(
+                gettext("Too many failed logins. Try again in %(seconds)d seconds.")
+                % {"seconds": self.wait_seconds},
+                code="throttled",
+            )
+        return super().clean()
+
+
+class LoginForm(LoginLockMixin, AuthenticationForm):
+    """The page login."""
+
+
+class AdminLoginForm(LoginLockMixin, AdminAuthenticationForm):
+    """The admin's login, under the same lock as the pages and the API."""

@@ -7,6 +7,7 @@ from datetime import date
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
@@ -207,3 +208,34 @@ class ExchangeRate(models.Model):
             .values_list("currency", "valid_on", "rate")[:1]
         )
         return RateTable(to_currency, rows).convert(amount, currency, on)
+
+
+class OutboxMessage(models.Model):
+    """Work asked for by a change, written in the change's own transaction (see outbox.py).
+
+    It is published to the broker once the transaction commits and then marked sent; if the
+    broker was down, a periodic task (and every worker as it starts) publishes it later, so
+    nothing a committed change asked for is lost.
+    """
+
+    task_name = models.CharField(max_length=200)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(sent_at__isnull=True),
+                name="outbox_unsent_by_age",
+            ),
+        ]
+
+    def __str__(self):
+        state = f"sent {self.sent_at:%Y-%m-%d %H:%M:%S}" if self.sent_at else "waiting"
+        return f"{self.task_name} ({state})"

@@ -1,15 +1,29 @@
-"""Portfolio-wide pages: exchange rates."""
+"""Portfolio-wide pages: logging in, exchange rates."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.contrib.auth import views as auth_views
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from . import access, services
 from .decorators import reader_required
-from .forms import ExchangeRateForm, form_status, posted
+from .forms import ExchangeRateForm, LoginForm, form_status, posted
 from .models import ExchangeRate, Portfolio
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login page, refusing with a 429 while too many logins have failed."""
+
+    form_class = LoginForm
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.has_error(NON_FIELD_ERRORS, "throttled"):
+            response.status_code = 429
+            response["Retry-After"] = str(form.wait_seconds)
+        return response
 
 
 @reader_required

@@ -1,15 +1,17 @@
 """Export jobs: who asked for which workbook, writing it (at once or on a worker), expiring it."""
 
+import glob
 import logging
 import os
-import tempfile
 import threading
+from contextlib import suppress
 from dataclasses import replace
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection, connections
+from django.db.models import F, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone, translation
@@ -56,61 +58,118 @@ def download_name(job) -> str:
     return filters.file_name(filters.as_of or job.created_at.date())
 
 
+def partial_name(job_id, attempt) -> str:
+    return f"exports/.partial-{job_id}-{attempt}.xlsx"
+
+
+def _remove_partials(job_id, before=None):
+    """Delete the half-written files of the job's runs (those before attempt `before`)."""
+    folder = default_storage.path("exports")
+    for path in glob.glob(os.path.join(folder, f".partial-{job_id}-*.xlsx")):
+        attempt = path.rsplit("-", 1)[1].removesuffix(".xlsx")
+        if before is None or (attempt.isdigit() and int(attempt) < before):
+            with suppress(FileNotFoundError):
+                os.remove(path)
+
+
+def _stale(now):
+    """A running job whose heartbeat stopped this long ago has lost its worker."""
+    cutoff = now - timedelta(seconds=settings.EXPORT_STALE_SECONDS)
+    return Q(status=ExportJob.Status.RUNNING) & (
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True)
+    )
+
+
+class Heartbeat(threading.Thread):
+    """Writes the run's heartbeat every few seconds for as long as the run lives, whatever
+    its progress: a long step (one chunk of projects, saving the file) never makes a live
+    run look dead, and a killed one falls silent at once."""
+
+    def __init__(self, job):
+        super().__init__(name=f"export-heartbeat-{job}", daemon=True)
+        self.job = job  # the run's own queryset: only while it is the latest attempt
+        self.every = max(settings.EXPORT_STALE_SECONDS / 6, 0.5)
+        self.stopped = threading.Event()
+
+    def run(self):
+        try:
+            while not self.stopped.wait(self.every):
+                self.job.update(heartbeat_at=timezone.now())
+        except Exception:  # a heartbeat lost is no reason to fail the export
+            logger.exception("Export heartbeat failed")
+        finally:
+            connection.close()  # this thread's own connection
+
+    def stop(self):
+        self.stopped.set()
+        self.join(timeout=10)
+
+
 def run_export(job_id) -> None:
-    """Write the job's workbook. Safe to run again after a worker died half-way (the task is
-    acknowledged late, so it is redelivered): it starts over, writes to a temporary file and
-    renames it into place, so nobody ever downloads half a file. A finished or failed job is
-    left alone."""
-    claimed = ExportJob.objects.filter(
-        pk=job_id, status__in=[ExportJob.Status.QUEUED, ExportJob.Status.RUNNING]
-    ).update(status=ExportJob.Status.RUNNING, progress=0)
+    """Write the job's workbook, if no live run has it: a queued job, or a running one whose
+    heartbeat stopped (its worker died and the task came back). Each run takes the job with
+    a new attempt number and writes only while it is the latest, to a partial file of its
+    own that is renamed into place, so nobody ever downloads half a file. The progress it
+    reports, and a heartbeat thread every few seconds, tell that it lives. A finished or
+    failed job is left alone."""
+    now = timezone.now()
+    claimed = (
+        ExportJob.objects.filter(pk=job_id)
+        .filter(Q(status=ExportJob.Status.QUEUED) | _stale(now))
+        .update(
+            status=ExportJob.Status.RUNNING, progress=0, attempt=F("attempt") + 1, heartbeat_at=now
+        )
+    )
     if not claimed:
         return
     job = ExportJob.objects.get(pk=job_id)
+    mine = ExportJob.objects.filter(pk=job_id, status=ExportJob.Status.RUNNING, attempt=job.attempt)
     name = file_name(job)
     final = default_storage.path(name)
     os.makedirs(os.path.dirname(final), exist_ok=True)
+    _remove_partials(job_id, before=job.attempt)
+    partial = default_storage.path(partial_name(job_id, job.attempt))
 
     def save_progress(percent):
-        # Conditional, so a stale run can never move progress backwards or touch a done job.
-        ExportJob.objects.filter(
-            pk=job_id, status=ExportJob.Status.RUNNING, progress__lt=percent
-        ).update(progress=min(percent, 99))
+        # Conditional, so a run that lost the job never moves its progress or touches it.
+        mine.update(progress=min(percent, 99), heartbeat_at=timezone.now())
 
     # A worker writes the workbook inside a read-only snapshot transaction (see
     # workbook.selectors.snapshot); progress then goes through a connection of its own, so it
     # is saved, and seen at once. Inside a transaction already, the export reads in it.
     report = save_progress if connection.in_atomic_block else on_own_connection(save_progress)
 
-    handle, temporary = tempfile.mkstemp(
-        dir=os.path.dirname(final), prefix=".partial-", suffix=".xlsx"
-    )
-    os.close(handle)
+    heartbeat = Heartbeat(mine)
+    heartbeat.start()
     try:
         # The workbook's headings are English, so its choice labels are too, whoever asked
         # and whether a web process or a worker writes it.
         with translation.override("en"):
-            rows = write_workbook(temporary, ExportFilters.from_json(job.filters), progress=report)
-        # mkstemp makes the file private; give it the mode the storage gives any stored file.
+            rows = write_workbook(partial, ExportFilters.from_json(job.filters), progress=report)
+        # Give the file the mode the storage gives any stored file.
         if settings.FILE_UPLOAD_PERMISSIONS is not None:
-            os.chmod(temporary, settings.FILE_UPLOAD_PERMISSIONS)
-        os.replace(temporary, final)
+            os.chmod(partial, settings.FILE_UPLOAD_PERMISSIONS)
+        if not mine.exists():
+            return  # taken over meanwhile: the latest run writes the file
+        os.replace(partial, final)
     except Exception as error:
         logger.exception("Export %s failed", job_id)
-        ExportJob.objects.filter(pk=job_id, status=ExportJob.Status.RUNNING).update(
+        mine.update(
             status=ExportJob.Status.FAILED, error=str(error)[:2000], finished_at=timezone.now()
         )
         return
     finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+        heartbeat.stop()
+        with suppress(FileNotFoundError):
+            os.remove(partial)
     now = timezone.now()
-    ExportJob.objects.filter(pk=job_id, status=ExportJob.Status.RUNNING).update(
+    mine.update(
         status=ExportJob.Status.DONE,
         progress=100,
         file=name,
         rows=rows,
         finished_at=now,
+        heartbeat_at=now,
         expires_at=now + timedelta(hours=settings.EXPORT_FILE_HOURS),
     )
 
@@ -133,6 +192,23 @@ def on_own_connection(function):
         thread.join()
 
     return run
+
+
+def recover_stale_exports(now=None) -> int:
+    """Queue again the running jobs whose worker died (no heartbeat for
+    EXPORT_STALE_SECONDS), deleting what they had half written; a minute's beat runs this,
+    so a killed export starts again within minutes, not after the broker's hour."""
+    now = now or timezone.now()
+    found = 0
+    for pk, attempt in ExportJob.objects.filter(_stale(now)).values_list("pk", "attempt"):
+        taken = ExportJob.objects.filter(pk=pk, attempt=attempt).filter(_stale(now))
+        if not taken.update(status=ExportJob.Status.QUEUED, progress=0):
+            continue  # finished or taken over meanwhile
+        logger.warning("Export %s lost its worker; queued again", pk)
+        _remove_partials(pk)
+        enqueue_on_commit(RUN_EXPORT, str(pk))
+        found += 1
+    return found
 
 
 def expire_exports(now=None) -> int:

@@ -33,6 +33,11 @@ class ExportJob(models.Model):
     rows = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Written by the run at every step: a running job whose heartbeat stops has lost its
+    # worker, and is queued again (exports.recover_stale_exports).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Each run that takes the job counts one up and writes only while it is the latest.
+    attempt = models.PositiveSmallIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
 

@@ -1,4 +1,5 @@
-"""Celery tasks of the workbook export: writing a queued workbook, expiring old files."""
+"""Celery tasks of the workbook export: writing a queued workbook, recovering the ones whose
+worker died, expiring old files."""
 
 from celery import shared_task
 
@@ -10,8 +11,19 @@ from . import exports
 # timeout (3600 s), so a running export is never handed to a second worker.
 @shared_task(acks_late=True, soft_time_limit=3000, time_limit=3300)
 def run_export_task(job_id):
-    """Write a queued workbook. Redelivery after a crash starts it over (see run_export)."""
+    """Write a queued workbook. A redelivery after a crash, or a run queued again by
+    `recover_exports_task`, starts it over (see run_export)."""
     exports.run_export(job_id)
+
+
+@shared_task(acks_late=True)
+def recover_exports_task():
+    """Every minute (beat): queue again the exports whose worker died (no heartbeat), and
+    the jobs whose message never reached the broker."""
+    return {
+        "recovered": exports.recover_stale_exports(),
+        "requeued": exports.requeue_stranded_exports(),
+    }
 
 
 @shared_task(acks_late=True)

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.db.models import F
 
 from funding.models import Disbursement, LoanTerms, Tranche
 from portfolio.models import ExchangeRate, Membership, Organisation, Portfolio, Role
@@ -126,7 +127,9 @@ class LoanTermsFactory(factory.django.DjangoModelFactory):
 
 
 class DisbursementFactory(factory.django.DjangoModelFactory):
-    """Writes the row directly; tests of the rules go through services.disburse()."""
+    """Writes the row directly, skipping the rules (tests of the rules go through
+    services.disburse()), but keeps the tranche's stored total equal to the sum of its rows,
+    as PostgreSQL insists at commit."""
 
     class Meta:
         model = Disbursement
@@ -134,3 +137,12 @@ class DisbursementFactory(factory.django.DjangoModelFactory):
     tranche = factory.SubFactory(TrancheFactory)
     disbursed_on = date(2025, 2, 1)
     amount = Decimal("1000.00")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        disbursement = super()._create(model_class, *args, **kwargs)
+        Tranche.objects.filter(pk=disbursement.tranche_id).update(
+            disbursed_amount=F("disbursed_amount") + disbursement.amount
+        )
+        disbursement.tranche.refresh_from_db(fields=["disbursed_amount"])
+        return disbursement

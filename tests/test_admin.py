@@ -333,13 +333,51 @@ def test_recorded_disbursement_cannot_be_changed_in_the_admin(admin_client, gran
 def test_deleting_a_disbursement_in_the_admin_gives_the_amount_back(admin_client, grant):
     disbursement = grant.disbursements.get()
 
-    response = admin_client.post(url(Disbursement, "delete", disbursement.pk), {"post": "yes"})
+    page = admin_client.get(url(Disbursement, "delete", disbursement.pk))
+    assert 'name="reason"' in page.content.decode()
+
+    response = admin_client.post(
+        url(Disbursement, "delete", disbursement.pk), {"post": "yes", "reason": "Entered twice"}
+    )
 
     assert response.status_code == 302
     assert not Disbursement.objects.filter(pk=disbursement.pk).exists()
     grant.refresh_from_db()
     assert grant.undisbursed_amount == D("100000.00")
     assert grant.disbursement_state == "none"
+    undone = Disbursement.history.get(id=disbursement.pk, history_type="-")
+    assert undone.history_change_reason == "Entered twice"
+
+
+def test_undoing_a_disbursement_in_the_admin_needs_a_reason(admin_client, grant):
+    disbursement = grant.disbursements.get()
+
+    response = admin_client.post(url(Disbursement, "delete", disbursement.pk), {"post": "yes"})
+
+    assert response.status_code == 302  # back to the confirmation, with the message
+    assert Disbursement.objects.filter(pk=disbursement.pk).exists()
+    assert disbursed_total(grant) == D("60000.00")
+
+
+def test_a_disbursement_undone_meanwhile_is_a_404_in_the_admin(admin_client, grant, monkeypatch):
+    disbursement = grant.disbursements.get()
+    undo = services.undo_disbursement
+
+    def undone_by_someone_else_first(obj, user=None, reason=""):
+        undo(Disbursement.objects.get(pk=obj.pk), reason="Undone through the API")
+        return undo(obj, user, reason)
+
+    monkeypatch.setattr(services, "undo_disbursement", undone_by_someone_else_first)
+
+    response = admin_client.post(
+        url(Disbursement, "delete", disbursement.pk), {"post": "yes", "reason": "Entered twice"}
+    )
+
+    assert response.status_code == 404
+    # The request's own transaction is rolled back whole; in life the other undo has
+    # committed on its own. Either way the total is the sum of the rows.
+    rows = sum(grant.disbursements.values_list("amount", flat=True), D("0.00"))
+    assert disbursed_total(grant) == rows
 
 
 def test_disbursements_cannot_be_deleted_in_bulk(admin_client, grant):

@@ -1,11 +1,19 @@
 """Tranches with their loan terms and derived amounts, disbursements and repayment schedules."""
 
+import threading
+from collections import Counter
+from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
+from funding import services
 from funding.models import Disbursement, LoanTerms, Tranche
 from tests.evaluations.factories import PayoutTermsFactory
+from tests.factories import MembershipFactory, TrancheFactory
+
+from .conftest import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -178,11 +186,45 @@ def test_a_disbursement_past_the_amount_is_refused_with_the_reason(api, world):
     }
 
 
-def test_undoing_a_disbursement_gives_its_amount_back(api, world):
-    response = api("officer").delete(f"/api/v1/disbursements/{world.disbursement.pk}/")
+def test_undoing_a_disbursement_gives_its_amount_back(api, world, people):
+    url = f"/api/v1/disbursements/{world.disbursement.pk}/"
+    response = api("officer").delete(url, {"reason": "Entered twice"}, format="json")
 
     assert response.status_code == 204
     assert not Disbursement.objects.exists()
+    world.tranche.refresh_from_db()
+    assert world.tranche.disbursed_amount == Decimal("0.00")
+    undone = Disbursement.history.filter(id=world.disbursement.pk, history_type="-").get()
+    assert (undone.history_user, undone.history_change_reason) == (
+        people["officer"],
+        "Entered twice",
+    )
+
+
+def test_the_reason_may_come_as_a_query_parameter(api, world):
+    url = f"/api/v1/disbursements/{world.disbursement.pk}/?reason=Wrong+tranche"
+    response = api("officer").delete(url)
+
+    assert response.status_code == 204
+    undone = Disbursement.history.filter(id=world.disbursement.pk, history_type="-").get()
+    assert undone.history_change_reason == "Wrong tranche"
+
+
+def test_undoing_without_a_reason_is_refused(api, world):
+    response = api("officer").delete(f"/api/v1/disbursements/{world.disbursement.pk}/")
+
+    assert response.status_code == 400
+    assert response.json() == {"reason": ["This field may not be blank."]}
+    world.tranche.refresh_from_db()
+    assert world.tranche.disbursed_amount == Decimal("1000.00")
+
+
+def test_a_second_undo_is_a_404_and_moves_no_money(api, world):
+    url = f"/api/v1/disbursements/{world.disbursement.pk}/"
+    first = api("officer").delete(url, {"reason": "Entered twice"}, format="json")
+    second = api("manager").delete(url, {"reason": "Entered twice"}, format="json")
+
+    assert (first.status_code, second.status_code) == (204, 404)
     world.tranche.refresh_from_db()
     assert world.tranche.disbursed_amount == Decimal("0.00")
 
@@ -232,3 +274,46 @@ def test_an_obligation_window_past_the_calendar_is_a_400(api, world):
 
     assert response.status_code == 400
     assert set(response.json()) == {"sustainability_months"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_deletes_of_one_disbursement_undo_it_once(postgres):
+    # The issue's probe: 20 parallel DELETEs per id each got two 204s, and the tranche paid
+    # 1,090.00 of 1,000.00. Now one DELETE undoes it; every other one is a 404.
+    officer = MembershipFactory().user
+    tranche = TrancheFactory(funder=officer.memberships.get().organisation, amount=Decimal("1000"))
+    paid = [
+        services.disburse(tranche, Decimal(amount), date(2025, 3, 1))
+        for amount in ("500.00", "400.00", "90.00")
+    ]
+    contenders = 8
+    barrier = threading.Barrier(contenders)
+    answers = []
+
+    def delete(disbursement):
+        try:
+            client = client_for(officer)
+            barrier.wait(timeout=10)
+            response = client.delete(
+                f"/api/v1/disbursements/{disbursement.pk}/", {"reason": "Race"}, format="json"
+            )
+            answers.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=delete, args=(paid[2],)) for _ in range(contenders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert Counter(answers) == {204: 1, 404: contenders - 1}
+    tranche.refresh_from_db()
+    rows = sum(Disbursement.objects.filter(tranche=tranche).values_list("amount", flat=True))
+    assert tranche.disbursed_amount == rows == Decimal("900.00")
+    over = client_for(officer).post(
+        "/api/v1/disbursements/",
+        {"tranche": tranche.pk, "amount": "190.00", "disbursed_on": "2025-03-02"},
+        format="json",
+    )
+    assert over.status_code == 400

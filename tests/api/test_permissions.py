@@ -177,7 +177,7 @@ def request(api, role, world, name, verb):
         return client.post(base, body, format="json")
     if verb == "delete":
         row = resource.deletable(world) if resource.deletable else resource.row(world)
-        return client.delete(f"{base}{row.pk}/")
+        return client.delete(f"{base}{row.pk}/", {"reason": "Entered in error"}, format="json")
     url = f"{base}{resource.row(world).pk}/"
     if verb == "read":
         return client.get(url)

@@ -10,7 +10,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 CALL_PING = (
-    "import config; from portfolio.tasks import ping; print(ping.delay().get(timeout=30)['pong'])"
+    "import django; django.setup(); from portfolio.tasks import ping; "
+    "print(ping.delay().get(timeout=30)['pong'])"
 )
 
 

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 
 from funding import selectors, services
 from funding.models import Disbursement, DisbursementState, Tranche, TrancheQuerySet
@@ -157,7 +158,7 @@ def test_undo_disbursement_gives_the_amount_back():
     kept = services.disburse(tranche, D("30000.00"), PAID_ON)
     mistaken = services.disburse(tranche, D("50000.00"), PAID_ON)
 
-    services.undo_disbursement(mistaken)
+    services.undo_disbursement(mistaken, reason="Entered twice")
 
     assert disbursed_total(tranche) == D("30000.00")
     assert list(Disbursement.objects.filter(tranche=tranche)) == [kept]
@@ -170,16 +171,56 @@ def test_undo_disbursement_gives_the_amount_back():
 @pytest.mark.django_db
 def test_undone_disbursement_stays_in_the_history():
     tranche = TrancheFactory()
+    officer = MembershipFactory(organisation=tranche.funder).user
     disbursement = services.disburse(tranche, D("500.00"), PAID_ON)
     pk = disbursement.pk
 
-    services.undo_disbursement(disbursement)
+    services.undo_disbursement(disbursement, officer, reason="Paid to the wrong account")
 
     assert list(
         Disbursement.history.filter(id=pk)
         .order_by("history_id")
-        .values_list("history_type", "amount")
-    ) == [("+", D("500.00")), ("-", D("500.00"))]
+        .values_list("history_type", "amount", "history_user", "history_change_reason")
+    ) == [
+        ("+", D("500.00"), None, None),
+        ("-", D("500.00"), officer.pk, "Paid to the wrong account"),
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "reason, message",
+    [
+        ("", "Say why this disbursement is undone."),
+        ("   ", "Say why this disbursement is undone."),
+        ("x" * 101, "At most 100 characters."),
+    ],
+)
+def test_undo_needs_a_reason(reason, message):
+    tranche = TrancheFactory()
+    disbursement = services.disburse(tranche, D("500.00"), PAID_ON)
+
+    with pytest.raises(ValidationError) as refused:
+        services.undo_disbursement(disbursement, reason=reason)
+
+    assert refused.value.message_dict == {"reason": [message]}
+    assert disbursed_total(tranche) == D("500.00")
+    assert Disbursement.objects.filter(pk=disbursement.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_second_undo_of_the_same_disbursement_moves_no_money():
+    tranche = TrancheFactory(amount=D("1000.00"))
+    kept = services.disburse(tranche, D("100.00"), PAID_ON)
+    mistaken = services.disburse(tranche, D("90.00"), PAID_ON)
+    stale_copy = Disbursement.objects.get(pk=mistaken.pk)
+    services.undo_disbursement(mistaken, reason="Entered twice")
+
+    with pytest.raises(services.AlreadyUndone):
+        services.undo_disbursement(stale_copy, reason="Entered twice")
+
+    assert disbursed_total(tranche) == D("100.00")
+    assert list(Disbursement.objects.filter(tranche=tranche)) == [kept]
 
 
 @pytest.mark.django_db
@@ -282,3 +323,98 @@ def test_without_the_row_lock_the_same_race_gets_past_the_check(
     assert sum(isinstance(o, Disbursement) for o in outcomes) == 1, outcomes
     assert sum(isinstance(o, IntegrityError) for o in outcomes) == 1, outcomes
     assert disbursed_total(tranche) == D("60000.00")
+
+
+# --- undoing the same payment twice at the same moment (PostgreSQL: real row locks) ---------
+
+
+def undo_race(disbursement, contenders):
+    """Start `contenders` threads that each undo the same disbursement at the same moment,
+    each from its own copy read before the start; return what each one got."""
+    barrier = threading.Barrier(contenders)
+    outcomes = []
+
+    def contender():
+        try:
+            mine = Disbursement.objects.get(pk=disbursement.pk)
+            barrier.wait(timeout=10)
+            outcomes.append(services.undo_disbursement(mine, reason="Entered twice"))
+        except Exception as error:  # noqa: BLE001 - the outcome is what the test inspects
+            outcomes.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=contender) for _ in range(contenders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads), "a contender hung"
+    return outcomes
+
+
+def rows_total(tranche):
+    return sum(
+        Disbursement.objects.filter(tranche=tranche).values_list("amount", flat=True), D("0.00")
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_undos_of_one_disbursement_give_its_amount_back_once(postgres):
+    # The issue's case: 810.00 stored against 900.00 of rows after doubled undos.
+    for _round in range(3):
+        tranche = TrancheFactory(amount=D("1000.00"))
+        kept = [services.disburse(tranche, D(amount), PAID_ON) for amount in ("500.00", "400.00")]
+        mistaken = services.disburse(tranche, D("90.00"), PAID_ON)
+
+        outcomes = undo_race(mistaken, contenders=6)
+
+        assert sum(isinstance(o, Disbursement) for o in outcomes) == 1, outcomes
+        assert sum(isinstance(o, services.AlreadyUndone) for o in outcomes) == 5, outcomes
+        assert disbursed_total(tranche) == rows_total(tranche) == D("900.00")
+        assert list(Disbursement.objects.filter(tranche=tranche)) == kept
+        # Only the true remainder can be paid out again.
+        assert "amount" in refusal(tranche, D("190.00"))
+        services.disburse(tranche, D("100.00"), PAID_ON)
+
+
+def undo_as_it_once_was(disbursement, reason):
+    """The undo of the issue: locks the tranche, but trusts the caller's copy of the payment."""
+    with transaction.atomic():
+        Tranche.objects.select_for_update().get(pk=disbursement.tranche_id)
+        Tranche.objects.filter(pk=disbursement.tranche_id).update(
+            disbursed_amount=F("disbursed_amount") - disbursement.amount
+        )
+        disbursement.delete()
+        return disbursement
+
+
+@pytest.mark.django_db(transaction=True)
+def test_postgresql_refuses_the_double_refund_of_an_undo_without_the_reread(postgres, monkeypatch):
+    # Proof that the race is real and that the database holds even against such code: the
+    # second undo subtracts again and deletes nothing, and the check of the stored total
+    # against the rows refuses its commit.
+    monkeypatch.setattr(services, "undo_disbursement", undo_as_it_once_was)
+    tranche = TrancheFactory(amount=D("1000.00"))
+    services.disburse(tranche, D("900.00"), PAID_ON)
+    mistaken = services.disburse(tranche, D("90.00"), PAID_ON)
+
+    outcomes = undo_race(mistaken, contenders=2)
+
+    assert sum(isinstance(o, Disbursement) for o in outcomes) == 1, outcomes
+    refused = [o for o in outcomes if isinstance(o, IntegrityError)]
+    assert len(refused) == 1, outcomes
+    assert "its disbursements sum to" in str(refused[0])
+    assert disbursed_total(tranche) == rows_total(tranche) == D("900.00")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_database_refuses_a_stored_total_that_is_not_the_sum_of_the_rows(postgres):
+    tranche = TrancheFactory(amount=D("1000.00"))
+    services.disburse(tranche, D("100.00"), PAID_ON)
+
+    with pytest.raises(IntegrityError, match="its disbursements sum to"):
+        Tranche.objects.filter(pk=tranche.pk).update(disbursed_amount=D("10.00"))
+        connection.check_constraints()  # what a commit does
+
+    assert disbursed_total(tranche) == D("100.00")

@@ -348,3 +348,48 @@ def test_open_flag_follows_its_moving_gap(funder, django_capture_on_commit_callb
         date(2027, 3, 1),
     )
     assert flag.last_seen_on == date(2026, 3, 2) and flag.shortfall == Decimal("70000.00")
+
+
+# --- the daily reconciliation of disbursed totals -------------------------------------------
+
+
+def test_the_daily_scan_raises_an_alarm_when_a_total_is_not_the_sum_of_its_rows(
+    funder, manager, eager_tasks, caplog, django_capture_on_commit_callbacks
+):
+    tranche = TrancheFactory(funder=funder, funder_reference="D-9", amount=Decimal("1000.00"))
+    services.disburse(tranche, Decimal("900.00"), date(2025, 3, 1))
+    # What the doubled undo left behind: 810.00 stored against 900.00 of rows.
+    Tranche.objects.filter(pk=tranche.pk).update(disbursed_amount=Decimal("810.00"))
+    mail.outbox.clear()
+    try:
+        result = scan(date(2026, 3, 1), django_capture_on_commit_callbacks)
+    finally:  # PostgreSQL checks the totals again as the test's transaction ends
+        Tranche.objects.filter(pk=tranche.pk).update(disbursed_amount=Decimal("900.00"))
+
+    assert [(t.tranche_id, t.stored, t.rows) for t in result.out_of_step] == [
+        (tranche.pk, Decimal("810.00"), Decimal("900.00"))
+    ]
+    assert result.as_dict()["totals_out_of_step"] == 1
+    assert "records 810.00 USD disbursed, but its disbursements sum to 900.00" in caplog.text
+    (alarm,) = [m for m in mail.outbox if "out of step" in m.subject]
+    assert alarm.to == [manager.email]
+    assert "stored 810.00 USD, rows sum to 900.00 USD" in alarm.body
+    # A rescan of a few projects does not reconcile (it runs on every save); the daily one does.
+    Tranche.objects.filter(pk=tranche.pk).update(disbursed_amount=Decimal("810.00"))
+    try:
+        assert (
+            scan(date(2026, 3, 1), django_capture_on_commit_callbacks, projects=[]).out_of_step
+            == []
+        )
+    finally:
+        Tranche.objects.filter(pk=tranche.pk).update(disbursed_amount=Decimal("900.00"))
+
+
+def test_the_daily_scan_is_quiet_when_every_total_adds_up(
+    funder, django_capture_on_commit_callbacks
+):
+    tranche = TrancheFactory(funder=funder)
+    services.disburse(tranche, Decimal("10.00"), date(2025, 3, 1))
+    TrancheFactory(funder=funder)
+
+    assert scan(date(2026, 3, 1), django_capture_on_commit_callbacks).out_of_step == []

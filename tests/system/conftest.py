@@ -41,7 +41,14 @@ def redis_server(tmp_path):
 def stack(system_db, redis_server, tmp_path):
     """Processes are added by each test (web, workers, beat); all are stopped at the end,
     and their logs printed, which pytest shows when the test failed."""
-    started = Stack(system_db, redis_server.url, tmp_path, CELERY_VISIBILITY_TIMEOUT="15")
+    # A task held by a dead worker comes back after 15 s; an export silent for 10 s is dead.
+    started = Stack(
+        system_db,
+        redis_server.url,
+        tmp_path,
+        CELERY_VISIBILITY_TIMEOUT="15",
+        EXPORT_STALE_SECONDS="10",
+    )
     yield started
     started.stop()
     print(started.logs())

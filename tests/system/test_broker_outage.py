@@ -68,7 +68,7 @@ def test_saves_succeed_while_redis_is_down_and_their_flags_are_current_at_once(s
 
     redis_server.stop()
     health = requests.get(f"{stack.base_url}/healthz", timeout=10)
-    assert health.status_code == 503
+    assert health.status_code == 200  # degraded, still serving
     assert (health.json()["database"], health.json()["broker"]) == (True, False)
 
     saved = [
@@ -84,7 +84,7 @@ def test_saves_succeed_while_redis_is_down_and_their_flags_are_current_at_once(s
 
     redis_server.start()
     wait_until(
-        lambda: requests.get(f"{stack.base_url}/healthz", timeout=10).status_code == 200,
+        lambda: requests.get(f"{stack.base_url}/healthz", timeout=10).json()["broker"],
         30,
         "health to see the broker again",
     )
