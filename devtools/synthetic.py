@@ -357,6 +357,8 @@ def clean():
     via_indicator = {"indicator__project__portfolio__name": PORTFOLIO_NAME}
     _erase(LapseReminder.objects.filter(**synthetic))
     _erase(LapseFlag.objects.filter(**synthetic))
+    # The tranches' stored totals follow their rows down to nothing, as the database insists.
+    Tranche.objects.filter(**synthetic).update(disbursed_amount=0)
     _erase(Disbursement.objects.filter(**via_tranche))
     _erase(PayoutTerms.objects.filter(**via_tranche))
     _erase(LoanTerms.objects.filter(**via_tranche))

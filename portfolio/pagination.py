@@ -160,6 +160,9 @@ def after(queryset, columns, values):
     return [bounded]
 
 
+MAX_OFFSET = 2**53  # an OFFSET past this overflows the database's integer
+
+
 def positive(text, limit=None):
     """A whole number of at least 1 from a query parameter (ValueError otherwise), cut to `limit`."""
     number = int(text)
@@ -203,6 +206,8 @@ class Pagination(BasePagination):
         except ValueError:
             raise exceptions.NotFound(_("No such page.")) from None
         offset = (self.number - 1) * self.size
+        if offset > MAX_OFFSET:  # beyond any table here, and beyond what a database OFFSET takes
+            raise exceptions.NotFound(_("No such page."))
         rows = list(queryset[offset : offset + self.size + 1])
         self.has_next = len(rows) > self.size
         rows = rows[: self.size]

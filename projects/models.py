@@ -42,9 +42,9 @@ def validate_target_groups(value):
 class PolicySignificance(models.IntegerChoices):
     """How far a project targets a policy objective (OECD DAC policy markers, IATI codes)."""
 
-    NOT_TARGETED = 0, "Not targeted"
-    SIGNIFICANT = 1, "Significant objective"
-    PRINCIPAL = 2, "Principal objective"
+    NOT_TARGETED = 0, _("Not targeted")
+    SIGNIFICANT = 1, _("Significant objective")
+    PRINCIPAL = 2, _("Principal objective")
 
 
 def validate_sdg_goals(value):

@@ -1119,7 +1119,9 @@ class Importer:
     def replace(self, tranche, stored, said):
         """A payment the funder corrected: the old record is undone and the new one recorded,
         so the tranche's running total is kept by the same service as any payment."""
-        services.undo_disbursement(stored, self.user)
+        services.undo_disbursement(
+            stored, self.user, reason=_("Changed by an IATI import of the funder's file")
+        )
         return services.disburse(tranche, said.amount, said.disbursed_on, said.reference, self.user)
 
 

@@ -11,7 +11,7 @@ from django.db import connection
 from funding import services
 from funding.models import Disbursement, LoanTerms, Tranche
 from tests.evaluations.factories import PayoutTermsFactory
-from tests.factories import MembershipFactory, TrancheFactory
+from tests.factories import DisbursementFactory, MembershipFactory, TrancheFactory
 
 from .conftest import client_for
 
@@ -133,7 +133,7 @@ def test_results_based_funding_shows_what_results_earned_and_what_is_still_payab
     terms = PayoutTermsFactory(tranche__funder=world.bank, tranche__amount=Decimal("100000.00"))
     terms.eligible_amount = Decimal("25000.00")
     terms.save()
-    Tranche.objects.filter(pk=terms.tranche_id).update(disbursed_amount=Decimal("10000.00"))
+    DisbursementFactory(tranche=terms.tranche, amount=Decimal("10000.00"))
 
     body = api("finance").get(f"/api/v1/tranches/{terms.tranche_id}/").json()
 
@@ -144,11 +144,9 @@ def test_results_based_funding_shows_what_results_earned_and_what_is_still_payab
 
 
 def test_a_planned_tranche_has_nothing_payable(api, world):
-    Tranche.objects.filter(pk=world.tranche.pk).update(
-        status=Tranche.Status.PLANNED, disbursed_amount=0
-    )
+    planned = TrancheFactory(funder=world.bank, planned=True)
 
-    body = api("finance").get(f"/api/v1/tranches/{world.tranche.pk}/").json()
+    body = api("finance").get(f"/api/v1/tranches/{planned.pk}/").json()
 
     assert (body["undisbursed_amount"], body["payable_amount"]) == (body["amount"], "0.00")
 

@@ -84,7 +84,7 @@ def test_a_disbursement_and_its_undo_rescan_the_project(rescans_on_save, today):
     paid = services.disburse(tranche, "1000.00", date(2026, 2, 1))
     assert open_kinds(project) == set()
 
-    services.undo_disbursement(paid)
+    services.undo_disbursement(paid, reason="Entered twice")
     assert open_kinds(project) == {"disbursement_overdue"}
 
 

@@ -9,7 +9,7 @@ from funding import coverage, selectors
 from funding.models import Tranche
 from projects.models import Project
 from tests.evaluations.factories import PayoutTermsFactory
-from tests.factories import ProjectFactory, TrancheFactory
+from tests.factories import DisbursementFactory, ProjectFactory, TrancheFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ D = Decimal
 
 
 def paid(tranche, amount):
-    Tranche.objects.filter(pk=tranche.pk).update(disbursed_amount=amount)
+    DisbursementFactory(tranche=tranche, amount=amount)  # the row and the stored total
     return Tranche.objects.select_related("payout_terms").get(pk=tranche.pk)
 
 

@@ -662,15 +662,6 @@ def test_parallel_identical_imports_answer_unchanged(postgres):
     assert Tranche.objects.count() == 40
 
 
-def test_the_import_queues_one_rescan_of_every_project_it_touched(project, officer):
-    other = ProjectFactory(portfolio=project.portfolio, code="KE-02")
-
-    import_tranches(workbook_file([row(), row(Reference="D-2", Project="KE-02")]), officer)
-
-    (message,) = OutboxMessage.objects.filter(task_name="funding.tasks.rescan_projects_task")
-    assert message.args == [sorted([project.pk, other.pk])]
-
-
 def test_a_refused_file_queues_nothing(project, officer):
     queued = OutboxMessage.objects.count()  # the project's own, on its creation
 

@@ -7,9 +7,14 @@ from decimal import Decimal
 import pytest
 import time_machine
 
-from funding.models import Tranche
 from tests.evaluations.factories import PayoutTermsFactory
-from tests.factories import FunderFactory, MembershipFactory, ProjectFactory, TrancheFactory
+from tests.factories import (
+    DisbursementFactory,
+    FunderFactory,
+    MembershipFactory,
+    ProjectFactory,
+    TrancheFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +66,7 @@ def test_only_committed_tranches_with_money_left_offer_a_disbursement(bank, offi
     open_grant = TrancheFactory(project=project, funder=bank)
     TrancheFactory(project=project, funder=bank, planned=True)
     paid = TrancheFactory(project=project, funder=bank)
-    Tranche.objects.filter(pk=paid.pk).update(disbursed_amount=paid.amount)
+    DisbursementFactory(tranche=paid, amount=paid.amount)
     TrancheFactory(project=project)  # another funder's: this officer may not disburse it
 
     assert offered(officer_page(project)) == {open_grant.pk}
