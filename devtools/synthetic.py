@@ -598,6 +598,7 @@ def build_lists(n) -> int:
         currency="USD",
         status=S.COMMITTED,
         committed_on=LAUNCH,
+        disbursed_amount=D("1000.00"),  # each tranche gets one disbursement row of 1,000
     )
     replicate(
         Disbursement,

@@ -34,4 +34,7 @@ def drain_outbox_at_start(**kwargs):
     except Exception:  # the worker must start even when the database is not there yet
         logger.exception("Could not drain the outbox at start-up")
     finally:
-        connections.close_all()  # forked pool processes must not share its connection
+        # Forked pool processes must not share this connection; never closed mid-transaction.
+        for connection in connections.all(initialized_only=True):
+            if not connection.in_atomic_block:
+                connection.close()
