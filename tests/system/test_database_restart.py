@@ -4,6 +4,7 @@ service recovers by itself."""
 import threading
 import time
 from collections import Counter
+from datetime import date
 from decimal import Decimal
 
 import psycopg
@@ -74,7 +75,7 @@ def run_load(officer, tranche_id, cluster):
                         {
                             "tranche": tranche_id,
                             "amount": "1.00",
-                            "disbursed_on": "2026-01-05",
+                            "disbursed_on": date.today().isoformat(),  # after any commitment
                             "reference": reference,
                         },
                     )
