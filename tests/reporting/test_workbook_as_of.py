@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import connections
+from django.db import connections, transaction
 
 from funding.models import Tranche
 from reporting import exports
@@ -103,8 +103,10 @@ def test_the_export_reads_one_snapshot_while_writes_go_on(postgres, monkeypatch)
     monkeypatch.setattr(export, "CHUNK", 1)  # one project at a time
 
     def write_meanwhile():
-        DisbursementFactory(tranche=tranche, amount=Decimal("400.00"), disbursed_on=D)
-        Tranche.objects.filter(pk=tranche.pk).update(disbursed_amount=Decimal("400.00"))
+        # One transaction, as a real payment is: the row and the tranche's stored total
+        # commit together, or PostgreSQL's deferred total check refuses the row alone.
+        with transaction.atomic():
+            DisbursementFactory(tranche=tranche, amount=Decimal("400.00"), disbursed_on=D)
         connections.close_all()
 
     real = export.PortfolioWorkbook.write_chunk
