@@ -24,9 +24,12 @@ run: $(VENV)/.installed
 	@echo "Open http://localhost:$(PORT)/ (Ctrl-C stops web, worker and beat)"
 	DEBUG=$${DEBUG:-1} PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
 
-# Tests run with DEBUG off, as production does; they need only a throwaway key.
+# Tests run with DEBUG off, as production does; they need only a throwaway key. One pytest
+# worker a core (TEST_WORKERS=0 runs them in this process); tests/conftest.py keeps the tests
+# that share servers or Redis on one worker.
+TEST_WORKERS ?= auto
 test: $(VENV)/.installed
-	SECRET_KEY=$${SECRET_KEY:-test-only-secret} $(BIN)/pytest $(PYTEST_ARGS)
+	SECRET_KEY=$${SECRET_KEY:-test-only-secret} $(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

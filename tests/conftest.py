@@ -37,6 +37,31 @@ class Cast:
         return {role: self[role] for role in ROLES}
 
 
+# Tests that start servers, workers or a browser, or share the one Redis.
+SHARED_SERVICES = (
+    "tests/system/",
+    "tests/e2e/",
+    "tests/config/test_celery.py",
+    "tests/funding/test_scan_triggers.py",
+    "tests/funding/test_scan_embedded.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (`make test` runs one worker a core), the tests that start processes,
+    drive a browser or use the shared Redis run on one worker, one at a time: two Celery
+    workers on one queue would take each other's tasks, and two stacks of servers on two
+    cores would starve each other. The rest spread over the other workers."""
+    for item in items:
+        path = str(item.fspath)
+        if (
+            any(part in path for part in SHARED_SERVICES)
+            or item.get_closest_marker("redis")
+            or "redis_url" in getattr(item, "fixturenames", ())
+        ):
+            item.add_marker(pytest.mark.xdist_group("shared-services"))
+
+
 @pytest.fixture
 def cast(db):
     funder_a = FunderFactory(name="Funder A")
