@@ -8,6 +8,7 @@ from django.db import transaction
 
 from portfolio import access
 from portfolio.admin import HistoryAdmin, RowAccess
+from portfolio.fields import TEXT_LENGTH
 
 from . import services
 from .models import (
@@ -30,6 +31,7 @@ def _message(error: ValidationError | PermissionDenied) -> str:
 
 class TargetForm(forms.ModelForm):
     change_reason = forms.CharField(
+        max_length=TEXT_LENGTH,
         required=False,
         widget=forms.TextInput(attrs={"size": 40}),
         help_text="Required when the value or due date of a saved target changes.",
@@ -123,7 +125,7 @@ class TargetAdmin(HistoryAdmin):
 
 
 class ReviewActionForm(ActionForm):
-    reason = forms.CharField(required=False, label="Rejection reason")
+    reason = forms.CharField(required=False, max_length=TEXT_LENGTH, label="Rejection reason")
 
 
 @admin.register(Measurement)

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from portfolio import access
 from portfolio.api import InputSerializer, RoleTableViewSet, ServiceModelSerializer, row_filter
+from portfolio.fields import TEXT_LENGTH
 from portfolio.models import Portfolio
 from projects.models import Project
 
@@ -75,6 +76,7 @@ class IndicatorViewSet(RoleTableViewSet):
 
 class TargetSerializer(ServiceModelSerializer):
     change_reason = serializers.CharField(
+        max_length=TEXT_LENGTH,
         write_only=True,
         required=False,
         allow_blank=True,
@@ -150,7 +152,9 @@ class MeasurementSerializer(ServiceModelSerializer):
 
 
 class RejectionSerializer(InputSerializer):
-    reason = serializers.CharField(help_text="Why the measurement does not count.")
+    reason = serializers.CharField(
+        max_length=TEXT_LENGTH, help_text="Why the measurement does not count."
+    )
 
 
 class MeasurementFilter(filters.FilterSet):

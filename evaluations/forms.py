@@ -4,6 +4,7 @@ from django import forms
 from django.forms import inlineformset_factory
 from django.utils.translation import gettext_lazy as _
 
+from portfolio.fields import TEXT_LENGTH
 from portfolio.forms import PageFormMixin
 from portfolio.models import Organisation
 
@@ -78,6 +79,7 @@ class ReviewForm(PageFormMixin, forms.Form):
     )
     rejection_reason = forms.CharField(
         label=_("Why it is rejected"),
+        max_length=TEXT_LENGTH,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Needed when you reject; the reporter sees it."),

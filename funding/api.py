@@ -1,7 +1,6 @@
 """REST API for money: tranches (with loan terms and repayment schedules), disbursements,
 lapse flags and a project's maintenance coverage."""
 
-from datetime import date
 from io import BytesIO
 
 from django.core.exceptions import ValidationError
@@ -33,6 +32,7 @@ from portfolio.api import (
     field_errors,
     row_filter,
 )
+from portfolio.fields import TEXT_LENGTH, validate_calendar_date
 from portfolio.models import Organisation, Portfolio
 from portfolio.xlsx import XLSX
 from projects.models import Project
@@ -343,7 +343,9 @@ class LapseFlagSerializer(serializers.ModelSerializer):
 
 
 class AcknowledgementSerializer(InputSerializer):
-    note = serializers.CharField(help_text="What the funder is doing about it.")
+    note = serializers.CharField(
+        max_length=TEXT_LENGTH, help_text="What the funder is doing about it."
+    )
 
 
 class LapseFlagFilter(filters.FilterSet):
@@ -356,6 +358,7 @@ class LapseFlagFilter(filters.FilterSet):
     )
     as_of = filters.DateFilter(
         method="open_on",
+        validators=[validate_calendar_date],
         help_text="Only the flags that were open at the end of this day (a snapshot).",
     )
 
@@ -399,7 +402,6 @@ class LapseFlagViewSet(RoleTableMixin, viewsets.ReadOnlyModelViewSet):
 # --- A project's maintenance coverage -------------------------------------------------------
 
 FORECAST_MONTHS = selectors.FORECAST_MONTHS
-EARLIEST, LATEST = date(1900, 1, 1), date(9997, 12, 31)  # the forecast must stay in the calendar
 
 
 class IntervalSerializer(serializers.Serializer):
@@ -434,12 +436,7 @@ class CoverageSerializer(serializers.Serializer):
 
 
 class AsOfSerializer(serializers.Serializer):
-    as_of = serializers.DateField(required=False)
-
-    def validate_as_of(self, value):
-        if not EARLIEST <= value <= LATEST:
-            raise serializers.ValidationError(f"Give a date from {EARLIEST} to {LATEST}.")
-        return value
+    as_of = serializers.DateField(required=False, validators=[validate_calendar_date])
 
 
 class ProjectCoverageView(RoleTableMixin, generics.RetrieveAPIView):

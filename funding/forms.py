@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from portfolio import access
+from portfolio.fields import TEXT_LENGTH, validate_calendar_date
 from portfolio.forms import PageFormMixin
 from portfolio.models import Organisation
 
@@ -98,7 +99,9 @@ class LoanTermsForm(PageFormMixin, forms.ModelForm):
 
 
 class DisbursementForm(PageFormMixin, forms.Form):
-    disbursed_on = forms.DateField(label=_("Disbursed on"), widget=date_input())
+    disbursed_on = forms.DateField(
+        label=_("Disbursed on"), widget=date_input(), validators=[validate_calendar_date]
+    )
     amount = forms.DecimalField(
         label=_("Amount"),
         max_digits=18,
@@ -118,6 +121,7 @@ class DisbursementForm(PageFormMixin, forms.Form):
 class AcknowledgeForm(PageFormMixin, forms.Form):
     note = forms.CharField(
         label=_("Note"),
+        max_length=TEXT_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("What is being done about it: a renewal under way, a funder approached."),
     )

@@ -12,7 +12,15 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from portfolio import access
-from portfolio.fields import CurrencyField, MoneyField, currency_is_iso_shaped, validate_rate
+from portfolio.fields import (
+    CalendarDateField,
+    CurrencyField,
+    FreeTextField,
+    MoneyField,
+    currency_is_iso_shaped,
+    date_in_calendar,
+    validate_rate,
+)
 from portfolio.tracking import StoredValues
 
 from . import coverage, schedules
@@ -77,10 +85,10 @@ class Tranche(StoredValues, models.Model):
     status = models.CharField(
         max_length=20, choices=TrancheStatus.choices, default=TrancheStatus.PLANNED
     )
-    committed_on = models.DateField(
+    committed_on = CalendarDateField(
         null=True, blank=True, help_text="Date the agreement was signed."
     )
-    expected_disbursement_on = models.DateField(null=True, blank=True)
+    expected_disbursement_on = CalendarDateField(null=True, blank=True)
     # An exchange rate agreed in the agreement overrides the rate table for the commitment.
     fixed_rate = models.DecimalField(
         max_digits=18,
@@ -93,16 +101,16 @@ class Tranche(StoredValues, models.Model):
             "tranche's currency, as agreed in the agreement; the commitment is converted at it."
         ),
     )
-    covers_from = models.DateField(
+    covers_from = CalendarDateField(
         null=True, blank=True, help_text="Maintenance: first day of service paid for."
     )
-    covers_until = models.DateField(
+    covers_until = CalendarDateField(
         null=True, blank=True, help_text="Maintenance: last day of service paid for."
     )
     funder_reference = models.CharField(
         max_length=100, blank=True, help_text="The funder's own reference; unique per funder."
     )
-    notes = models.TextField(blank=True)
+    notes = FreeTextField(blank=True)
     # Kept by services.disburse() under a row lock; the database refuses a total above the amount.
     disbursed_amount = MoneyField(default=ZERO, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -148,6 +156,15 @@ class Tranche(StoredValues, models.Model):
                 fields=["funder", "funder_reference"],
                 condition=~models.Q(funder_reference=""),
                 name="tranche_funder_reference_unique",
+            ),
+            *(
+                date_in_calendar(name, f"tranche_{name}_in_calendar")
+                for name in (
+                    "committed_on",
+                    "expected_disbursement_on",
+                    "covers_from",
+                    "covers_until",
+                )
             ),
         ]
         indexes = [
@@ -280,7 +297,7 @@ class LoanTerms(models.Model):
     grace_months = models.PositiveSmallIntegerField(default=0)
     method = models.CharField(max_length=10, choices=Method.choices, default=schedules.ANNUITY)
     frequency_months = models.PositiveSmallIntegerField(choices=FREQUENCIES, default=6)
-    first_payment_date = models.DateField()
+    first_payment_date = CalendarDateField()
     history = HistoricalRecords()
 
     class Meta:
@@ -299,6 +316,7 @@ class LoanTerms(models.Model):
             models.CheckConstraint(
                 condition=models.Q(frequency_months__in=[1, 3, 6, 12]), name="loan_frequency_known"
             ),
+            date_in_calendar("first_payment_date", "loan_first_payment_date_in_calendar"),
         ]
 
     def __str__(self):
@@ -334,7 +352,7 @@ class LoanTerms(models.Model):
 
 class Disbursement(models.Model):
     tranche = models.ForeignKey(Tranche, on_delete=models.PROTECT, related_name="disbursements")
-    disbursed_on = models.DateField()
+    disbursed_on = CalendarDateField()
     amount = MoneyField(validators=[MinValueValidator(Decimal("0.01"))])
     reference = models.CharField(max_length=100, blank=True)
     recorded_by = models.ForeignKey(
@@ -349,6 +367,7 @@ class Disbursement(models.Model):
             models.CheckConstraint(
                 condition=models.Q(amount__gt=0), name="disbursement_amount_positive"
             ),
+            date_in_calendar("disbursed_on", "disbursement_disbursed_on_in_calendar"),
         ]
         # Each order the API offers (?ordering=), ended by id, read a page at a time.
         indexes = [
@@ -411,7 +430,7 @@ class LapseFlag(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
-    acknowledgement_note = models.TextField(blank=True)
+    acknowledgement_note = FreeTextField(blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
 
     objects = LapseFlagQuerySet.as_manager()
@@ -468,9 +487,12 @@ class LapseFlag(models.Model):
         access.check(user, access.ACKNOWLEDGE, self)
         if not self.is_open:
             raise ValidationError("A resolved flag cannot be acknowledged.")
+        self.acknowledgement_note = note
+        self.clean_fields(
+            exclude=[f.name for f in self._meta.fields if f.name != "acknowledgement_note"]
+        )
         self.acknowledged_by = user
         self.acknowledged_at = timezone.now()
-        self.acknowledgement_note = note
         self.save(update_fields=["acknowledged_by", "acknowledged_at", "acknowledgement_note"])
 
 

@@ -25,7 +25,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 from openpyxl.utils import get_column_letter
 
-from portfolio import access
+from portfolio import access, errors
 from portfolio.codelists import currencies
 from portfolio.models import Organisation, Portfolio
 from portfolio.xlsx import DATE, MONEY_FORMAT, RATE, REPORTING, Book, Column, Sheet, key
@@ -614,8 +614,10 @@ def import_tranches(fileobj, user) -> ImportResult:
         except IntegrityError as error:
             result.created = result.updated = result.unchanged = 0
             if attempt == 2:
+                # In the users' words (errors.py), never the database's own message.
+                reason = "; ".join(errors.from_integrity_error(error).messages)
                 result.errors.append(
-                    CellError(SHEET, None, "", _("Not saved: %(reason)s") % {"reason": error})
+                    CellError(SHEET, None, "", _("Not saved: %(reason)s") % {"reason": reason})
                 )
     return result
 

@@ -19,7 +19,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError
 from django.utils.translation import gettext_lazy as _
 
-from .fields import RATE_MESSAGE
+from .fields import DATE_RANGE_MESSAGE, RATE_MESSAGE
 
 # constraint name -> (the model field it is about, the sentence). The sentence names the field
 # in words: a door without that field (a form showing only some fields) shows it on its own.
@@ -190,6 +190,27 @@ CONSTRAINTS = {
         "minimum_achievement",
         _("A minimum achievement is a fraction from 0 to 1, and applies to pro rata payouts."),
     ),
+    # Every date a person types: constraint name -> its field (portfolio.fields.date_in_calendar).
+    **{
+        name: (field, DATE_RANGE_MESSAGE)
+        for name, field in {
+            "exchange_rate_valid_on_in_calendar": "valid_on",
+            "project_planned_launch_date_in_calendar": "planned_launch_date",
+            "project_launch_date_in_calendar": "launch_date",
+            "tranche_committed_on_in_calendar": "committed_on",
+            "tranche_expected_disbursement_on_in_calendar": "expected_disbursement_on",
+            "tranche_covers_from_in_calendar": "covers_from",
+            "tranche_covers_until_in_calendar": "covers_until",
+            "loan_first_payment_date_in_calendar": "first_payment_date",
+            "disbursement_disbursed_on_in_calendar": "disbursed_on",
+            "indicator_baseline_date_in_calendar": "baseline_date",
+            "target_due_on_in_calendar": "due_on",
+            "measurement_period_start_in_calendar": "period_start",
+            "measurement_period_end_in_calendar": "period_end",
+            "evaluation_completed_on_in_calendar": "completed_on",
+            "recommendation_due_on_in_calendar": "due_on",
+        }.items()
+    },
     # reporting
     "export_job_progress_percent": ("progress", _("Progress is a percentage from 0 to 100.")),
 }

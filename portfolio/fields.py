@@ -1,10 +1,12 @@
-"""Model fields shared by the apps: money, exchange rates and ISO 4217 currency codes."""
+"""Model fields shared by the apps: money, exchange rates, ISO 4217 currency codes, the dates
+people type and the free text they write."""
 
+from datetime import date
 from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxLengthValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -87,3 +89,47 @@ def currency_is_iso_shaped(field_name):
     """Database-level guard: the column holds three capital letters (the model validates the
     code against the ISO list)."""
     return models.Q(**{f"{field_name}__regex": r"^[A-Z]{3}$"})
+
+
+# Every date a person types lies in this range, the same through every door: a year 1 or
+# 9999 is a typing slip, and date arithmetic near the calendar's ends fails (year 10000).
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2200, 12, 31)
+DATE_RANGE_MESSAGE = _("Give a date from 1900-01-01 to 2200-12-31.")
+
+
+def validate_calendar_date(value):
+    if value is not None and not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise ValidationError(DATE_RANGE_MESSAGE, code="date_range")
+
+
+class CalendarDateField(models.DateField):
+    """A date a person types, from 1900-01-01 to 2200-12-31 (`validate_calendar_date`).
+
+    The model's constraints hold the same range in the database (`date_in_calendar`)."""
+
+    default_validators = [validate_calendar_date]
+
+
+def date_in_calendar(field_name, name):
+    """Database-level guard: the date lies from EARLIEST_DATE to LATEST_DATE, or is empty."""
+    return models.CheckConstraint(
+        condition=models.Q(**{f"{field_name}__isnull": True})
+        | models.Q(**{f"{field_name}__range": (EARLIEST_DATE, LATEST_DATE)}),
+        name=name,
+    )
+
+
+# Free text (notes, descriptions, findings): long enough for any honest paragraph, short
+# enough that nobody stores a megabyte through a door that forgot to count.
+TEXT_LENGTH = 10_000
+
+
+class FreeTextField(models.TextField):
+    """A TextField whose length is checked by the model itself (Django checks a TextField's
+    max_length only in forms), so the API, pages, admin and imports all refuse the same."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", TEXT_LENGTH)
+        super().__init__(*args, **kwargs)
+        self.validators.append(MaxLengthValidator(self.max_length))

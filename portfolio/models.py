@@ -12,7 +12,13 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
-from .fields import CurrencyField, currency_is_iso_shaped, validate_rate
+from .fields import (
+    CalendarDateField,
+    CurrencyField,
+    currency_is_iso_shaped,
+    date_in_calendar,
+    validate_rate,
+)
 from .rates import Conversion, NoRateError, RateTable
 
 __all__ = ["Conversion", "NoRateError"]
@@ -150,7 +156,7 @@ class ExchangeRate(models.Model):
     currency = CurrencyField()
     to_currency = CurrencyField()
     rate = models.DecimalField(max_digits=20, decimal_places=8, validators=[validate_rate])
-    valid_on = models.DateField()
+    valid_on = CalendarDateField()
     source = models.CharField(max_length=200, blank=True)
     history = HistoricalRecords()
 
@@ -172,6 +178,7 @@ class ExchangeRate(models.Model):
                 condition=currency_is_iso_shaped("to_currency"),
                 name="exchange_rate_to_currency_iso",
             ),
+            date_in_calendar("valid_on", "exchange_rate_valid_on_in_calendar"),
         ]
         indexes = [
             models.Index(fields=["to_currency", "currency", "valid_on"]),

@@ -12,7 +12,15 @@ from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
 from portfolio.codelists import sectors
-from portfolio.fields import CurrencyField, MoneyField, SectorField, currency_is_iso_shaped
+from portfolio.fields import (
+    CalendarDateField,
+    CurrencyField,
+    FreeTextField,
+    MoneyField,
+    SectorField,
+    currency_is_iso_shaped,
+    date_in_calendar,
+)
 from portfolio.tracking import StoredValues
 
 
@@ -98,7 +106,7 @@ class Project(StoredValues, models.Model):
     )
     code = models.CharField(max_length=40, help_text="Unique within the portfolio, e.g. KE-ID-01.")
     title = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = FreeTextField(blank=True)
     country = CountryField()
     sector_code = SectorField("sector (DAC purpose code)")
     implementing_partner = models.ForeignKey(
@@ -108,8 +116,8 @@ class Project(StoredValues, models.Model):
         limit_choices_to={"is_implementer": True},
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PIPELINE)
-    planned_launch_date = models.DateField(null=True, blank=True)
-    launch_date = models.DateField("actual launch date", null=True, blank=True)
+    planned_launch_date = CalendarDateField(null=True, blank=True)
+    launch_date = CalendarDateField("actual launch date", null=True, blank=True)
     sustainability_months = models.PositiveSmallIntegerField(
         default=36,
         validators=[MinValueValidator(1)],
@@ -179,6 +187,8 @@ class Project(StoredValues, models.Model):
                 ),
                 name="project_maintenance_cost_positive_with_currency",
             ),
+            date_in_calendar("planned_launch_date", "project_planned_launch_date_in_calendar"),
+            date_in_calendar("launch_date", "project_launch_date_in_calendar"),
         ]
         indexes = [
             models.Index(fields=["status", "launch_date"]),

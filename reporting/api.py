@@ -14,6 +14,7 @@ from funding import selectors
 from funding.api import AsOfSerializer
 from funding.models import FlagKind, Instrument
 from portfolio.api import InputSerializer, RoleTableMixin
+from portfolio.fields import validate_calendar_date
 from portfolio.models import Organisation, Portfolio
 from portfolio.xlsx import XLSX
 
@@ -125,7 +126,9 @@ class ExportRequestSerializer(InputSerializer):
     instrument = serializers.ChoiceField(
         choices=Instrument.choices, required=False, allow_blank=True
     )
-    as_of = serializers.DateField(required=False, allow_null=True)
+    as_of = serializers.DateField(
+        required=False, allow_null=True, validators=[validate_calendar_date]
+    )
     with_schedules = serializers.BooleanField(
         required=False,
         default=False,

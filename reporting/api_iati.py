@@ -6,12 +6,13 @@ from pathlib import PurePath
 
 from django.conf import settings
 from django.http import FileResponse, Http404
-from django.urls import path
+from django.urls import path, re_path
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
+    PolymorphicProxySerializer,
     extend_schema,
     inline_serializer,
 )
@@ -109,6 +110,19 @@ IMPORT_RESULT = inline_serializer(
         ),
     },
 )
+# A 400 is either the import's list of problems, or, before the file is read, the field
+# that names no portfolio.
+IMPORT_REFUSED = PolymorphicProxySerializer(
+    component_name="IatiImportRefusal",
+    serializers=[
+        IMPORT_RESULT,
+        inline_serializer(
+            "IatiImportPortfolioMissing",
+            fields={"portfolio": serializers.ListField(child=serializers.CharField())},
+        ),
+    ],
+    resource_type_field_name=None,
+)
 # Room for the multipart envelope around a file of the largest size accepted.
 MULTIPART_OVERHEAD = 64 * 1024
 
@@ -140,7 +154,7 @@ class IatiImportView(APIView):
                 },
             )
         },
-        responses={200: IMPORT_RESULT, 201: IMPORT_RESULT, 400: IMPORT_RESULT},
+        responses={200: IMPORT_RESULT, 201: IMPORT_RESULT, 400: IMPORT_REFUSED},
     )
     def post(self, request):
         access.check(request.user, access.ADD, Tranche)
@@ -185,6 +199,10 @@ class IatiDocumentView(APIView):
         },
     )
     def get(self, request, pk, name):
+        # Any path below documents/ reaches this view, so whatever a link holds is answered
+        # here in JSON, not by the site's HTML page for an unknown address.
+        if not (pk.isdigit() and len(pk) < 19):
+            raise Http404()
         evaluation = (
             Evaluation.objects.filter(pk=pk, report_is_public=True).exclude(report="").first()
         )
@@ -212,5 +230,9 @@ class IatiDocumentView(APIView):
 urlpatterns = [
     path("iati/activities.xml", IatiActivitiesView.as_view(), name="iati-activities"),
     path("iati-imports/", IatiImportView.as_view(), name="iati-import"),
-    path("iati/documents/<int:pk>/<str:name>", IatiDocumentView.as_view(), name="iati-document"),
+    re_path(
+        r"^iati/documents/(?P<pk>[^/]+)/(?P<name>.+)$",
+        IatiDocumentView.as_view(),
+        name="iati-document",
+    ),
 ]

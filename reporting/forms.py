@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from funding.models import Instrument
+from portfolio.fields import validate_calendar_date
 from portfolio.forms import PageFormMixin
 from portfolio.models import Organisation, Portfolio
 from projects.models import Project
@@ -28,6 +29,7 @@ class ExportForm(PageFormMixin, forms.Form):
     as_of = forms.DateField(
         label=_("As of"),
         required=False,
+        validators=[validate_calendar_date],
         help_text=_("Leave empty for today."),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
@@ -69,6 +71,7 @@ class AsOfForm(forms.Form):
     as_of = forms.DateField(
         label=_("As of"),
         required=False,
+        validators=[validate_calendar_date],
         help_text=_("Leave empty for today."),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )

@@ -7,6 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from portfolio.fields import CalendarDateField, FreeTextField, date_in_calendar
+
 from ..validators import validate_report_file
 from .common import related_or_none
 
@@ -55,15 +57,15 @@ class Evaluation(models.Model):
         related_name="evaluations",
         limit_choices_to={"is_evaluator": True},
     )
-    completed_on = models.DateField(null=True, blank=True, help_text="Empty while under way.")
+    completed_on = CalendarDateField(null=True, blank=True, help_text="Empty while under way.")
     relevance = _rating_field()
     coherence = _rating_field()
     effectiveness = _rating_field()
     efficiency = _rating_field()
     impact = _rating_field()
     sustainability = _rating_field()
-    summary = models.TextField(blank=True)
-    findings = models.TextField(blank=True)
+    summary = FreeTextField(blank=True)
+    findings = FreeTextField(blank=True)
     report = models.FileField(
         upload_to="evaluation-reports/%Y/",
         blank=True,
@@ -90,7 +92,7 @@ class Evaluation(models.Model):
                 name=f"evaluation_{criterion}_rated_1_to_6",
             )
             for criterion in DAC_CRITERIA
-        ]
+        ] + [date_in_calendar("completed_on", "evaluation_completed_on_in_calendar")]
         # The order the API offers (?ordering=completed_on), ended by id, a page at a time.
         indexes = [models.Index(fields=["completed_on", "id"])]
 
@@ -126,9 +128,9 @@ class Recommendation(models.Model):
     evaluation = models.ForeignKey(
         Evaluation, on_delete=models.CASCADE, related_name="recommendations"
     )
-    text = models.TextField()
+    text = FreeTextField()
     owner = models.CharField(max_length=200, blank=True, help_text="Who follows it up.")
-    due_on = models.DateField("due date", null=True, blank=True)
+    due_on = CalendarDateField("due date", null=True, blank=True)
     status = models.CharField(
         "follow-up status", max_length=12, choices=FollowUp.choices, default=FollowUp.OPEN
     )
@@ -137,6 +139,7 @@ class Recommendation(models.Model):
 
     class Meta:
         ordering = ["evaluation", "due_on", "id"]
+        constraints = [date_in_calendar("due_on", "recommendation_due_on_in_calendar")]
 
     def __str__(self):
         return self.text if len(self.text) <= 60 else f"{self.text[:59]}…"

@@ -1,7 +1,7 @@
 """What a project measures: indicators, the targets they should reach, and the measurements
 reported against them (which count once verified)."""
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -11,6 +11,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from portfolio.fields import CalendarDateField, FreeTextField, date_in_calendar
 from portfolio.tracking import StoredValues
 
 from .. import progress
@@ -120,7 +121,7 @@ class Indicator(StoredValues, models.Model):
     )
     code = models.CharField(max_length=40, help_text="Unique within the project, e.g. OUT-1.")
     name = models.CharField(max_length=200, help_text="e.g. Women holding a digital ID.")
-    definition = models.TextField(
+    definition = FreeTextField(
         blank=True,
         help_text="What exactly is counted, and how; for a qualitative indicator, its scale.",
     )
@@ -137,7 +138,7 @@ class Indicator(StoredValues, models.Model):
         default=Aggregation.NON_CUMULATIVE,
     )
     baseline_value = models.DecimalField(**VALUE_DIGITS)
-    baseline_date = models.DateField()
+    baseline_date = CalendarDateField()
     disaggregations = models.JSONField(
         default=list,
         blank=True,
@@ -158,6 +159,7 @@ class Indicator(StoredValues, models.Model):
                 condition=~models.Q(measure="qualitative", aggregation="cumulative"),
                 name="indicator_qualitative_not_cumulative",
             ),
+            date_in_calendar("baseline_date", "indicator_baseline_date_in_calendar"),
         ]
         # Each order the API offers (?ordering=), ended by id, read a page at a time.
         indexes = [
@@ -211,7 +213,7 @@ class Target(StoredValues, models.Model):
     TRACKED_FIELDS = COMMITTED_FIELDS
 
     indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="targets")
-    due_on = models.DateField("due date")
+    due_on = CalendarDateField("due date")
     value = models.DecimalField(**VALUE_DIGITS)
     disaggregation = models.CharField(
         max_length=40,
@@ -230,6 +232,7 @@ class Target(StoredValues, models.Model):
                 fields=["indicator", "disaggregation", "due_on"],
                 name="target_one_per_category_and_date",
             ),
+            date_in_calendar("due_on", "target_due_on_in_calendar"),
         ]
         # The order the API offers (?ordering=due_on), ended by id, read a page at a time.
         indexes = [models.Index(fields=["due_on", "id"])]
@@ -331,8 +334,8 @@ class Measurement(StoredValues, models.Model):
     TRACKED_FIELDS = (*RECORDED_FIELDS, "status")
 
     indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="measurements")
-    period_start = models.DateField()
-    period_end = models.DateField()
+    period_start = CalendarDateField()
+    period_end = CalendarDateField()
     value = models.DecimalField(
         **VALUE_DIGITS,
         blank=True,
@@ -351,7 +354,7 @@ class Measurement(StoredValues, models.Model):
         max_length=300,
         help_text="e.g. ID registry extract of 31 March, household survey report.",
     )
-    comment = models.TextField(blank=True)
+    comment = FreeTextField(blank=True)
     status = models.CharField(
         max_length=10,
         choices=MeasurementStatus.choices,
@@ -377,7 +380,7 @@ class Measurement(StoredValues, models.Model):
         related_name="+",
     )
     verified_at = models.DateTimeField("verified or rejected at", null=True, editable=False)
-    rejection_reason = models.TextField(blank=True, editable=False)
+    rejection_reason = FreeTextField(blank=True, editable=False)
     history = HistoricalRecords()
 
     objects = MeasurementQuerySet.as_manager()
@@ -419,6 +422,8 @@ class Measurement(StoredValues, models.Model):
                 condition=~models.Q(status="rejected"),
                 name="measurement_one_per_period_and_category",
             ),
+            date_in_calendar("period_start", "measurement_period_start_in_calendar"),
+            date_in_calendar("period_end", "measurement_period_end_in_calendar"),
         ]
         indexes = [
             models.Index(fields=["indicator", "status"]),
@@ -443,6 +448,18 @@ class Measurement(StoredValues, models.Model):
     def derive_value(self):
         if self.is_fraction and self.denominator > 0:
             self.value = (self.numerator / self.denominator * HUNDRED).quantize(VALUE_PLACES)
+
+    def _derive_storable_value(self, errors):
+        # The derived value has its own digits: a huge numerator over a tiny denominator
+        # overflows them, which the database would refuse only at the save.
+        try:
+            self.derive_value()
+            self._meta.get_field("value").run_validators(self.value)
+        except (ValidationError, InvalidOperation):
+            errors["numerator"] = (
+                "Numerator divided by denominator, as a percentage, is too large to store "
+                "(at most 16 digits before the decimal point); check both."
+            )
 
     def as_observation(self) -> Observation:
         return Observation(
@@ -475,7 +492,8 @@ class Measurement(StoredValues, models.Model):
                     errors["denominator"] = "A percentage is reported as numerator and denominator."
                 elif self.denominator <= 0:
                     errors["denominator"] = "The denominator must be above zero."
-                self.derive_value()
+                if "numerator" not in errors and "denominator" not in errors:
+                    self._derive_storable_value(errors)
             else:
                 if self.numerator is not None or self.denominator is not None:
                     errors["numerator"] = (

@@ -3,9 +3,10 @@
 from datetime import date
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
-from funding.models import LapseFlag
+from funding.models import LapseFlag, Tranche
 from tests.factories import TrancheFactory
 
 pytestmark = pytest.mark.django_db
@@ -135,3 +136,41 @@ def test_portfolio_figures_answer_readers_only_and_check_the_date(api, world):
     body = api("finance").get(url, {"as_of": "2025-12-31"}).json()
     assert body["as_of"] == "2025-12-31" and body["currency"] == "USD"
     assert [row["kind"] for row in body["open_flags"]][:2] == ["lapsed", "no_maintenance"]
+
+
+@pytest.fixture
+def cancelled_funder(world):
+    """The other funder's only tranche on the flagged project is cancelled."""
+    TrancheFactory(
+        project=world.project, funder=world.other_funder, status=Tranche.Status.CANCELLED
+    )
+    return world
+
+
+def test_a_funder_whose_only_tranche_is_cancelled_cannot_acknowledge_through_the_api(
+    api, cancelled_funder
+):
+    response = api("other_officer").post(
+        f"/api/v1/lapse-flags/{cancelled_funder.flag.pk}/acknowledge/",
+        {"note": "Not our money any more."},
+        format="json",
+    )
+
+    assert response.status_code in (403, 404)
+    cancelled_funder.flag.refresh_from_db()
+    assert cancelled_funder.flag.acknowledged_at is None
+
+
+def test_a_funder_whose_only_tranche_is_cancelled_cannot_acknowledge_on_the_page(
+    client, people, cancelled_funder
+):
+    client.force_login(people["other_officer"])
+
+    response = client.post(
+        reverse("flag-acknowledge", args=[cancelled_funder.flag.pk]),
+        {"note": "Not our money any more."},
+    )
+
+    assert response.status_code == 403
+    cancelled_funder.flag.refresh_from_db()
+    assert cancelled_funder.flag.acknowledged_at is None

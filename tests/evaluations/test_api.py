@@ -228,3 +228,46 @@ def test_an_evaluation_by_a_firm_that_does_not_evaluate_is_a_400(api, people):
     assert response.status_code == 400
     assert "evaluator" in response.json()
     assert not Evaluation.objects.exists()
+
+
+def test_a_percentage_too_large_to_store_is_a_400_naming_the_numerator(api):
+    # The probe: numerator / denominator overflowed the stored value, a 500
+    # ("numeric field overflow"); the page already said 400.
+    indicator = IndicatorFactory(measure="percentage")
+
+    response = api("evaluator").post(
+        "/api/v1/measurements/",
+        {
+            "indicator": indicator.pk,
+            "period_start": "2025-04-01",
+            "period_end": "2025-06-30",
+            "numerator": "9999999999999999",
+            "denominator": "0.0001",
+            "source": "Registry extract",
+        },
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"numerator"}
+    assert not Measurement.objects.filter(indicator=indicator).exists()
+
+
+def test_a_large_percentage_that_fits_is_stored(api):
+    indicator = IndicatorFactory(measure="percentage")
+
+    response = api("evaluator").post(
+        "/api/v1/measurements/",
+        {
+            "indicator": indicator.pk,
+            "period_start": "2025-04-01",
+            "period_end": "2025-06-30",
+            "numerator": "99999999999999",
+            "denominator": "1",
+            "source": "Registry extract",
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["value"] == "9999999999999900.0000"

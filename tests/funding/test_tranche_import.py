@@ -12,7 +12,7 @@ import pytest
 import xlsxwriter
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
@@ -668,3 +668,22 @@ def test_a_refused_file_queues_nothing(project, officer):
     import_tranches(workbook_file([row(Currency="XYZ")]), officer)
 
     assert OutboxMessage.objects.count() == queued
+
+
+def test_an_insert_lost_twice_to_a_parallel_upload_is_said_in_words(project, officer, monkeypatch):
+    # Should another writer insert the same tranche on both attempts, the answer is the
+    # constraint's sentence, never the database's "duplicate key value violates ...".
+    def lost(*args):
+        raise IntegrityError(
+            'duplicate key value violates unique constraint "tranche_funder_reference_unique"\n'
+            "DETAIL:  Key (funder_id, funder_reference)=(1, D-100) already exists."
+        )
+
+    monkeypatch.setattr(tranche_import, "_check_and_save", lost)
+
+    result = import_tranches(workbook_file([row()]), officer)
+
+    assert [e.reason for e in result.errors] == [
+        "Not saved: This funder already has a tranche with this reference."
+    ]
+    assert not Tranche.objects.exists()

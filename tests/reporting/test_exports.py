@@ -384,3 +384,18 @@ def test_a_workbook_asked_for_in_french_keeps_english_labels(client, portfolio, 
     book = opened(client.get(body["download_url"]))
     values = {cell for row in book["Projects"].iter_rows(values_only=True) for cell in row}
     assert "Launched" in values and "Lancé" not in values
+
+
+@pytest.mark.parametrize("as_of", ["9999-12-31", "1899-12-31"])
+def test_an_as_of_outside_the_calendar_is_a_400_naming_it(api, portfolio, as_of):
+    # The issue's probe: 9999-12-31 was accepted, then the job failed with "year 10000 is out
+    # of range".
+    response = api.post(
+        reverse("api-export-list"),
+        {"portfolio": portfolio.pk, "as_of": as_of},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"as_of": ["Give a date from 1900-01-01 to 2200-12-31."]}
+    assert not ExportJob.objects.exists()
