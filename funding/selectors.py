@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import DecimalField, Exists, F, Min, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, Exists, F, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -32,6 +32,32 @@ from .models import (
 BATCH = 2000  # rows read at a time
 FORECAST_MONTHS = 24
 ZERO = Decimal("0.00")
+
+
+# --- Which currency a new tranche is likely in ------------------------------------------------
+
+
+def usual_currencies(project, funder=None) -> list[str]:
+    """The currencies of `project`'s portfolio, most used first: the reporting currency, then
+    those of its tranches by how many (the funder's own first, if one is given), then those of
+    its exchange rates. The first is the likely currency of a new tranche."""
+    portfolio = project.portfolio
+    tranches = Tranche.objects.filter(project__portfolio=portfolio)
+
+    def most_used(rows):
+        counted = rows.values("currency").annotate(n=Count("id")).order_by("-n", "currency")
+        return [row["currency"] for row in counted]
+
+    found = most_used(tranches.filter(funder=funder)) if funder is not None else []
+    found.append(portfolio.reporting_currency)
+    found += most_used(tranches)
+    found += (
+        ExchangeRate.objects.filter(to_currency=portfolio.reporting_currency)
+        .order_by("currency")
+        .values_list("currency", flat=True)
+        .distinct()
+    )
+    return list(dict.fromkeys(found))
 
 
 # --- What a tranche may pay ------------------------------------------------------------------
