@@ -12,6 +12,7 @@ from portfolio.models import Organisation
 
 from . import selectors
 from .models import LoanTerms, Tranche
+from .services import UNDO_REASON_MAX
 
 DATE = {"type": "date"}
 
@@ -153,6 +154,15 @@ class DisbursementForm(PageFormMixin, forms.Form):
         max_length=100,
         required=False,
         help_text=_("The transfer's reference, if any."),
+    )
+
+
+class UndoDisbursementForm(PageFormMixin, forms.Form):
+    reason = forms.CharField(
+        label=_("Why is it undone?"),
+        max_length=UNDO_REASON_MAX,
+        widget=forms.TextInput(),
+        help_text=_("Kept in the history, e.g. recorded twice, or the wrong tranche."),
     )
 
 

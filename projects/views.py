@@ -64,6 +64,13 @@ def project_detail(request, pk):
         tranche.schedule = (
             terms.schedule() if terms and tranche.instrument == Instrument.LOAN else None
         )
+    disbursements = list(
+        Disbursement.objects.filter(tranche__project=project)
+        .select_related("tranche__funder", "recorded_by")
+        .order_by("-disbursed_on", "-pk")
+    )
+    for disbursement in disbursements:
+        disbursement.can_undo = access.may(user, access.DELETE, disbursement)
     judged = selectors.project_coverage(project, today)
     indicators = dashboard.indicators_with_progress(
         project.indicators.prefetch_related(
@@ -83,9 +90,7 @@ def project_detail(request, pk):
         "today": today,
         "open_flags": dashboard.open_flags(user, {"project": project}),
         "tranches": tranches,
-        "disbursements": Disbursement.objects.filter(tranche__project=project)
-        .select_related("tranche__funder", "recorded_by")
-        .order_by("-disbursed_on", "-pk"),
+        "disbursements": disbursements,
         "timeline": timeline.build(
             [(project.pk, project.code, project.title, judged.assessment)], today
         ),
