@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("funding.urls")),
     path("", include("evaluations.urls")),
     path("rates/", portfolio_views.rates, name="rates"),
+    path("rates/<int:pk>/", portfolio_views.rate_edit, name="rate-edit"),
     path("exports/", reporting_views.export, name="export"),
     path("exports/<uuid:pk>/", reporting_views.export_status, name="export-status"),
     path("exports/<uuid:pk>/progress/", reporting_views.export_progress, name="export-progress"),

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
+from django.db import models
 from django.utils import formats
 from django.utils.text import capfirst
 from django.utils.translation import gettext
@@ -123,6 +124,35 @@ class ExchangeRateForm(PageFormMixin, forms.ModelForm):
         }
         widgets = {"valid_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
         localized_fields = ["rate"]
+
+
+class RateFilterForm(PageFormMixin, forms.Form):
+    """The rates list narrowed to one currency (either side of the rate)."""
+
+    currency = forms.ChoiceField(label=_("Currency"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        rates = ExchangeRate.objects.order_by()
+        codes = set(rates.values_list("currency", flat=True).distinct())
+        codes |= set(rates.values_list("to_currency", flat=True).distinct())
+        self.fields["currency"].choices = [("", _("All currencies"))] + [
+            (code, code) for code in sorted(codes)
+        ]
+
+    def filter(self, rates):
+        if self.is_valid() and self.cleaned_data["currency"]:
+            code = self.cleaned_data["currency"]
+            rates = rates.filter(models.Q(currency=code) | models.Q(to_currency=code))
+        return rates
+
+
+class RetireRateForm(PageFormMixin, forms.Form):
+    reason = forms.CharField(
+        label=_("Why is it retired?"),
+        max_length=100,
+        help_text=_("Kept in the history, e.g. typed the wrong way round."),
+    )
 
 
 class LoginLockMixin:

@@ -1,5 +1,5 @@
 """Workflows that needed the API or the admin, now on the pages through the same services:
-undoing a disbursement with a reason."""
+undoing a disbursement with a reason; correcting, retiring and filtering exchange rates."""
 
 from datetime import date
 from decimal import Decimal
@@ -8,6 +8,8 @@ import pytest
 
 from funding import services
 from funding.models import Disbursement
+from portfolio.models import ExchangeRate
+from tests.factories import ExchangeRateFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -60,3 +62,58 @@ def test_a_payment_undone_meanwhile_is_not_undone_twice(world, login, payment):
     services.undo_disbursement(payment, world.users["manager"], "Wrong tranche")
     response = client.post(f"/disbursements/{payment.pk}/undo/", {"reason": "Again"})
     assert response.status_code == 404
+
+
+# --- exchange rates: correct, retire, filter ---------------------------------------------------
+
+
+def test_finance_corrects_a_wrong_rate_with_its_history(world, login):
+    rate = ExchangeRate.objects.get(currency="EUR")
+    client = login(world.users["finance"])
+    assert f"/rates/{rate.pk}/" in client.get("/rates/").content.decode()
+    data = {
+        "currency": "EUR",
+        "to_currency": "USD",
+        "rate": "1.0850",
+        "valid_on": rate.valid_on.isoformat(),
+        "source": "ECB, corrected",
+    }
+    response = client.post(f"/rates/{rate.pk}/", data)
+    assert response.status_code == 302
+    rate.refresh_from_db()
+    assert rate.rate == Decimal("1.085") and rate.source == "ECB, corrected"
+    assert rate.history.latest().history_user == world.users["finance"]
+
+
+def test_finance_retires_a_wrong_rate_saying_why(world, login):
+    rate = ExchangeRate.objects.get(currency="EUR")
+    client = login(world.users["finance"])
+    refused = client.post(f"/rates/{rate.pk}/", {"retire": "1", "reason": ""})
+    assert refused.status_code == 400
+    assert ExchangeRate.objects.filter(pk=rate.pk).exists()
+
+    response = client.post(f"/rates/{rate.pk}/", {"retire": "1", "reason": "Typed inverted"})
+
+    assert response.status_code == 302
+    assert not ExchangeRate.objects.filter(pk=rate.pk).exists()
+    retired = ExchangeRate.history.get(id=rate.pk, history_type="-")
+    assert (retired.history_user, retired.history_change_reason) == (
+        world.users["finance"],
+        "Typed inverted",
+    )
+
+
+def test_an_officer_may_not_correct_rates(world, login):
+    rate = ExchangeRate.objects.get(currency="EUR")
+    client = login(world.users["officer"])
+    assert client.get(f"/rates/{rate.pk}/").status_code == 403
+    assert f"/rates/{rate.pk}/" not in client.get("/rates/").content.decode()
+
+
+def test_rates_are_filtered_by_currency(world, login):
+    ExchangeRateFactory(currency="KES", to_currency="USD", valid_on=date(2025, 1, 1))
+    client = login(world.users["officer"])
+    shown = client.get("/rates/", {"currency": "KES"}).context["page"]
+    assert {rate.currency for rate in shown} == {"KES"}
+    everything = client.get("/rates/").context["page"]
+    assert {rate.currency for rate in everything} == {"EUR", "KES"}
