@@ -5,7 +5,7 @@ from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from evaluations.models import Evaluation, Measurement
+from evaluations.models import Evaluation, Measurement, Recommendation
 from funding import selectors, timeline
 from funding.models import Disbursement, Instrument
 from portfolio import access
@@ -103,5 +103,7 @@ def project_detail(request, pk):
         "may_add_tranche": access.may(user, access.ADD, project.tranches.model),
         "may_record_results": access.may(user, access.ADD, Measurement),
         "may_record_evaluation": access.may(user, access.ADD, Evaluation),
+        "may_follow_up": access.may(user, access.CHANGE, Recommendation),
+        "follow_up_choices": Recommendation.Status.choices,
     }
     return render(request, "projects/project_detail.html", context)

@@ -1,11 +1,13 @@
 """Workflows that needed the API or the admin, now on the pages through the same services:
-undoing a disbursement with a reason; correcting, retiring and filtering exchange rates."""
+undoing a disbursement with a reason; correcting, retiring and filtering exchange rates;
+reading an evaluation's findings and following up its recommendations."""
 
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
+from evaluations.models import Evaluation, Recommendation
 from funding import services
 from funding.models import Disbursement
 from portfolio.models import ExchangeRate
@@ -117,3 +119,47 @@ def test_rates_are_filtered_by_currency(world, login):
     assert {rate.currency for rate in shown} == {"KES"}
     everything = client.get("/rates/").context["page"]
     assert {rate.currency for rate in everything} == {"EUR", "KES"}
+
+
+# --- evaluations: findings shown, recommendations followed up ----------------------------------
+
+
+@pytest.fixture
+def evaluation(world):
+    found = Evaluation.objects.create(
+        project=world.project,
+        kind="mid_term",
+        evaluator=world.evaluator_org,
+        summary="On course.",
+        findings="Registrations doubled where the kiosks opened.",
+    )
+    Recommendation.objects.create(evaluation=found, text="Open more kiosks.", owner="Ministry")
+    return found
+
+
+def test_an_evaluations_findings_are_shown(world, login, evaluation):
+    page = login(world.users["finance"]).get(world.project.get_absolute_url()).content.decode()
+    assert "Registrations doubled where the kiosks opened." in page
+
+
+def test_an_evaluator_updates_a_recommendations_follow_up(world, login, evaluation):
+    recommendation = evaluation.recommendations.get()
+    client = login(world.users["evaluator"])
+    url = f"/recommendations/{recommendation.pk}/follow-up/"
+    assert url in client.get(world.project.get_absolute_url()).content.decode()
+
+    response = client.post(url, {"status": "in_progress"})
+
+    assert response.status_code == 302
+    recommendation.refresh_from_db()
+    assert recommendation.status == "in_progress"
+    assert recommendation.history.latest().history_user == world.users["evaluator"]
+    assert client.post(url, {"status": "forgotten"}).status_code == 400
+
+
+def test_finance_only_reads_the_follow_up(world, login, evaluation):
+    recommendation = evaluation.recommendations.get()
+    client = login(world.users["finance"])
+    url = f"/recommendations/{recommendation.pk}/follow-up/"
+    assert url not in client.get(world.project.get_absolute_url()).content.decode()
+    assert client.post(url, {"status": "done"}).status_code == 403
