@@ -1,7 +1,10 @@
 """Workflows that needed the API or the admin, now on the pages through the same services:
 undoing a disbursement with a reason; correcting, retiring and filtering exchange rates;
-reading an evaluation's findings and following up its recommendations."""
+reading an evaluation's findings and following up its recommendations; sorting the project
+list, with money per project, and downloading it."""
 
+import csv
+import io
 from datetime import date
 from decimal import Decimal
 
@@ -11,7 +14,7 @@ from evaluations.models import Evaluation, Recommendation
 from funding import services
 from funding.models import Disbursement
 from portfolio.models import ExchangeRate
-from tests.factories import ExchangeRateFactory
+from tests.factories import ExchangeRateFactory, ProjectFactory, TrancheFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -163,3 +166,42 @@ def test_finance_only_reads_the_follow_up(world, login, evaluation):
     url = f"/recommendations/{recommendation.pk}/follow-up/"
     assert url not in client.get(world.project.get_absolute_url()).content.decode()
     assert client.post(url, {"status": "done"}).status_code == 403
+
+
+# --- the project list: sorted by any column, money per project, CSV ----------------------------
+
+
+def test_the_project_list_sorts_by_any_column_and_shows_money(world, login):
+    other = ProjectFactory(code="AA-01", portfolio=world.project.portfolio)
+    TrancheFactory(project=other, funder=world.funder_a, amount=Decimal("999999.00"))
+    client = login(world.users["finance"])
+
+    by_code = [p.code for p in client.get("/projects/").context["page"]]
+    assert by_code == sorted(by_code)
+    by_committed = list(client.get("/projects/", {"sort": "-committed"}).context["page"])
+    assert by_committed[0].code == "AA-01"
+    assert by_committed[0].money.committed == Decimal("999999.00")
+    assert [p.code for p in client.get("/projects/", {"sort": "-code"}).context["page"]] == sorted(
+        by_code, reverse=True
+    )
+    for column in ("country", "partner", "status", "launch", "flags", "disbursed", "nonsense"):
+        assert client.get("/projects/", {"sort": column}).status_code == 200
+    body = client.get("/projects/", {"sort": "committed"}).content.decode()
+    assert 'aria-sort="ascending"' in body and "sort=-committed" in body
+
+
+def test_the_project_list_downloads_as_csv_with_its_filters(world, login):
+    ProjectFactory(code="AA-01", title="=HYPERLINK(1)", portfolio=world.project.portfolio)
+    client = login(world.users["finance"])
+    response = client.get("/projects/", {"q": "KE", "format": "csv", "sort": "code"})
+    assert response["Content-Type"].startswith("text/csv")
+    assert 'filename="projects-q-ke-2026-03-01.csv"' in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0][:2] == ["Project", "Title"]
+    assert [row[0] for row in rows[1:]] == ["KE-ID-01"]
+    everything = client.get("/projects/", {"format": "csv"}).content.decode("utf-8-sig")
+    assert "'=HYPERLINK(1)" in everything
+    assert (
+        'filename="projects-2026-03-01.csv"'
+        in client.get("/projects/", {"format": "csv"})["Content-Disposition"]
+    )
