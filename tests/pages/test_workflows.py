@@ -12,7 +12,7 @@ import pytest
 
 from evaluations.models import Evaluation, Recommendation
 from funding import services
-from funding.models import Disbursement
+from funding.models import Disbursement, LapseFlag
 from portfolio.models import ExchangeRate
 from tests.factories import ExchangeRateFactory, ProjectFactory, TrancheFactory
 
@@ -205,3 +205,9 @@ def test_the_project_list_downloads_as_csv_with_its_filters(world, login):
         'filename="projects-2026-03-01.csv"'
         in client.get("/projects/", {"format": "csv"})["Content-Disposition"]
     )
+
+
+def test_a_shortfall_names_its_currency(world, login):
+    LapseFlag.objects.filter(pk=world.flag.pk).update(shortfall=Decimal("140072.99"))
+    page = login(world.users["finance"]).get(world.project.get_absolute_url()).content.decode()
+    assert "short by USD 140,072.99" in page
