@@ -211,3 +211,13 @@ def test_a_shortfall_names_its_currency(world, login):
     LapseFlag.objects.filter(pk=world.flag.pk).update(shortfall=Decimal("140072.99"))
     page = login(world.users["finance"]).get(world.project.get_absolute_url()).content.decode()
     assert "short by USD 140,072.99" in page
+
+
+def test_the_history_names_the_thing_and_the_person(world, login, payment):
+    page = login(world.users["finance"]).get(world.project.get_absolute_url()).content.decode()
+    history = page[page.index('id="history"') :]
+    assert "Measurement of OUT-1 for" in history
+    assert "Disbursement of USD 2,500.00 on" in history
+    assert "Tranche A-1 of Funder A" in history
+    assert "system" in history  # rows the factories made, no person acting
+    assert " #" not in history.split("</table>")[0]
