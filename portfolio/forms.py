@@ -73,9 +73,9 @@ def reads_typed_numbers(field):
         attrs = {k: v for k, v in field.widget.attrs.items() if k not in ("step", "min", "max")}
         field.widget = forms.TextInput(attrs=attrs)
     field.widget.is_localized = True
-    field.widget.attrs.setdefault(
-        "inputmode", "numeric" if isinstance(field, forms.IntegerField) else "decimal"
-    )
+    # DecimalField and FloatField are IntegerFields to Django: ask for the decimal point first.
+    whole = not isinstance(field, (forms.DecimalField, forms.FloatField))
+    field.widget.attrs.setdefault("inputmode", "numeric" if whole else "decimal")
     read = field.to_python
 
     def to_python(value):
