@@ -151,6 +151,15 @@ class RecommendationForm(PageFormMixin, forms.ModelForm):
         widgets = {"text": forms.Textarea(attrs={"rows": 2}), "due_on": date_input()}
 
 
+class FollowUpForm(PageFormMixin, forms.ModelForm):
+    """A recommendation's follow-up status, changed from the project page."""
+
+    class Meta:
+        model = Recommendation
+        fields = ["status"]
+        labels = {"status": _("Follow-up status")}
+
+
 RecommendationFormSet = inlineformset_factory(
     Evaluation, Recommendation, form=RecommendationForm, extra=2, can_delete=False
 )

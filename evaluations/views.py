@@ -11,8 +11,14 @@ from portfolio.forms import form_status, posted
 from projects.models import Project
 
 from . import services
-from .forms import EvaluationForm, MeasurementForm, RecommendationFormSet, ReviewForm
-from .models import Evaluation, Measurement, MeasurementStatus
+from .forms import (
+    EvaluationForm,
+    FollowUpForm,
+    MeasurementForm,
+    RecommendationFormSet,
+    ReviewForm,
+)
+from .models import Evaluation, Measurement, MeasurementStatus, Recommendation
 
 
 @reader_required
@@ -113,3 +119,26 @@ def evaluation_new(request, project_pk):
         {"form": form, "formset": formset, "project": project},
         status=form_status(form, formset),
     )
+
+
+@reader_required
+def recommendation_follow_up(request, pk):
+    """Change a recommendation's follow-up status (open, in progress, done, dropped); the
+    project page posts here, and this page shows a refusal."""
+    recommendation = get_object_or_404(
+        Recommendation.objects.select_related("evaluation__project", "evaluation__evaluator"),
+        pk=pk,
+    )
+    access.check(request.user, access.CHANGE, recommendation)
+    project = recommendation.evaluation.project
+    form = FollowUpForm(posted(request), instance=recommendation)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.save_recommendation(form.instance, request.user)
+        except ValidationError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, _("Follow-up status saved."))
+            return redirect(f"{project.get_absolute_url()}#evaluations")
+    context = {"form": form, "recommendation": recommendation, "project": project}
+    return render(request, "evaluations/follow_up.html", context, status=form_status(form))

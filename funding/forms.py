@@ -7,10 +7,13 @@ from django.utils.translation import gettext_lazy as _
 
 from portfolio import access
 from portfolio.fields import TEXT_LENGTH, validate_calendar_date
+from portfolio.codelists import NOT_PAID_IN, currencies, money_currencies
 from portfolio.forms import PageFormMixin
 from portfolio.models import Organisation
 
+from . import selectors
 from .models import LoanTerms, Tranche
+from .services import UNDO_REASON_MAX
 
 DATE = {"type": "date"}
 
@@ -26,8 +29,8 @@ class TrancheForm(PageFormMixin, forms.ModelForm):
         fields = [
             "funder",
             "funder_reference",
+            "purpose",  # two columns wide on a wide screen: its labels are long
             "instrument",
-            "purpose",
             "status",
             "currency",
             "amount",
@@ -74,9 +77,48 @@ class TrancheForm(PageFormMixin, forms.ModelForm):
             # A donor officer logs tranches for their own organisations only.
             funders = funders.filter(pk__in=found.funders)
         self.fields["funder"].queryset = funders
+        funder = self.instance.funder if self.instance.funder_id else None
         if not self.instance.pk and len(funders) == 1:
-            self.initial["funder"] = funders[0].pk
-        self.fields["amount"].widget.attrs["inputmode"] = "decimal"
+            # A single choice is made for the officer.
+            funder = funders[0]
+            self.initial["funder"] = funder.pk
+            self.fields["funder"].empty_label = None
+        self._currency_choices(funder)
+        # With JavaScript the loan terms show only while the instrument is a loan
+        # (funding/static/funding/shows_when.js); without it they show, and are ignored.
+        self.fields["instrument"].widget.attrs.update(
+            {"data-shows": "loan-terms", "data-when": Tranche.Instrument.LOAN}
+        )
+
+    def _currency_choices(self, funder):
+        """The portfolio's usual currencies first, then every currency money is paid in; the
+        likely one chosen for a new tranche. A withdrawn code already stored still shows."""
+        project = self.instance.project
+        usual = [c for c in selectors.usual_currencies(project, funder) if c in currencies()]
+        paid_in = money_currencies()
+        current = self.instance.currency
+        if current and current not in paid_in:
+            paid_in = {**paid_in, current: currencies().get(current, current)}
+        names = {**currencies(), **paid_in}
+        first = [(code, f"{code} – {names[code]}") for code in usual if code in paid_in]
+        rest = [(code, f"{code} – {name}") for code, name in sorted(paid_in.items())]
+        self.fields["currency"].widget.choices = [
+            ("", "---------"),
+            (_("This portfolio's currencies"), first),
+            (_("All currencies"), rest),
+        ]
+        if not self.instance.pk and first and not self.initial.get("currency"):
+            self.initial["currency"] = first[0][0]
+
+    def clean_currency(self):
+        code = self.cleaned_data["currency"]
+        if code and code in NOT_PAID_IN and code != self.instance.currency:
+            raise forms.ValidationError(
+                _("%(code)s is not a currency tranches are paid in; choose a national currency."),
+                code="currency",
+                params={"code": code},
+            )
+        return code
 
 
 class LoanTermsForm(PageFormMixin, forms.ModelForm):
@@ -115,6 +157,15 @@ class DisbursementForm(PageFormMixin, forms.Form):
         max_length=100,
         required=False,
         help_text=_("The transfer's reference, if any."),
+    )
+
+
+class UndoDisbursementForm(PageFormMixin, forms.Form):
+    reason = forms.CharField(
+        label=_("Why is it undone?"),
+        max_length=UNDO_REASON_MAX,
+        widget=forms.TextInput(),
+        help_text=_("Kept in the history, e.g. recorded twice, or the wrong tranche."),
     )
 
 

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import DecimalField, Exists, F, Min, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, Exists, F, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portfolio.models import ExchangeRate, NoRateError
-from portfolio.rates import RateTable
+from portfolio.rates import RateTable, convert_tranche
 from projects.models import Project
 
 from . import coverage, figures
@@ -32,6 +32,32 @@ from .models import (
 BATCH = 2000  # rows read at a time
 FORECAST_MONTHS = 24
 ZERO = Decimal("0.00")
+
+
+# --- Which currency a new tranche is likely in ------------------------------------------------
+
+
+def usual_currencies(project, funder=None) -> list[str]:
+    """The currencies of `project`'s portfolio, most used first: the reporting currency, then
+    those of its tranches by how many (the funder's own first, if one is given), then those of
+    its exchange rates. The first is the likely currency of a new tranche."""
+    portfolio = project.portfolio
+    tranches = Tranche.objects.filter(project__portfolio=portfolio)
+
+    def most_used(rows):
+        counted = rows.values("currency").annotate(n=Count("id")).order_by("-n", "currency")
+        return [row["currency"] for row in counted]
+
+    found = most_used(tranches.filter(funder=funder)) if funder is not None else []
+    found.append(portfolio.reporting_currency)
+    found += most_used(tranches)
+    found += (
+        ExchangeRate.objects.filter(to_currency=portfolio.reporting_currency)
+        .order_by("currency")
+        .values_list("currency", flat=True)
+        .distinct()
+    )
+    return list(dict.fromkeys(found))
 
 
 # --- What a tranche may pay ------------------------------------------------------------------
@@ -284,6 +310,62 @@ def portfolio_figures(portfolio, as_of: date | None = None) -> figures.Figures:
         Instrument.choices,
         Purpose.choices,
     )
+
+
+@dataclass
+class ProjectMoney:
+    """A project's signed money in its portfolio's reporting currency, as of a date."""
+
+    currency: str
+    committed: Decimal = ZERO
+    disbursed: Decimal = ZERO
+    missing_rates: set = field(default_factory=set)  # currencies left out: no rate
+
+
+def project_money(projects, as_of: date | None = None) -> dict[int, ProjectMoney]:
+    """Committed and disbursed money per project of `projects` (a queryset), converted as the
+    dashboard's figures are (`portfolio.rates.convert_tranche`): three queries however many
+    projects and tranches. A project without signed tranches is absent."""
+    as_of = as_of or timezone.localdate()
+    signed = secured_on(as_of).filter(project__in=projects.order_by().values("pk"))
+    rows = list(
+        signed.order_by("pk").values_list(
+            "pk",
+            "project_id",
+            "project__portfolio__reporting_currency",
+            "amount",
+            "currency",
+            "committed_on",
+            "fixed_rate",
+        )
+    )
+    paid = defaultdict(list)
+    for tranche_id, on, amount in (
+        Disbursement.objects.filter(tranche__in=signed.values("pk"), disbursed_on__lte=as_of)
+        .order_by("disbursed_on", "pk")
+        .values_list("tranche_id", "disbursed_on", "amount")
+    ):
+        paid[tranche_id].append((on, amount))
+    tables = rate_tables({row[2] for row in rows}, as_of)
+    found = {}
+    for pk, project_id, reporting, amount, currency, committed_on, fixed_rate in rows:
+        money = found.setdefault(project_id, ProjectMoney(reporting))
+        try:
+            converted = convert_tranche(
+                tables[reporting],
+                amount=amount,
+                currency=currency,
+                committed_on=committed_on,
+                as_of=as_of,
+                disbursements=paid[pk],
+                fixed_rate=fixed_rate,
+            )
+        except NoRateError:
+            money.missing_rates.add(currency)
+            continue
+        money.committed += converted.committed
+        money.disbursed += converted.disbursed
+    return found
 
 
 @dataclass(frozen=True)

@@ -367,12 +367,13 @@ def parse_row(number, cells, letters) -> Row:
 
 def read_rows(fileobj, result) -> list[Row]:
     """The non-blank rows of the Tranches sheet after its header, each with its cells parsed;
-    header errors go to `result` (and no rows come back)."""
+    header errors go to `result`. Rows are still judged beside an unknown or repeated column,
+    so one answer lists both; with a column missing, no rows come back."""
     with distrusted_sheet(fileobj, SHEET, MAX_SHEET_ROWS, MAX_COLUMNS) as lines:
         number, header = next(lines, (1, {}))
         columns = _columns(header if number == 1 else {}, result)
-        if result.errors:
-            return []
+        if len(columns) < len(IMPORT_COLUMNS):
+            return []  # a column is missing: its cells cannot be read, so no row is judged
         letters = {name: get_column_letter(column) for name, column in columns.items()}
         rows = [] if number == 1 else [_row(number, header, columns, letters)]
         for number, cells in lines:
@@ -547,7 +548,8 @@ def check(rows, stored, user, result):
         for name in WRITTEN:
             if name in values:
                 setattr(tranche, name, values[name])
-        if funder is not None and not row.errors:
+        # Asked even when other cells of the row are refused: one answer names every error.
+        if funder is not None:
             action = access.CHANGE if existing is not None else access.ADD
             if not access.may(user, action, tranche):
                 row.refuse("funder", access.reason(user, action, tranche))
@@ -588,7 +590,7 @@ def import_tranches(fileobj, user) -> ImportResult:
     except Refused as refusal:
         result.errors.append(CellError("", None, "", str(refusal)))
         return result
-    if result.errors:
+    if result.errors and not rows:
         return result
     if len(rows) > MAX_ROWS:
         result.errors.append(

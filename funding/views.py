@@ -15,7 +15,14 @@ from portfolio.xlsx import XLSX
 from projects.models import Project
 
 from . import selectors, services, tranche_import
-from .forms import AcknowledgeForm, DisbursementForm, LoanTermsForm, TrancheForm, UploadForm
+from .forms import (
+    AcknowledgeForm,
+    DisbursementForm,
+    LoanTermsForm,
+    TrancheForm,
+    UndoDisbursementForm,
+    UploadForm,
+)
 from .models import Disbursement, Instrument, LapseFlag, LoanTerms, Tranche
 
 
@@ -108,6 +115,37 @@ def disburse(request, pk):
         "disbursements": tranche.disbursements.select_related("recorded_by"),
     }
     return render(request, "funding/disburse.html", context, status=form_status(form))
+
+
+@reader_required
+def undo_disbursement(request, pk):
+    """Undo a payment recorded in error, saying why: its amount goes back to the tranche, and
+    the history keeps who undid it and the reason (`services.undo_disbursement`)."""
+    disbursement = get_object_or_404(
+        Disbursement.objects.select_related("tranche__project", "tranche__funder", "recorded_by"),
+        pk=pk,
+    )
+    access.check(request.user, access.DELETE, disbursement)
+    tranche = disbursement.tranche
+    form = UndoDisbursementForm(posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.undo_disbursement(disbursement, request.user, form.cleaned_data["reason"])
+        except services.AlreadyUndone:
+            messages.info(request, _("This disbursement had already been undone."))
+            return redirect(tranche.project)
+        except ValidationError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, _("Disbursement undone."))
+            return redirect(tranche.project)
+    context = {
+        "form": form,
+        "disbursement": disbursement,
+        "tranche": tranche,
+        "project": tranche.project,
+    }
+    return render(request, "funding/undo_disbursement.html", context, status=form_status(form))
 
 
 @reader_required

@@ -473,3 +473,10 @@ class ExchangeRateViewSet(RoleTableViewSet):
     search_fields = ["currency", "to_currency", "source"]
     ordering = ["currency", "to_currency", "valid_on"]
     ordering_fields = ["valid_on", "id"]
+
+    def perform_destroy(self, instance):
+        """A wrong rate is retired through the service the pages use, with an optional
+        ?reason= kept in its history."""
+        services.retire_exchange_rate(
+            instance, self.request.user, self.request.query_params.get("reason", "")
+        )

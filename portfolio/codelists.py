@@ -31,6 +31,22 @@ def sectors():
     }
 
 
+# Codes the list still calls active that no one pays a tranche in: currencies already replaced
+# (Croatia's kuna by the euro in 2023, the old leone by SLE, Cuba's convertible peso), fund and
+# index units (BOV, CLF, COU, MXV, UYI, USN) and non-national units (XBT is not even ISO 4217;
+# XDR is the IMF's unit of account). The pickers leave them out; a stored one still shows.
+NOT_PAID_IN = frozenset(
+    {"HRK", "SLL", "CUC", "BOV", "CLF", "COU", "MXV", "UYI", "UYW", "USN", "CHE", "CHW"}
+    | {"XBT", "XDR", "XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XPD", "XPT", "XSU", "XTS", "XUA"}
+    | {"XXX"}
+)
+
+
+def money_currencies():
+    """The currencies money is paid in: active, national (or a currency union's), in use."""
+    return {code: name for code, name in currencies().items() if code not in NOT_PAID_IN}
+
+
 def currency_choices():
     return [(code, f"{code} – {name}") for code, name in sorted(currencies().items())]
 

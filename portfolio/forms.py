@@ -6,11 +6,13 @@ from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
+from django.db import models
+from django.utils import formats
 from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from . import errors, logins
+from . import errors, logins, numbers
 from .models import ExchangeRate
 
 
@@ -59,8 +61,44 @@ class PlainErrors:
         )
 
 
+NUMBER_FIELDS = (forms.DecimalField, forms.IntegerField, forms.FloatField)
+
+
+def reads_typed_numbers(field):
+    """`field` (a form's own copy) accepts a number as people type it in the active language
+    ("900,000", "12 500,50") and shows its value that way: a text box with a numeric keyboard,
+    since a browser's number box refuses grouped digits before the server sees them."""
+    field.localize = True
+    if isinstance(field.widget, forms.NumberInput):
+        attrs = {k: v for k, v in field.widget.attrs.items() if k not in ("step", "min", "max")}
+        field.widget = forms.TextInput(attrs=attrs)
+    field.widget.is_localized = True
+    # DecimalField and FloatField are IntegerFields to Django: ask for the decimal point first.
+    whole = not isinstance(field, (forms.DecimalField, forms.FloatField))
+    field.widget.attrs.setdefault("inputmode", "numeric" if whole else "decimal")
+    read = field.to_python
+
+    def to_python(value):
+        return read(
+            numbers.plain_number(
+                value,
+                formats.get_format("DECIMAL_SEPARATOR"),
+                formats.get_format("THOUSAND_SEPARATOR"),
+            )
+        )
+
+    field.to_python = to_python
+
+
 class PageFormMixin(PlainErrors):
-    """What every page form does: plain errors, and a service's refusal next to its fields."""
+    """What every page form does: plain errors, a service's refusal next to its fields, and
+    numbers read as people type them in their language."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, NUMBER_FIELDS) and not isinstance(field.widget, forms.HiddenInput):
+                reads_typed_numbers(field)
 
     def add_service_error(self, error: ValidationError):
         self.add_error(None, error)
@@ -86,6 +124,35 @@ class ExchangeRateForm(PageFormMixin, forms.ModelForm):
         }
         widgets = {"valid_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
         localized_fields = ["rate"]
+
+
+class RateFilterForm(PageFormMixin, forms.Form):
+    """The rates list narrowed to one currency (either side of the rate)."""
+
+    currency = forms.ChoiceField(label=_("Currency"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        rates = ExchangeRate.objects.order_by()
+        codes = set(rates.values_list("currency", flat=True).distinct())
+        codes |= set(rates.values_list("to_currency", flat=True).distinct())
+        self.fields["currency"].choices = [("", _("All currencies"))] + [
+            (code, code) for code in sorted(codes)
+        ]
+
+    def filter(self, rates):
+        if self.is_valid() and self.cleaned_data["currency"]:
+            code = self.cleaned_data["currency"]
+            rates = rates.filter(models.Q(currency=code) | models.Q(to_currency=code))
+        return rates
+
+
+class RetireRateForm(PageFormMixin, forms.Form):
+    reason = forms.CharField(
+        label=_("Why is it retired?"),
+        max_length=100,
+        help_text=_("Kept in the history, e.g. typed the wrong way round."),
+    )
 
 
 class LoginLockMixin:

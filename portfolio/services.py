@@ -4,7 +4,9 @@ Each write asks the role table, validates the whole row (its database constraint
 and saves it with its author in the history; the API, the pages and the admin call these.
 """
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from . import access, errors
 from .models import ExchangeRate, Organisation, Portfolio
@@ -32,6 +34,23 @@ def save_row(row, user):
 def save_exchange_rate(rate: ExchangeRate, user) -> ExchangeRate:
     """Record or correct an exchange rate (finance staff and managers)."""
     return save_row(rate, user)
+
+
+RETIRE_REASON_MAX = 100  # the history's change reason holds this many characters
+
+
+def retire_exchange_rate(rate: ExchangeRate, user, reason="") -> None:
+    """Take back a wrong exchange rate (finance staff and managers): conversions fall back on
+    the rate before it; the history keeps the rate, who retired it and why."""
+    access.check(user, access.DELETE, rate)
+    reason = (reason or "").strip()
+    if len(reason) > RETIRE_REASON_MAX:
+        raise ValidationError(
+            {"reason": _("At most %(limit)d characters.") % {"limit": RETIRE_REASON_MAX}}
+        )
+    rate._history_user = user
+    rate._change_reason = reason or None
+    rate.delete()
 
 
 def save_portfolio(portfolio: Portfolio, user) -> Portfolio:

@@ -4,12 +4,19 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.paginator import Paginator
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from . import access, services
 from .decorators import reader_required
-from .forms import ExchangeRateForm, LoginForm, form_status, posted
+from .forms import (
+    ExchangeRateForm,
+    LoginForm,
+    RateFilterForm,
+    RetireRateForm,
+    form_status,
+    posted,
+)
 from .models import ExchangeRate, Portfolio
 
 
@@ -41,13 +48,47 @@ def rates(request):
             else:
                 messages.success(request, _("Exchange rate saved."))
                 return redirect("rates")
-    page = Paginator(ExchangeRate.objects.all(), 50).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "portfolio/rates.html",
-        {"form": form, "may_add": may_add, "page": page},
-        status=form_status(form),
-    )
+    shown = RateFilterForm(request.GET or None)
+    page = Paginator(shown.filter(ExchangeRate.objects.all()), 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "may_add": may_add,
+        "may_change": access.may(request.user, access.CHANGE, ExchangeRate),
+        "page": page,
+        "filter_form": shown,
+        "query": query.urlencode(),
+    }
+    return render(request, "portfolio/rates.html", context, status=form_status(form))
+
+
+@reader_required
+def rate_edit(request, pk):
+    """Correct a wrong exchange rate, or retire it saying why; both kept in its history."""
+    rate = get_object_or_404(ExchangeRate, pk=pk)
+    access.check(request.user, access.CHANGE, rate)
+    retiring = request.method == "POST" and "retire" in request.POST
+    form = ExchangeRateForm(None if retiring else posted(request), instance=rate)
+    retire = RetireRateForm(request.POST if retiring else None)
+    if retiring and retire.is_valid():
+        try:
+            services.retire_exchange_rate(rate, request.user, retire.cleaned_data["reason"])
+        except ValidationError as error:
+            retire.add_service_error(error)
+        else:
+            messages.success(request, _("Exchange rate retired."))
+            return redirect("rates")
+    elif form.is_bound and form.is_valid():
+        try:
+            services.save_exchange_rate(form.instance, request.user)
+        except ValidationError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, _("Exchange rate corrected."))
+            return redirect("rates")
+    context = {"form": form, "retire_form": retire, "rate": rate}
+    return render(request, "portfolio/rate_edit.html", context, status=form_status(form, retire))
 
 
 def _reporting_currency():

@@ -1,11 +1,17 @@
 """Project pages: the filtered list, and one project with its money, coverage, results and history."""
 
+import csv
+from decimal import Decimal
+
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
-from evaluations.models import Evaluation, Measurement
+from evaluations.models import Evaluation, Measurement, Recommendation
 from funding import selectors, timeline
 from funding.models import Disbursement, Instrument
 from portfolio import access
@@ -16,9 +22,24 @@ from reporting.history import project_history
 from .forms import ProjectFilterForm
 from .models import Project
 
+# The project list's columns people sort by: the name in the address, and the database's
+# order for it (the money columns are sorted once converted, in Python).
+SORTS = {
+    "code": ("code",),
+    "country": ("country", "code"),
+    "partner": ("implementing_partner__name", "code"),
+    "status": ("status", "code"),
+    "launch": ("launch_date", "planned_launch_date", "code"),
+    "flags": ("open_flags", "code"),
+    "committed": None,
+    "disbursed": None,
+}
+
 
 @reader_required
 def project_list(request):
+    """Projects, filtered, sorted by any column (?sort=, "-" first for descending), with the
+    money each has signed and paid; ?format=csv downloads every row of the same list."""
     form = ProjectFilterForm(request.GET or None)
     projects = form.filter(
         access.visible(request.user, Project.objects.all())
@@ -28,16 +49,112 @@ def project_list(request):
                 "lapse_flags", filter=Q(lapse_flags__resolved_at__isnull=True), distinct=True
             )
         )
-        .order_by("code")
     )
-    page = Paginator(projects, 25).get_page(request.GET.get("page"))
+    sort = request.GET.get("sort", "code")
+    key = sort.removeprefix("-")
+    if key not in SORTS:
+        sort, key = "code", "code"
+    descending = sort.startswith("-")
+    money = selectors.project_money(projects)
+    if SORTS[key] is None:
+        rows = list(projects.order_by("code"))
+        rows.sort(key=lambda p: getattr(money.get(p.pk), key, Decimal(0)), reverse=descending)
+    else:
+        order = [f"-{name}" if descending else name for name in SORTS[key]]
+        rows = projects.order_by(*order)
+    if request.GET.get("format") == "csv":
+        return _project_csv(rows, money, form)
+    page = Paginator(rows, 25).get_page(request.GET.get("page"))
+    for project in page:
+        project.money = money.get(project.pk)
     query = request.GET.copy()
     query.pop("page", None)
-    return render(
-        request,
-        "projects/project_list.html",
-        {"form": form, "page": page, "query": query.urlencode()},
+    filters = query.copy()
+    filters.pop("sort", None)
+    filters.pop("format", None)
+    columns = [
+        (name, label, name == key, descending)
+        for name, label in (
+            ("code", _("Project")),
+            ("country", _("Country")),
+            ("partner", _("Implementing partner")),
+            ("status", _("Status")),
+            ("launch", _("Launch")),
+            ("committed", _("Committed")),
+            ("disbursed", _("Disbursed")),
+            ("flags", _("Open flags")),
+        )
+    ]
+    context = {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        "filters": filters.urlencode(),
+        "sort": sort,
+        "columns": columns,
+    }
+    return render(request, "projects/project_list.html", context)
+
+
+def _project_csv(rows, money, form):
+    """The filtered, sorted list as CSV, named after its filters and the day."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{_csv_name(form)}"'
+    response.write("\ufeff")  # so spreadsheet programs read the file as UTF-8
+    out = csv.writer(response)
+    out.writerow(
+        [
+            _("Project"),
+            _("Title"),
+            _("Country"),
+            _("Implementing partner"),
+            _("Status"),
+            _("Launch"),
+            _("Currency"),
+            _("Committed"),
+            _("Disbursed"),
+            _("Open flags"),
+        ]
     )
+    for project in rows:
+        found = money.get(project.pk)
+        out.writerow(
+            [
+                _safe(value)
+                for value in (
+                    project.code,
+                    project.title,
+                    project.country.name,
+                    project.implementing_partner,
+                    project.get_status_display(),
+                    project.launch_date or "",
+                    found.currency if found else project.portfolio.reporting_currency,
+                    found.committed if found else "0.00",
+                    found.disbursed if found else "0.00",
+                    project.open_flags,
+                )
+            ]
+        )
+    return response
+
+
+def _safe(value):
+    """A cell a spreadsheet will not run: text starting like a formula is quoted."""
+    text = str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _csv_name(form):
+    """projects-2026-11-28.csv, with the filters in use: projects-status-launched-2026-11-28.csv."""
+    parts = ["projects"]
+    if form.is_bound and form.is_valid():
+        for name, value in form.cleaned_data.items():
+            if value in (None, "", False):
+                continue
+            shown = "yes" if value is True else getattr(value, "pk", value)
+            parts.append(slugify(f"{name}-{shown}"))
+    parts.append(timezone.localdate().isoformat())
+    return "-".join(parts) + ".csv"
 
 
 @reader_required
@@ -64,6 +181,13 @@ def project_detail(request, pk):
         tranche.schedule = (
             terms.schedule() if terms and tranche.instrument == Instrument.LOAN else None
         )
+    disbursements = list(
+        Disbursement.objects.filter(tranche__project=project)
+        .select_related("tranche__funder", "recorded_by")
+        .order_by("-disbursed_on", "-pk")
+    )
+    for disbursement in disbursements:
+        disbursement.can_undo = access.may(user, access.DELETE, disbursement)
     judged = selectors.project_coverage(project, today)
     indicators = dashboard.indicators_with_progress(
         project.indicators.prefetch_related(
@@ -83,9 +207,7 @@ def project_detail(request, pk):
         "today": today,
         "open_flags": dashboard.open_flags(user, {"project": project}),
         "tranches": tranches,
-        "disbursements": Disbursement.objects.filter(tranche__project=project)
-        .select_related("tranche__funder", "recorded_by")
-        .order_by("-disbursed_on", "-pk"),
+        "disbursements": disbursements,
         "timeline": timeline.build(
             [(project.pk, project.code, project.title, judged.assessment)], today
         ),
@@ -98,5 +220,7 @@ def project_detail(request, pk):
         "may_add_tranche": access.may(user, access.ADD, project.tranches.model),
         "may_record_results": access.may(user, access.ADD, Measurement),
         "may_record_evaluation": access.may(user, access.ADD, Evaluation),
+        "may_follow_up": access.may(user, access.CHANGE, Recommendation),
+        "follow_up_choices": Recommendation.Status.choices,
     }
     return render(request, "projects/project_detail.html", context)

@@ -257,7 +257,7 @@ def open_flags(user, projects_filter, as_of=None):
     flags = sorted(
         selectors.open_flags_on(as_of or timezone.localdate())
         .filter(**projects_filter)
-        .select_related("project", "acknowledged_by"),
+        .select_related("project__portfolio", "acknowledged_by"),
         key=urgency,
     )
     for flag in flags:

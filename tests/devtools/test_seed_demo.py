@@ -199,6 +199,7 @@ def test_one_user_per_role_logs_in_with_the_demo_password(client):
         "officer": (Role.DONOR_OFFICER, "multilateral_bank"),
         "officer2": (Role.DONOR_OFFICER, "bilateral_donor"),
         "evaluator": (Role.EVALUATOR, ""),
+        "evaluator2": (Role.EVALUATOR, ""),  # two, so each verifies what the other reported
         "finance": (Role.FINANCE, "multilateral_bank"),
         "manager": (Role.PORTFOLIO_MANAGER, "multilateral_bank"),
     }

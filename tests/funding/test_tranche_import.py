@@ -377,6 +377,28 @@ def test_formula_cells_cell_errors_and_row_errors_come_in_one_answer(project, of
     assert not Tranche.objects.exists()
 
 
+def test_an_unknown_column_and_the_rows_errors_come_in_one_answer(project, officer):
+    headers = [*HEADERS, "Colour"]
+    rows = [[*row(Reference="D-1", Currency="XYZ"), "blue"]]
+    result = import_tranches(workbook_file(rows, headers=headers), officer)
+
+    assert errors_of(result) == [
+        ("Tranches", 1, "O", "'Colour' is not a column of the tranche template."),
+        ("Tranches", 2, "I", "'XYZ' is not an ISO 4217 currency code."),
+    ]
+    assert not Tranche.objects.exists()
+
+
+def test_another_funders_row_is_refused_beside_its_other_errors(project, officer):
+    FunderFactory(name="Other donor")
+    result = import_tranches(workbook_file([row(Funder="Other donor", Amount=-5)]), officer)
+
+    assert errors_of(result) == [
+        ("Tranches", 2, "C", "Donor officers change only their own organisation's tranches."),
+        ("Tranches", 2, "H", "The amount must be positive, not -5."),
+    ]
+
+
 def test_a_cell_refused_while_parsing_is_not_judged_again_by_the_model(project, officer):
     result = import_tranches(workbook_file([row(Committed_on="last spring")]), officer)
 

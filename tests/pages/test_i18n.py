@@ -1,5 +1,7 @@
 """Pages in English, French and Spanish: a switcher, translated choice labels, local numbers."""
 
+import re
+
 import pytest
 from django.apps import apps
 from django.utils import translation
@@ -116,3 +118,26 @@ def test_every_input_has_a_label(world, login):
         for field in form.visible_fields():
             assert field.label, (url, field.name)
             assert f'for="{field.id_for_label}"' in field.label_tag()
+
+
+def test_one_date_format_per_language_including_british_english(world, login):
+    client = login(world.users["manager"])
+    url = world.project.get_absolute_url()
+    us = client.get(url, HTTP_ACCEPT_LANGUAGE="en-US").content.decode()
+    assert "Jan. 1, 2025" in us  # the launch date
+    assert not re.search(r"\b\d{2}/\d{2}/\d{4}\b", us)  # never 03/01/2026 beside it
+    british = client.get(url, HTTP_ACCEPT_LANGUAGE="en-GB").content.decode()
+    assert '<html lang="en-gb">' in british
+    assert "1 Jan 2025" in british
+    assert "Jan. 1, 2025" not in british
+    assert not re.search(r"\b\d{1,2}:\d{2} [ap]\.m\.", british)  # a 24-hour clock
+    french = client.get(url, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "1 janvier 2025" in french
+    assert not re.search(r"\b\d{2}/\d{2}/\d{4}\b", french)
+
+
+def test_the_site_has_a_favicon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("portfolio/favicon.svg")
+    assert 'rel="icon"' in client.get("/accounts/login/").content.decode()

@@ -54,6 +54,7 @@ USERS = [
     ("officer",   "Amina",  "Njoroge",  Role.DONOR_OFFICER,     "bank",      False),
     ("officer2",  "Lukas",  "Virtanen", Role.DONOR_OFFICER,     "agency",    False),
     ("evaluator", "Priya",  "Raman",    Role.EVALUATOR,         "evaluator", False),
+    ("evaluator2", "Tomás", "Herrera",  Role.EVALUATOR,         "evaluator", False),
     ("finance",   "Daniel", "Mensah",   Role.FINANCE,           "bank",      False),
     ("manager",   "Sofía",  "Quispe",   Role.PORTFOLIO_MANAGER, "bank",      True),
 ]
@@ -415,9 +416,9 @@ class Command(BaseCommand):
         tranches = seed_tranches(projects, organisations, today)
         seed_loans(tranches, today)
         seed_disbursements(tranches, users, organisations, today)
-        users_by_role = {
-            role: users[username] for username, _first, _last, role, _org, _admin in USERS
-        }
+        users_by_role = {}  # the first user of each role acts for it in the seeded results
+        for username, _first, _last, role, _org, _admin in USERS:
+            users_by_role.setdefault(role, users[username])
         seed_results(projects, tranches, users_by_role, organisations["evaluator"])
         return created_users
 

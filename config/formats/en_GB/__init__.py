@@ -1,0 +1,1 @@
+"""Formats of the pages in en_GB."""
