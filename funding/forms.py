@@ -6,8 +6,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from portfolio import access
-from portfolio.fields import TEXT_LENGTH, validate_calendar_date
 from portfolio.codelists import NOT_PAID_IN, currencies, money_currencies
+from portfolio.fields import TEXT_LENGTH, validate_calendar_date
 from portfolio.forms import PageFormMixin
 from portfolio.models import Organisation
 
