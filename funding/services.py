@@ -250,9 +250,8 @@ def undo_disbursement(disbursement, user=None, reason="") -> Disbursement:
 
 
 def _principal_repaid(tranche) -> Decimal:
-    return Repayment.objects.filter(tranche=tranche).aggregate(total=Sum("principal"))[
-        "total"
-    ] or Decimal("0.00")
+    total = Repayment.objects.filter(tranche=tranche).aggregate(total=Sum("principal"))["total"]
+    return (total or Decimal("0.00")).quantize(Decimal("0.01"))
 
 
 @transaction.atomic
