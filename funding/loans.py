@@ -34,7 +34,7 @@ class Received:
     interest: Decimal
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: 10,000 loans make 200,000 of these, and frozen costs 3x
 class Line:
     """One instalment of the schedule beside what has been paid of it."""
 
@@ -93,15 +93,17 @@ def _allocate(total: Decimal, parts: list[Decimal]) -> list[Decimal]:
     return paid
 
 
-def loan_status(terms, disbursements, repayments, as_of: date) -> LoanStatus:
+def loan_status(terms, disbursements, repayments, as_of: date, whole=True) -> LoanStatus:
     """The loan on `as_of`: `disbursements` are (date, amount) pairs, `repayments` are
-    `Received`; whatever is dated after `as_of` does not exist yet."""
+    `Received`; whatever is dated after `as_of` does not exist yet. With `whole` False the
+    lines stop at `as_of` (the figures are the same; instalments still to come are left out
+    and a prepayment beyond them is not shown on a line)."""
     disbursed = [(on, amount) for on, amount in disbursements if on <= as_of]
     received = [r for r in repayments if r.received_on <= as_of]
     principal_disbursed = sum((amount for _, amount in disbursed), ZERO)
     principal_repaid = sum((r.principal for r in received), ZERO)
     interest_received = sum((r.interest for r in received), ZERO)
-    schedule = schedules.disbursed_schedule(terms, disbursed)
+    schedule = schedules.disbursed_schedule(terms, disbursed, None if whole else as_of)
 
     principal_paid = _allocate(principal_repaid, [i.principal for i in schedule])
     interest_paid = _allocate(interest_received, [i.interest for i in schedule])

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 
@@ -175,7 +176,20 @@ def _periods_of(terms) -> tuple[int, int, int]:
     return tenor // frequency, grace // frequency, frequency
 
 
-def disbursed_schedule(terms, disbursements) -> list[Instalment]:
+@lru_cache(maxsize=4096)
+def _due_dates(first: date, frequency: int, periods: int) -> tuple[date, ...]:
+    """The due dates of `periods` instalments from `first` (with 0, the start of the first
+    period alone). Cached: a portfolio's loans share a few sets of terms, and date arithmetic
+    is most of the cost of a schedule when thousands of loans are judged at once."""
+    try:
+        if periods == 0:
+            return (first - relativedelta(months=frequency),)
+        return tuple(first + relativedelta(months=index * frequency) for index in range(periods))
+    except (ValueError, OverflowError) as error:
+        raise ScheduleError("the last payment would fall after the year 9999") from error
+
+
+def disbursed_schedule(terms, disbursements, until: date | None = None) -> list[Instalment]:
     """The repayment schedule of what has actually been disbursed.
 
     `terms` has the attributes of `LoanTerms.TERM_FIELDS` (a LoanTerms row, or any object
@@ -196,7 +210,8 @@ def disbursed_schedule(terms, disbursements) -> list[Instalment]:
       any money disbursed on or after its date.
 
     A loan fully disbursed before its first period gives the same schedule as
-    `repayment_schedule` on that amount.
+    `repayment_schedule` on that amount. With `until`, only the instalments due by then are
+    worked out (what arrears need: the lapse scan judges every loan).
     """
     money = sorted(
         (on, _cents(_decimal_term("disbursement", amount))) for on, amount in disbursements
@@ -208,11 +223,8 @@ def disbursed_schedule(terms, disbursements) -> list[Instalment]:
     first = terms.first_payment_date
     if not isinstance(first, date):
         raise ScheduleError(f"first_payment_date must be a date, got {type(first).__name__}")
-    try:
-        dues = [first + relativedelta(months=index * frequency) for index in range(periods)]
-        starts = [first + relativedelta(months=(index - 1) * frequency) for index in range(periods)]
-    except (ValueError, OverflowError) as error:
-        raise ScheduleError("the last payment would fall after the year 9999") from error
+    dues = _due_dates(first, frequency, periods)
+    starts = (_due_dates(first, frequency, 0)[0], *dues[:-1])
     rate = _decimal_term("annual_rate_percent", terms.annual_rate_percent)
 
     schedule = []
@@ -223,6 +235,8 @@ def disbursed_schedule(terms, disbursements) -> list[Instalment]:
         periodic_rate = rate * frequency / 1200
         for index in range(periods):
             due_on, start = dues[index], starts[index]
+            if until is not None and due_on > until:
+                break
             last = index == periods - 1
             nominal_days = (due_on - start).days
             # What accrues this period, as amount x days; money out before accrues it all.

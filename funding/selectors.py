@@ -206,17 +206,18 @@ def overdue_disbursements(as_of: date, project_ids=None):
 # --- Loans ---------------------------------------------------------------------------------
 
 
-def loan_statuses(tranches, as_of: date) -> dict:
+def loan_statuses(tranches, as_of: date, whole=True) -> dict:
     """tranche id -> `loans.LoanStatus` on `as_of`, for the loan tranches among `tranches` (a
     queryset, or tranches or ids) that have loan terms and were committed by then.
 
     Three queries, however many loans: the terms, the disbursements and the repayments.
-    A loan whose terms give no schedule (refused by `schedules`) is left out.
+    A loan whose terms give no schedule (refused by `schedules`) is left out. With `whole`
+    False the instalments stop at `as_of` (`loans.loan_status`).
     """
-    return {pk: status for pk, _, status in _loans_on(tranches, as_of)}
+    return {pk: status for pk, _, status in _loans_on(tranches, as_of, whole)}
 
 
-def _loans_on(tranches, as_of):
+def _loans_on(tranches, as_of, whole=True):
     """(tranche id, project id, LoanStatus) of the loans among `tranches` on `as_of`."""
     if isinstance(tranches, models.QuerySet):
         ids = tranches.filter(instrument=Instrument.LOAN).values("pk")
@@ -256,7 +257,9 @@ def _loans_on(tranches, as_of):
     found = []
     for tranche_id, loan_terms in terms.items():
         try:
-            status = loans.loan_status(loan_terms, paid[tranche_id], received[tranche_id], as_of)
+            status = loans.loan_status(
+                loan_terms, paid[tranche_id], received[tranche_id], as_of, whole
+            )
         except schedules.ScheduleError:
             continue
         found.append((tranche_id, loan_terms.project_id, status))
@@ -266,7 +269,8 @@ def _loans_on(tranches, as_of):
 def overdue_repayments(as_of: date, project_ids=None) -> dict:
     """project id -> the due date of its oldest loan instalment in arrears on `as_of`."""
     found = {}
-    for _, project_id, status in _loans_on(scoped(Tranche.objects.all(), project_ids), as_of):
+    loans_on = _loans_on(scoped(Tranche.objects.all(), project_ids), as_of, whole=False)
+    for _, project_id, status in loans_on:
         due = status.first_overdue_on
         if due is not None:
             found[project_id] = min(due, found.get(project_id, due))
