@@ -236,6 +236,8 @@ def _loans_on(tranches, as_of, whole=True):
         .order_by()
         .iterator(chunk_size=BATCH)
     }
+    if not terms:
+        return []  # no loan: nothing more to read
     paid = defaultdict(list)
     for tranche_id, on, amount in (
         Disbursement.objects.filter(
