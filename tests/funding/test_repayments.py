@@ -195,3 +195,19 @@ def test_loan_statuses_cost_three_queries_however_many_loans(django_assert_num_q
     assert set(statuses) == {t.pk for t in tranches}
     assert statuses[tranches[0].pk].principal_outstanding == D("59900.00")
     assert statuses[tranches[1].pk].principal_outstanding == D("60000.00")
+
+
+@pytest.mark.django_db
+def test_a_loan_in_arrears_goes_into_the_digests_of_finance_staff_and_managers(cast):
+    tranche = loan(cast.funder_a)
+    result = scan.scan_lapses(TODAY, dry_run=True)
+    for role in ("finance", "manager", "officer"):
+        kinds = {line["kind"] for line in result.digests[cast[role].email]}
+        assert FlagKind.REPAYMENT_OVERDUE in kinds, role
+    assert cast.other_officer.email not in result.digests  # not their loan
+    line = next(
+        line
+        for line in result.digests[cast.finance.email]
+        if line["project"] == tranche.project.code
+    )
+    assert line["kind_label"] == "Repayment overdue"
