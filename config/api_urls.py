@@ -13,6 +13,7 @@ from funding.api import (
     DisbursementViewSet,
     LapseFlagViewSet,
     ProjectCoverageView,
+    RepaymentViewSet,
     TrancheImportView,
     TrancheTemplateView,
     TrancheViewSet,
@@ -28,6 +29,7 @@ router.register("exchange-rates", ExchangeRateViewSet, basename="api-exchangerat
 router.register("projects", ProjectViewSet, basename="api-project")
 router.register("tranches", TrancheViewSet, basename="api-tranche")
 router.register("disbursements", DisbursementViewSet, basename="api-disbursement")
+router.register("repayments", RepaymentViewSet, basename="api-repayment")
 router.register("lapse-flags", LapseFlagViewSet, basename="api-lapseflag")
 router.register("indicators", IndicatorViewSet, basename="api-indicator")
 router.register("targets", TargetViewSet, basename="api-target")

@@ -17,7 +17,15 @@ from evaluations.models import (
     Recommendation,
     Target,
 )
-from funding.models import Disbursement, LapseFlag, LapseReminder, LoanTerms, Tranche
+from funding import schedules
+from funding.models import (
+    Disbursement,
+    LapseFlag,
+    LapseReminder,
+    LoanTerms,
+    Repayment,
+    Tranche,
+)
 from funding.signals import rescans_paused
 from portfolio.models import ExchangeRate, Membership, Organisation, Portfolio, Role
 from projects.models import Project
@@ -338,6 +346,116 @@ def build(
     return built
 
 
+# --- Loans with their repayments, some in arrears ----------------------------------------------
+
+LOAN_AMOUNTS = [D("250000.00"), D("400000.00"), D("1200000.00"), D("75000.00")]
+LOANS_PER_PROJECT = 5
+
+
+def loan_terms_of(tranche) -> LoanTerms:
+    """Ten years at 0.75%, one year of grace, semi-annual annuity, first due 30 Jun 2025."""
+    return LoanTerms(
+        tranche=tranche,
+        annual_rate_percent=D("0.750"),
+        tenor_months=120,
+        grace_months=12,
+        frequency_months=6,
+        first_payment_date=date(2025, 6, 30),
+    )
+
+
+@transaction.atomic
+@rescans_paused()
+def build_loans(n, as_of: date) -> dict:
+    """Replace any earlier synthetic data with `n` committed loans (five to a launched project),
+    each disbursed in two halves (1 Feb and 1 Aug 2024) and repaid instalment by instalment
+    up to `as_of`: every fourth loan has missed its latest instalment, every tenth paid only
+    the interest of it. Returns how many rows of each kind were written."""
+    clean()
+    portfolio, funders, partners, _, _ = _setup()
+    halves = [(date(2024, 2, 1), None), (date(2024, 8, 1), None)]
+    counts = {"projects": 0, "loans": 0, "disbursements": 0, "repayments": 0}
+    plans = {}
+    for amount in LOAN_AMOUNTS:
+        half = (amount / 2).quantize(D("0.01"))
+        money = [(on, half) for on, _ in halves]
+        due = schedules.disbursed_schedule(loan_terms_of(None), money)
+        plans[amount] = (money, [i for i in due if i.due_on <= as_of])
+    projects_needed = -(-n // LOANS_PER_PROJECT)
+    for start in range(0, projects_needed, BATCH):
+        numbers = range(start, min(start + BATCH, projects_needed))
+        projects = Project.objects.bulk_create(
+            Project(
+                portfolio=portfolio,
+                code=f"SYN-{i:06d}",
+                title=f"Synthetic service {i}",
+                country=("KE", "SN", "BD", "PE", "NP")[i % 5],
+                sector_code=("22040", "15110", "12110", "11110")[i % 4],
+                implementing_partner=partners[i % len(partners)],
+                status=Project.Status.LAUNCHED,
+                planned_launch_date=LAUNCH,
+                launch_date=LAUNCH,
+            )
+            for i in numbers
+        )
+        counts["projects"] += len(projects)
+        loans = []
+        for project, i in zip(projects, numbers, strict=True):
+            for k in range(LOANS_PER_PROJECT):
+                number = i * LOANS_PER_PROJECT + k
+                if number >= n:
+                    break
+                amount = LOAN_AMOUNTS[number % len(LOAN_AMOUNTS)]
+                loans.append(
+                    Tranche(
+                        project=project,
+                        funder=funders[number % len(funders)],
+                        instrument=I.LOAN,
+                        purpose=P.LAUNCH,
+                        amount=amount,
+                        currency="USD",
+                        status=S.COMMITTED,
+                        committed_on=date(2024, 1, 15),
+                        funder_reference=f"SYN-LOAN-{number:06d}",
+                        disbursed_amount=sum(a for _, a in plans[amount][0]),
+                    )
+                )
+        loans = Tranche.objects.bulk_create(loans)
+        counts["loans"] += len(loans)
+        LoanTerms.objects.bulk_create(loan_terms_of(t) for t in loans)
+        counts["disbursements"] += len(
+            Disbursement.objects.bulk_create(
+                Disbursement(tranche=t, disbursed_on=on, amount=a, reference="SYN")
+                for t in loans
+                for on, a in plans[t.amount][0]
+            )
+        )
+        repayments = []
+        for number, t in enumerate(loans, start=start * LOANS_PER_PROJECT):
+            due = plans[t.amount][1]
+            for index, instalment in enumerate(due):
+                last = index == len(due) - 1
+                if last and number % 4 == 3:
+                    continue  # missed: in arrears
+                principal = ZERO_MONEY if last and number % 10 == 9 else instalment.principal
+                if principal == 0 and instalment.interest == 0:
+                    continue
+                repayments.append(
+                    Repayment(
+                        tranche=t,
+                        received_on=instalment.due_on,
+                        principal=principal,
+                        interest=instalment.interest,
+                        reference="SYN",
+                    )
+                )
+        counts["repayments"] += len(Repayment.objects.bulk_create(repayments))
+    return counts
+
+
+ZERO_MONEY = D("0.00")
+
+
 def _erase(queryset):
     """Delete rows in one statement, without loading them.
 
@@ -359,6 +477,7 @@ def clean():
     _erase(LapseFlag.objects.filter(**synthetic))
     # The tranches' stored totals follow their rows down to nothing, as the database insists.
     Tranche.objects.filter(**synthetic).update(disbursed_amount=0)
+    _erase(Repayment.objects.filter(**via_tranche))
     _erase(Disbursement.objects.filter(**via_tranche))
     _erase(PayoutTerms.objects.filter(**via_tranche))
     _erase(LoanTerms.objects.filter(**via_tranche))

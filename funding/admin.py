@@ -20,7 +20,15 @@ from portfolio import access
 from portfolio.admin import HistoryAdmin, RowAccess
 
 from . import schedules, services
-from .models import Disbursement, Instrument, LapseFlag, LapseReminder, LoanTerms, Tranche
+from .models import (
+    Disbursement,
+    Instrument,
+    LapseFlag,
+    LapseReminder,
+    LoanTerms,
+    Repayment,
+    Tranche,
+)
 
 TRANCHE_TOTALS = ["disbursed_amount", "undisbursed", "disbursement_state"]
 
@@ -449,6 +457,36 @@ class DisbursementAdmin(RowAccess, HistoryAdmin):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)  # each deletion must give its amount back
         return actions
+
+
+@admin.register(Repayment)
+class RepaymentAdmin(RowAccess, HistoryAdmin):
+    """Repayments, read-only with their history: they are recorded and undone on the loan page
+    and through the API, both through `services.record_repayment()` / `undo_repayment()`."""
+
+    list_display = [
+        "tranche",
+        "received_on",
+        "principal",
+        "interest",
+        "reference",
+        "recorded_by",
+        "recorded_at",
+    ]
+    list_filter = ["tranche__currency", "tranche__project__portfolio"]
+    search_fields = ["reference", "tranche__project__code", "tranche__funder_reference"]
+    date_hierarchy = "received_on"
+    list_select_related = ["tranche__project", "recorded_by"]
+    readonly_fields = list_display
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(LapseFlag)

@@ -1,5 +1,5 @@
-"""REST API for money: tranches (with loan terms and repayment schedules), disbursements,
-lapse flags and a project's maintenance coverage."""
+"""REST API for money: tranches (with loan terms, repayment schedules and loan status),
+disbursements, loan repayments, lapse flags and a project's maintenance coverage."""
 
 from io import BytesIO
 
@@ -13,6 +13,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_field,
     inline_serializer,
 )
 from rest_framework import exceptions, generics, serializers, status, viewsets
@@ -37,8 +38,16 @@ from portfolio.models import Organisation, Portfolio
 from portfolio.xlsx import XLSX
 from projects.models import Project
 
-from . import schedules, selectors, services
-from .models import Disbursement, DisbursementState, FlagKind, LapseFlag, LoanTerms, Tranche
+from . import loans, schedules, selectors, services
+from .models import (
+    Disbursement,
+    DisbursementState,
+    FlagKind,
+    LapseFlag,
+    LoanTerms,
+    Repayment,
+    Tranche,
+)
 from .tranche_import import import_tranches, tranche_template
 
 MONEY_DIGITS = {"max_digits": 18, "decimal_places": 2}
@@ -181,6 +190,51 @@ class ScheduleSerializer(serializers.Serializer):
     instalments = InstalmentSerializer(many=True)
 
 
+class LoanLineSerializer(serializers.Serializer):
+    number = serializers.IntegerField(source="instalment.number")
+    due_on = serializers.DateField()
+    interest = serializers.DecimalField(**MONEY_DIGITS, source="instalment.interest")
+    principal = serializers.DecimalField(**MONEY_DIGITS, source="instalment.principal")
+    interest_paid = serializers.DecimalField(**MONEY_DIGITS)
+    principal_paid = serializers.DecimalField(**MONEY_DIGITS)
+    state = serializers.ChoiceField(
+        choices=[loans.PAID, loans.OVERDUE, loans.DUE, loans.UPCOMING],
+        help_text="paid; overdue (fell due before as_of, unpaid); due (due on as_of); upcoming.",
+    )
+
+
+class LoanStatusSerializer(serializers.Serializer):
+    as_of = serializers.DateField()
+    principal_disbursed = serializers.DecimalField(**MONEY_DIGITS)
+    principal_repaid = serializers.DecimalField(**MONEY_DIGITS)
+    principal_outstanding = serializers.DecimalField(**MONEY_DIGITS)
+    interest_due = serializers.DecimalField(
+        **MONEY_DIGITS, help_text="Interest of every instalment due on or before as_of."
+    )
+    interest_received = serializers.DecimalField(**MONEY_DIGITS)
+    principal_in_arrears = serializers.DecimalField(**MONEY_DIGITS)
+    interest_in_arrears = serializers.DecimalField(**MONEY_DIGITS)
+    days_overdue = serializers.IntegerField(help_text="Of the oldest instalment in arrears.")
+    first_overdue_on = serializers.DateField(allow_null=True)
+    instalments = LoanLineSerializer(
+        many=True, source="lines", help_text="The schedule of what was disbursed, beside payments."
+    )
+
+
+class TrancheDetailSerializer(TrancheSerializer):
+    loan_status = serializers.SerializerMethodField(
+        help_text="Loans only (null otherwise): the loan as of today, or ?as_of=."
+    )
+
+    class Meta(TrancheSerializer.Meta):
+        fields = [*TrancheSerializer.Meta.fields, "loan_status"]
+
+    @extend_schema_field(LoanStatusSerializer(allow_null=True))
+    def get_loan_status(self, tranche):
+        found = self.context.get("loan_status")
+        return LoanStatusSerializer(found).data if found is not None else None
+
+
 class TrancheViewSet(RoleTableViewSet):
     """Slices of money from one funder to one project; a donor officer writes its own organisation's."""
 
@@ -197,6 +251,20 @@ class TrancheViewSet(RoleTableViewSet):
         "expected_disbursement_on",
         "id",
     ]
+
+    @extend_schema(
+        responses=TrancheDetailSerializer,
+        parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE, description="Default: today.")],
+    )
+    def retrieve(self, request, *args, **kwargs):
+        """One tranche; a loan with its status (outstanding, arrears) as of today or ?as_of=."""
+        tranche = self.get_object()
+        query = AsOfSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        as_of = query.validated_data.get("as_of") or timezone.localdate()
+        context = self.get_serializer_context()
+        context["loan_status"] = selectors.loan_statuses([tranche], as_of).get(tranche.pk)
+        return Response(TrancheDetailSerializer(tranche, context=context).data)
 
     @extend_schema(responses=ScheduleSerializer)
     @action(detail=True)
@@ -299,6 +367,87 @@ class DisbursementViewSet(RoleTableViewSet):
         try:
             services.undo_disbursement(disbursement, request.user, undo.validated_data["reason"])
         except services.AlreadyUndone as gone:
+            raise exceptions.NotFound(str(gone)) from gone
+        except ValidationError as error:
+            raise exceptions.ValidationError(field_errors(error)) from error
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RepaymentSerializer(ServiceModelSerializer):
+    currency = serializers.CharField(source="tranche.currency", read_only=True)
+
+    class Meta:
+        model = Repayment
+        fields = [
+            "id",
+            "tranche",
+            "received_on",
+            "principal",
+            "interest",
+            "currency",
+            "reference",
+            "recorded_by",
+            "recorded_at",
+        ]
+        read_only_fields = ["recorded_by", "recorded_at"]
+
+    def create(self, validated_data):
+        try:
+            return services.record_repayment(
+                validated_data["tranche"],
+                validated_data["received_on"],
+                validated_data.get("principal", 0),
+                validated_data.get("interest", 0),
+                reference=validated_data.get("reference", ""),
+                recorded_by=self.context["request"].user,
+            )
+        except ValidationError as error:
+            raise exceptions.ValidationError(field_errors(error)) from error
+
+
+class RepaymentFilter(filters.FilterSet):
+    project = row_filter("tranche__project", Project)
+    portfolio = row_filter("tranche__project__portfolio", Portfolio)
+    funder = row_filter("tranche__funder", Organisation)
+
+    class Meta:
+        model = Repayment
+        fields = {"tranche": ["exact"], "received_on": ["gte", "lte"]}
+
+
+class RepaymentViewSet(RoleTableViewSet):
+    """Money received back on loan tranches: principal and interest. Finance staff and
+    managers record them; one recorded in error is undone (with a reason), never edited."""
+
+    queryset = Repayment.objects.select_related("tranche")
+    serializer_class = RepaymentSerializer
+    filterset_class = RepaymentFilter
+    search_fields = ["reference", "tranche__project__code", "tranche__project__title"]
+    ordering = ["id"]
+    ordering_fields = ["received_on", "id"]
+    http_method_names = ["get", "post", "delete", "head", "options"]
+
+    @extend_schema(
+        request=UndoSerializer,
+        parameters=[
+            OpenApiParameter(
+                "reason",
+                str,
+                description="Why the repayment is undone, if not in the body.",
+                required=False,
+            )
+        ],
+        responses={204: None},
+    )
+    def destroy(self, request, *args, **kwargs):
+        """Undo a repayment recorded in error, with the reason; a second undo is a 404."""
+        repayment = self.get_object()
+        reason = request.data.get("reason") if hasattr(request.data, "get") else None
+        undo = UndoSerializer(data={"reason": reason or request.query_params.get("reason", "")})
+        undo.is_valid(raise_exception=True)
+        try:
+            services.undo_repayment(repayment, request.user, undo.validated_data["reason"])
+        except services.RepaymentAlreadyUndone as gone:
             raise exceptions.NotFound(str(gone)) from gone
         except ValidationError as error:
             raise exceptions.ValidationError(field_errors(error)) from error

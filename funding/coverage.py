@@ -46,6 +46,7 @@ UNSECURED = "unsecured"
 NO_MAINTENANCE = "no_maintenance"
 UNDERFUNDED = "underfunded"
 DISBURSEMENT_OVERDUE = "disbursement_overdue"  # raised by the scan from expected payment dates
+REPAYMENT_OVERDUE = "repayment_overdue"  # raised by the scan from loans in arrears (funding.loans)
 
 ONE_DAY = timedelta(days=1)
 DAYS_PER_YEAR = 365
@@ -122,6 +123,7 @@ FLAG_KINDS = (
     FlagKindRule(NO_MAINTENANCE, gettext_noop("No maintenance funding"), urgency=1),
     FlagKindRule(UNDERFUNDED, gettext_noop("Underfunded"), urgency=4),
     FlagKindRule(DISBURSEMENT_OVERDUE, gettext_noop("Disbursement overdue"), urgency=5),
+    FlagKindRule(REPAYMENT_OVERDUE, gettext_noop("Repayment overdue"), urgency=6),
 )
 _KIND = {kind.value: kind for kind in FLAG_KINDS}
 

@@ -1,4 +1,5 @@
-"""Forms of the money pages: a tranche (with loan terms), a disbursement, a flag acknowledgement."""
+"""Forms of the money pages: a tranche (with loan terms), a disbursement, a loan repayment
+and its undoing, a flag acknowledgement."""
 
 from decimal import Decimal
 
@@ -166,6 +167,38 @@ class UndoDisbursementForm(PageFormMixin, forms.Form):
         max_length=UNDO_REASON_MAX,
         widget=forms.TextInput(),
         help_text=_("Kept in the history, e.g. recorded twice, or the wrong tranche."),
+    )
+
+
+def _money(label, required=True, minimum=Decimal("0.01")):
+    return forms.DecimalField(
+        label=label,
+        required=required,
+        max_digits=18,
+        decimal_places=2,
+        min_value=minimum,
+        localize=True,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
+
+
+class RepaymentForm(PageFormMixin, forms.Form):
+    received_on = forms.DateField(label=_("Received on"), widget=date_input())
+    principal = _money(_("Principal repaid"), required=False, minimum=Decimal("0"))
+    interest = _money(_("Interest paid"), required=False, minimum=Decimal("0"))
+    reference = forms.CharField(
+        label=_("Payment reference"),
+        max_length=100,
+        required=False,
+        help_text=_("The transfer's reference, if any."),
+    )
+
+
+class UndoRepaymentForm(PageFormMixin, forms.Form):
+    reason = forms.CharField(
+        label=_("Why is it undone?"),
+        max_length=UNDO_REASON_MAX,
+        help_text=_("Kept in its history."),
     )
 
 

@@ -395,6 +395,72 @@ class Disbursement(models.Model):
             )
 
 
+class Repayment(models.Model):
+    """Principal and interest received on a loan tranche. Recorded through
+    `services.record_repayment` under the tranche's row lock; undone, never edited."""
+
+    tranche = models.ForeignKey(Tranche, on_delete=models.PROTECT, related_name="repayments")
+    received_on = CalendarDateField(help_text="The day the money was received.")
+    principal = MoneyField(
+        default=ZERO, validators=[MinValueValidator(ZERO)], help_text="Principal repaid."
+    )
+    interest = MoneyField(
+        default=ZERO, validators=[MinValueValidator(ZERO)], help_text="Interest paid."
+    )
+    reference = models.CharField(max_length=100, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["tranche", "received_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(principal__gte=0) & models.Q(interest__gte=0),
+                name="repayment_parts_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(principal__gt=0) | models.Q(interest__gt=0),
+                name="repayment_not_empty",
+            ),
+            date_in_calendar("received_on", "repayment_received_on_in_calendar"),
+        ]
+        # Each order the API offers (?ordering=), ended by id, read a page at a time.
+        indexes = [
+            models.Index(fields=["received_on", "id"]),
+        ]
+
+    def __str__(self):
+        return (
+            f"{self.principal:,} principal and {self.interest:,} interest "
+            f"{self.tranche.currency} on {self.received_on}"
+        )
+
+    @property
+    def amount(self) -> Decimal:
+        return self.principal + self.interest
+
+    def clean(self):
+        errors = {}
+        today = timezone.localdate()
+        if self.received_on and self.received_on > today:
+            errors["received_on"] = gettext(
+                "A repayment records money already received, so it cannot be dated after "
+                "today (%(today)s)."
+            ) % {"today": today.isoformat()}
+        if (
+            self.principal is not None
+            and self.interest is not None
+            and self.principal <= 0
+            and self.interest <= 0
+        ):
+            errors["principal"] = gettext("A repayment needs a principal or an interest part.")
+        if errors:
+            raise ValidationError(errors)
+
+
 # The kinds of flag, from their one list (coverage.FLAG_KINDS, which also carries urgency and
 # escalation): FlagKind.LAPSED, FlagKind.AT_RISK, ...
 FlagKind = models.TextChoices(

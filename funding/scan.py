@@ -19,6 +19,7 @@ from .selectors import (
     assess_projects,
     disbursed_totals_out_of_step,
     overdue_disbursements,
+    overdue_repayments,
     scoped,
 )
 
@@ -59,7 +60,7 @@ class ScanResult:
         }
 
 
-def _wanted_flags(judged, overdue, as_of):
+def _wanted_flags(judged, overdue, as_of, in_arrears=None):
     """(project_id, kind) -> field values of the flag that should be open."""
     wanted = {}
     for item in judged:
@@ -72,6 +73,13 @@ def _wanted_flags(judged, overdue, as_of):
     for project_id, first_expected in overdue.items():
         wanted[(project_id, FlagKind.DISBURSEMENT_OVERDUE)] = {
             "gap_start": first_expected,
+            "gap_end": None,
+            "shortfall": None,
+        }
+    # A loan in arrears: the gap starts on the oldest unpaid due date, open-ended until paid.
+    for project_id, first_due in (in_arrears or {}).items():
+        wanted[(project_id, FlagKind.REPAYMENT_OVERDUE)] = {
+            "gap_start": first_due,
             "gap_end": None,
             "shortfall": None,
         }
@@ -141,7 +149,12 @@ def scan_lapses(as_of: date | None = None, projects=None, dry_run=False) -> Scan
         for item in judged
         if item.unconverted
     ]
-    wanted = _wanted_flags(judged, overdue_disbursements(as_of, project_ids), as_of)
+    wanted = _wanted_flags(
+        judged,
+        overdue_disbursements(as_of, project_ids),
+        as_of,
+        overdue_repayments(as_of, project_ids),
+    )
     open_flags = {
         (flag.project_id, flag.kind): flag
         for flag in scoped(LapseFlag.objects.open(), project_ids).iterator(chunk_size=BATCH)
@@ -337,6 +350,14 @@ def _digests(judged, new_flags, reminders):
     }
     titles.update({item.project_id: (item.code, item.title) for item in judged})
     recipients = _recipients({project_id for project_id, *_ in events})
+    # Loans in arrears are finance staff's business too: they record the repayments.
+    finance = set()
+    if any(kind == FlagKind.REPAYMENT_OVERDUE for _, _, kind, *_ in events):
+        finance = set(
+            Membership.objects.filter(role=Role.FINANCE, user__is_active=True)
+            .exclude(user__email="")
+            .values_list("user__email", flat=True)
+        )
     digests = defaultdict(list)
     for project_id, event, kind, gap_start, gap_end, days in sorted(
         events, key=lambda e: (titles[e[0]][0], e[1])
@@ -354,7 +375,10 @@ def _digests(judged, new_flags, reminders):
             "when": _when(days),
             "url": reverse("project-detail", args=[project_id]),
         }
-        for email in sorted(recipients[project_id]):
+        emails = recipients[project_id]
+        if kind == FlagKind.REPAYMENT_OVERDUE:
+            emails = emails | finance
+        for email in sorted(emails):
             digests[email].append(line)
     return dict(digests)
 

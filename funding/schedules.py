@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 
@@ -158,4 +159,121 @@ def repayment_schedule(
                 )
             )
             balance = closing
+    return schedule
+
+
+def _periods_of(terms) -> tuple[int, int, int]:
+    """(periods, grace periods, months a period) of `terms`, checked as repayment_schedule
+    checks them (on a nominal principal: the money comes with the disbursements)."""
+    _, _, tenor, grace, frequency = _validate(
+        Decimal("1.00"),
+        terms.annual_rate_percent,
+        terms.tenor_months,
+        terms.grace_months,
+        terms.method,
+        terms.frequency_months,
+    )
+    return tenor // frequency, grace // frequency, frequency
+
+
+@lru_cache(maxsize=4096)
+def _due_dates(first: date, frequency: int, periods: int) -> tuple[date, ...]:
+    """The due dates of `periods` instalments from `first` (with 0, the start of the first
+    period alone). Cached: a portfolio's loans share a few sets of terms, and date arithmetic
+    is most of the cost of a schedule when thousands of loans are judged at once."""
+    try:
+        if periods == 0:
+            return (first - relativedelta(months=frequency),)
+        return tuple(first + relativedelta(months=index * frequency) for index in range(periods))
+    except (ValueError, OverflowError) as error:
+        raise ScheduleError("the last payment would fall after the year 9999") from error
+
+
+def disbursed_schedule(terms, disbursements, until: date | None = None) -> list[Instalment]:
+    """The repayment schedule of what has actually been disbursed.
+
+    `terms` has the attributes of `LoanTerms.TERM_FIELDS` (a LoanTerms row, or any object
+    with them); `disbursements` are (date, amount) pairs. No disbursement, no schedule.
+
+    - Each instalment is due `frequency_months` after the one before, from
+      `first_payment_date`; its period starts one frequency before its due date.
+    - Interest accrues on each disbursement from its own date: money already out at the
+      period's start accrues the whole period (rate x months / 1200, as repayment_schedule);
+      money disbursed during a period accrues for the share of the period's days from its
+      date to the due date. Money disbursed before the first period accrues from its date,
+      so its first share is above one. A disbursement dated on a due date accrues from the
+      next period on.
+    - Instalments inside the grace period repay no principal.
+    - Then the principal out at each due date is repaid over the instalments left: annuity
+      (a level payment, worked out again when new money arrives) or linear (equal parts,
+      likewise). The last instalment repays whatever is left, absorbing the rounding, and
+      any money disbursed on or after its date.
+
+    A loan fully disbursed before its first period gives the same schedule as
+    `repayment_schedule` on that amount. With `until`, only the instalments due by then are
+    worked out (what arrears need: the lapse scan judges every loan).
+    """
+    money = sorted(
+        (on, _cents(_decimal_term("disbursement", amount))) for on, amount in disbursements
+    )
+    money = [(on, amount) for on, amount in money if amount > 0]
+    if not money:
+        return []
+    periods, grace_periods, frequency = _periods_of(terms)
+    first = terms.first_payment_date
+    if not isinstance(first, date):
+        raise ScheduleError(f"first_payment_date must be a date, got {type(first).__name__}")
+    dues = _due_dates(first, frequency, periods)
+    starts = (_due_dates(first, frequency, 0)[0], *dues[:-1])
+    rate = _decimal_term("annual_rate_percent", terms.annual_rate_percent)
+
+    schedule = []
+    balance = ZERO
+    pending = list(money)
+    level = None  # the annuity payment or linear part, worked out again when money arrives
+    with localcontext(Context(prec=PRECISION)):
+        periodic_rate = rate * frequency / 1200
+        for index in range(periods):
+            due_on, start = dues[index], starts[index]
+            if until is not None and due_on > until:
+                break
+            last = index == periods - 1
+            nominal_days = (due_on - start).days
+            # What accrues this period, as amount x days; money out before accrues it all.
+            accrual = balance * nominal_days
+            arrived = ZERO
+            while pending and (pending[0][0] < due_on or last):
+                on, amount = pending.pop(0)
+                accrual += amount * max((due_on - on).days, 0)
+                arrived += amount
+            balance += arrived
+            # Division last, so an exact half cent rounds half up as a hand calculation does.
+            interest = _cents(accrual * rate * frequency / (1200 * nominal_days))
+            remaining_periods = periods - index
+            if index < grace_periods:
+                repaid = ZERO
+            elif last:
+                repaid = balance
+            else:
+                if level is None or arrived:
+                    if terms.method == ANNUITY:
+                        level = _annuity_payment(balance, periodic_rate, remaining_periods)
+                    else:
+                        level = _cents(balance / remaining_periods)
+                # Interest above the level payment (money that accrued for longer than one
+                # period) repays no principal that instalment, and never a negative amount.
+                repaid = level - interest if terms.method == ANNUITY else level
+                repaid = max(min(repaid, balance), ZERO)
+            schedule.append(
+                Instalment(
+                    number=index + 1,
+                    due_on=due_on,
+                    opening_balance=balance,
+                    interest=interest,
+                    principal=repaid,
+                    payment=interest + repaid,
+                    closing_balance=balance - repaid,
+                )
+            )
+            balance -= repaid
     return schedule

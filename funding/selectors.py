@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.db import models
 from django.db.models import Count, DecimalField, Exists, F, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -19,12 +20,14 @@ from portfolio.models import ExchangeRate, NoRateError
 from portfolio.rates import RateTable, convert_tranche
 from projects.models import Project
 
-from . import coverage, figures
+from . import coverage, figures, loans, schedules
 from .models import (
     Disbursement,
     Instrument,
     LapseFlag,
+    LoanTerms,
     Purpose,
+    Repayment,
     Tranche,
     TrancheStatus,
 )
@@ -224,6 +227,82 @@ def overdue_disbursements(as_of: date, project_ids=None):
         .values_list("project_id", "first_expected")
     )
     return dict(rows)
+
+
+# --- Loans ---------------------------------------------------------------------------------
+
+
+def loan_statuses(tranches, as_of: date, whole=True) -> dict:
+    """tranche id -> `loans.LoanStatus` on `as_of`, for the loan tranches among `tranches` (a
+    queryset, or tranches or ids) that have loan terms and were committed by then.
+
+    Three queries, however many loans: the terms, the disbursements and the repayments.
+    A loan whose terms give no schedule (refused by `schedules`) is left out. With `whole`
+    False the instalments stop at `as_of` (`loans.loan_status`).
+    """
+    return {pk: status for pk, _, status in _loans_on(tranches, as_of, whole)}
+
+
+def _loans_on(tranches, as_of, whole=True):
+    """(tranche id, project id, LoanStatus) of the loans among `tranches` on `as_of`."""
+    if isinstance(tranches, models.QuerySet):
+        ids = tranches.filter(instrument=Instrument.LOAN).values("pk")
+    else:
+        ids = [getattr(t, "pk", t) for t in tranches]
+    terms = {
+        row.tranche_id: row
+        for row in LoanTerms.objects.filter(
+            tranche__in=ids,
+            tranche__instrument=Instrument.LOAN,
+            tranche__status=TrancheStatus.COMMITTED,
+            tranche__committed_on__lte=as_of,
+        )
+        .annotate(project_id=F("tranche__project_id"))
+        .only(*LoanTerms.TERM_FIELDS, "tranche_id")
+        .order_by()
+        .iterator(chunk_size=BATCH)
+    }
+    if not terms:
+        return []  # no loan: nothing more to read
+    paid = defaultdict(list)
+    for tranche_id, on, amount in (
+        Disbursement.objects.filter(
+            tranche__in=ids, tranche__instrument=Instrument.LOAN, disbursed_on__lte=as_of
+        )
+        .order_by()
+        .values_list("tranche_id", "disbursed_on", "amount")
+        .iterator(chunk_size=BATCH)
+    ):
+        paid[tranche_id].append((on, amount))
+    received = defaultdict(list)
+    for tranche_id, on, principal, interest in (
+        Repayment.objects.filter(tranche__in=ids, received_on__lte=as_of)
+        .order_by()
+        .values_list("tranche_id", "received_on", "principal", "interest")
+        .iterator(chunk_size=BATCH)
+    ):
+        received[tranche_id].append(loans.Received(on, principal, interest))
+    found = []
+    for tranche_id, loan_terms in terms.items():
+        try:
+            status = loans.loan_status(
+                loan_terms, paid[tranche_id], received[tranche_id], as_of, whole
+            )
+        except schedules.ScheduleError:
+            continue
+        found.append((tranche_id, loan_terms.project_id, status))
+    return found
+
+
+def overdue_repayments(as_of: date, project_ids=None) -> dict:
+    """project id -> the due date of its oldest loan instalment in arrears on `as_of`."""
+    found = {}
+    loans_on = _loans_on(scoped(Tranche.objects.all(), project_ids), as_of, whole=False)
+    for _, project_id, status in loans_on:
+        due = status.first_overdue_on
+        if due is not None:
+            found[project_id] = min(due, found.get(project_id, due))
+    return found
 
 
 def project_coverage(project, as_of: date, months: int = FORECAST_MONTHS) -> ProjectCoverage:

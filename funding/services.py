@@ -1,12 +1,12 @@
-"""Money writes: tranches with their loan terms, disbursements and their undoing, each
-checked against the role table and done under the tranche's row lock."""
+"""Money writes: tranches with their loan terms, disbursements, loan repayments and their
+undoing, each checked against the role table and done under the tranche's row lock."""
 
 from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,6 +18,7 @@ from .models import (
     Disbursement,
     Instrument,
     LoanTerms,
+    Repayment,
     Tranche,
     TrancheStatus,
 )
@@ -225,13 +226,108 @@ def undo_disbursement(disbursement, user=None, reason="") -> Disbursement:
         )
     if user is not None:
         access.check(user, access.DELETE, disbursement)
-    Tranche.objects.select_for_update().get(pk=disbursement.tranche_id)
+    tranche = Tranche.objects.select_for_update().get(pk=disbursement.tranche_id)
     locked = Disbursement.objects.select_for_update().filter(pk=disbursement.pk).first()
     if locked is None:
         raise AlreadyUndone(_("This disbursement has already been undone."))
+    repaid = _principal_repaid(tranche)
+    if tranche.disbursed_amount - locked.amount < repaid:
+        raise ValidationError(
+            _(
+                "%(repaid)s %(currency)s of principal has been repaid on this loan; undo "
+                "repayments first, so no more is repaid than disbursed."
+            )
+            % {"repaid": f"{repaid:,}", "currency": tranche.currency}
+        )
     Tranche.objects.filter(pk=locked.tranche_id).update(
         disbursed_amount=F("disbursed_amount") - locked.amount
     )
+    locked._change_reason = reason
+    if user is not None:
+        locked._history_user = user
+    locked.delete()
+    return locked
+
+
+def _principal_repaid(tranche) -> Decimal:
+    total = Repayment.objects.filter(tranche=tranche).aggregate(total=Sum("principal"))["total"]
+    return (total or Decimal("0.00")).quantize(Decimal("0.01"))
+
+
+@transaction.atomic
+def record_repayment(
+    tranche, received_on: date, principal=0, interest=0, reference="", recorded_by=None
+) -> Repayment:
+    """Record principal and interest received on a loan tranche.
+
+    The tranche row is locked (as `disburse()` locks it) and read again, so two concurrent
+    repayments are checked one after the other: nobody repays more principal than is
+    outstanding, and a disbursement undone meanwhile is seen.
+    """
+    if recorded_by is not None:
+        access.check(recorded_by, access.ADD, Repayment(tranche=tranche))
+    locked = Tranche.objects.select_for_update().get(pk=tranche.pk)
+    principal, interest = Decimal(principal or 0), Decimal(interest or 0)
+    if locked.instrument != Instrument.LOAN:
+        raise ValidationError({"tranche": _("Only a loan tranche is repaid.")})
+    repayment = Repayment(
+        tranche=locked,
+        received_on=received_on,
+        principal=principal,
+        interest=interest,
+        reference=reference,
+        recorded_by=recorded_by,
+    )
+    repayment.full_clean(exclude=["tranche"])
+    outstanding = locked.disbursed_amount - _principal_repaid(locked)
+    if principal > outstanding:
+        raise ValidationError(
+            {
+                "principal": _(
+                    "Only %(outstanding)s %(currency)s of principal is outstanding on this loan."
+                )
+                % {"outstanding": f"{outstanding:,}", "currency": locked.currency}
+            }
+        )
+    first = locked.disbursements.order_by("disbursed_on").values_list("disbursed_on", flat=True)
+    first = first.first()
+    if first is None or received_on < first:
+        raise ValidationError(
+            {
+                "received_on": _(
+                    "A repayment cannot be dated before the loan's first disbursement (%(first)s)."
+                )
+                % {"first": first.isoformat() if first else _("none yet")}
+            }
+        )
+    if recorded_by is not None:
+        repayment._history_user = recorded_by
+    repayment.save()
+    return repayment
+
+
+class RepaymentAlreadyUndone(Repayment.DoesNotExist):
+    """The repayment was undone meanwhile (by another request): nothing is undone twice."""
+
+
+@transaction.atomic
+def undo_repayment(repayment, user=None, reason="") -> Repayment:
+    """Remove a repayment recorded in error. As `undo_disbursement`: the tranche is locked
+    first, the repayment locked and read again, and a second undo finds nothing
+    (`RepaymentAlreadyUndone`). The deletion stays in the history, with who and why."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why this repayment is undone.")})
+    if len(reason) > UNDO_REASON_MAX:
+        raise ValidationError(
+            {"reason": _("At most %(limit)d characters.") % {"limit": UNDO_REASON_MAX}}
+        )
+    if user is not None:
+        access.check(user, access.DELETE, repayment)
+    Tranche.objects.select_for_update().get(pk=repayment.tranche_id)
+    locked = Repayment.objects.select_for_update().filter(pk=repayment.pk).first()
+    if locked is None:
+        raise RepaymentAlreadyUndone(_("This repayment has already been undone."))
     locked._change_reason = reason
     if user is not None:
         locked._history_user = user

@@ -15,7 +15,7 @@ from django.dispatch import receiver
 from projects.models import Project
 
 from . import scan
-from .models import Disbursement, Tranche
+from .models import Disbursement, LoanTerms, Repayment, Tranche
 
 _paused = ContextVar("rescans_paused", default=False)
 _batch = ContextVar("rescan_batch", default=None)
@@ -73,6 +73,13 @@ def rescan(project_id):
 @receiver([post_save, post_delete], sender=Disbursement)
 def tranche_or_disbursement_changed(sender, instance, **kwargs):
     rescan(instance.project_id if sender is Tranche else instance.tranche.project_id)
+
+
+# A loan's arrears (the repayment_overdue flag) follow its terms and its repayments.
+@receiver([post_save, post_delete], sender=LoanTerms)
+@receiver([post_save, post_delete], sender=Repayment)
+def loan_changed(sender, instance, **kwargs):
+    rescan(instance.tranche.project_id)
 
 
 @receiver(post_save, sender=Project)

@@ -1,10 +1,12 @@
-"""Money pages: log or change a tranche, record a disbursement, acknowledge a lapse flag, and
-upload a tranche workbook. Every write goes through the services, which check the role table."""
+"""Money pages: log or change a tranche, record a disbursement, a loan's status with its
+repayments, acknowledge a lapse flag, and upload a tranche workbook. Every write goes through
+the services, which check the role table."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
@@ -19,11 +21,13 @@ from .forms import (
     AcknowledgeForm,
     DisbursementForm,
     LoanTermsForm,
+    RepaymentForm,
     TrancheForm,
     UndoDisbursementForm,
+    UndoRepaymentForm,
     UploadForm,
 )
-from .models import Disbursement, Instrument, LapseFlag, LoanTerms, Tranche
+from .models import Disbursement, Instrument, LapseFlag, LoanTerms, Repayment, Tranche
 
 
 @reader_required
@@ -146,6 +150,73 @@ def undo_disbursement(request, pk):
         "project": tranche.project,
     }
     return render(request, "funding/undo_disbursement.html", context, status=form_status(form))
+
+
+def loan(request, pk):
+    """A loan as its lender sees it today: disbursed, repaid, outstanding, arrears; the
+    schedule of what was disbursed beside what was paid; the repayments, recorded and undone
+    here by finance staff and managers."""
+    tranche = get_object_or_404(
+        Tranche.objects.select_related("project", "funder", "loan_terms"),
+        pk=pk,
+        instrument=Instrument.LOAN,
+    )
+    may_record = access.may(request.user, access.ADD, Repayment(tranche=tranche))
+    form = RepaymentForm(posted(request), initial={"received_on": timezone.localdate()})
+    if request.method == "POST":
+        access.check(request.user, access.ADD, Repayment(tranche=tranche))
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.record_repayment(
+                    tranche,
+                    data["received_on"],
+                    data["principal"] or 0,
+                    data["interest"] or 0,
+                    reference=data["reference"],
+                    recorded_by=request.user,
+                )
+            except ValidationError as error:
+                form.add_service_error(error)
+            else:
+                messages.success(request, _("Repayment recorded."))
+                return redirect("tranche-loan", pk=tranche.pk)
+    as_of = timezone.localdate()
+    context = {
+        "tranche": tranche,
+        "project": tranche.project,
+        "status": selectors.loan_statuses([tranche], as_of).get(tranche.pk),
+        "as_of": as_of,
+        "form": form if may_record else None,
+        "may_undo": access.may(request.user, access.DELETE, Repayment(tranche=tranche)),
+        "repayments": tranche.repayments.select_related("recorded_by").order_by(
+            "-received_on", "-pk"
+        ),
+    }
+    return render(request, "funding/loan.html", context, status=form_status(form))
+
+
+@reader_required
+def repayment_undo(request, pk):
+    repayment = get_object_or_404(Repayment.objects.select_related("tranche"), pk=pk)
+    access.check(request.user, access.DELETE, repayment)
+    form = UndoRepaymentForm(posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.undo_repayment(repayment, request.user, form.cleaned_data["reason"])
+        except services.RepaymentAlreadyUndone as gone:
+            raise Http404(str(gone)) from gone
+        except ValidationError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, _("Repayment undone."))
+            return redirect("tranche-loan", pk=repayment.tranche_id)
+    return render(
+        request,
+        "funding/repayment_undo.html",
+        {"form": form, "repayment": repayment, "tranche": repayment.tranche},
+        status=form_status(form),
+    )
 
 
 @reader_required

@@ -9,7 +9,9 @@ role sees nothing, so the doors answer 404. Writing follows the role table:
 - evaluators write indicators, targets, measurements, evaluations and recommendations, and
   verify or reject measurements; they never touch money;
 - nobody, a manager included, verifies or rejects a measurement they reported themselves;
-- finance staff read everything and write exchange rates;
+- finance staff read everything, write exchange rates, and record (and undo) loan
+  repayments: the only money they touch; donor officers do not record repayments, since the
+  lender's finance team is who sees the money arrive;
 - anyone with a role exports the workbook, and downloads only the exports they asked for;
 - portfolio managers (and superusers) do everything.
 
@@ -49,6 +51,8 @@ RESULTS = {
     "evaluations.recommendation",
 }
 RATES = {"portfolio.exchangerate"}
+# Money received back on loans: finance staff (and managers) record it, nobody else.
+REPAYMENTS = {"funding.repayment"}
 # Nobody but a manager writes these: the portfolio's own set-up and its people.
 SETUP = {
     "portfolio.portfolio",
@@ -163,6 +167,8 @@ def may(user, action, subject) -> bool:
         return found.has(Role.EVALUATOR)
     if label in RATES and action in WRITES:
         return found.has(Role.FINANCE)
+    if label in REPAYMENTS and action in (ADD, DELETE):
+        return found.has(Role.FINANCE)
     if label == "funding.lapseflag" and action == ACKNOWLEDGE:
         if not found.funders:
             return False
@@ -207,6 +213,10 @@ def reason(user, action, subject) -> str:
         return "Only evaluators and portfolio managers change results."
     if label in RATES:
         return "Only finance staff and portfolio managers change exchange rates."
+    if label in REPAYMENTS:
+        if action == CHANGE:
+            return "A repayment is never edited: undo it and record it again."
+        return "Only finance staff and portfolio managers record loan repayments."
     if label == "funding.lapseflag" and action == ACKNOWLEDGE:
         return "Only a funder of this project or a portfolio manager acknowledges its flags."
     if label == EXPORT_MODEL and action == DOWNLOAD:

@@ -190,6 +190,14 @@ CONSTRAINTS = {
         "minimum_achievement",
         _("A minimum achievement is a fraction from 0 to 1, and applies to pro rata payouts."),
     ),
+    "repayment_parts_not_negative": (
+        "principal",
+        _("Principal and interest repaid cannot be negative."),
+    ),
+    "repayment_not_empty": (
+        "principal",
+        _("A repayment needs a principal or an interest part above zero."),
+    ),
     # Every date a person types: constraint name -> its field (portfolio.fields.date_in_calendar).
     **{
         name: (field, DATE_RANGE_MESSAGE)
@@ -203,6 +211,7 @@ CONSTRAINTS = {
             "tranche_covers_until_in_calendar": "covers_until",
             "loan_first_payment_date_in_calendar": "first_payment_date",
             "disbursement_disbursed_on_in_calendar": "disbursed_on",
+            "repayment_received_on_in_calendar": "received_on",
             "indicator_baseline_date_in_calendar": "baseline_date",
             "target_due_on_in_calendar": "due_on",
             "measurement_period_start_in_calendar": "period_start",

@@ -28,7 +28,7 @@ from evaluations.models import (
     plain,
 )
 from evaluations.progress import DECREASE, current_value
-from funding import coverage, schedules
+from funding import coverage, loans, schedules
 from funding.models import Instrument, LoanTerms, Tranche, TrancheStatus
 from portfolio.models import Organisation, Role
 from projects.models import Project, Status, TargetGroup
@@ -92,6 +92,10 @@ FINANCE_TYPE = {
 }
 TRANSACTION_COMMITMENT = "2"  # TransactionType: Outgoing Commitment
 TRANSACTION_DISBURSEMENT = "3"  # TransactionType: Disbursement
+TRANSACTION_INTEREST = "5"  # TransactionType: Interest Payment (received on a loan)
+TRANSACTION_REPAYMENT = "6"  # TransactionType: Loan Repayment (principal received)
+# Money that flows back from the implementer to the funder.
+INCOMING = {TRANSACTION_INTEREST, TRANSACTION_REPAYMENT}
 ROLE_FUNDING = "1"  # OrganisationRole: Funding
 ROLE_IMPLEMENTING = "4"  # OrganisationRole: Implementing
 CONDITION_PERFORMANCE = "2"  # ConditionType: Performance
@@ -254,6 +258,7 @@ def _projects(portfolio):
                 ),
             ),
             "tranches__disbursements",
+            "tranches__repayments",
             Prefetch("indicators", queryset=Indicator.objects.order_by("code")),
             "indicators__targets",
             Prefetch(
@@ -340,6 +345,9 @@ class Activity:
             t.pk: [d for d in t.disbursements.all() if d.disbursed_on <= today]
             for t in self.tranches
         }
+        self.repaid = {
+            t.pk: [r for r in t.repayments.all() if r.received_on <= today] for t in self.tranches
+        }
         self.indicators = list(project.indicators.all())
 
     def is_committed(self, tranche):
@@ -418,6 +426,7 @@ class Activity:
         for tranche in self.tranches:
             stamps.append(tranche.updated_at)
             stamps.extend(d.recorded_at for d in tranche.disbursements.all())
+            stamps.extend(r.recorded_at for r in tranche.repayments.all())
         for indicator in self.indicators:
             stamps.append(indicator.updated_at)
             stamps.extend(target.updated_at for target in indicator.targets.all())
@@ -566,6 +575,22 @@ class Activity:
                         f"Payment of the {summary[0].lower()}{summary[1:]}",
                     )
                 )
+            for repayment in self.repaid[tranche.pk]:
+                for kind, amount, what in (
+                    (TRANSACTION_REPAYMENT, repayment.principal, "Principal repaid"),
+                    (TRANSACTION_INTEREST, repayment.interest, "Interest paid"),
+                ):
+                    if amount > 0:
+                        rows.append(
+                            (
+                                repayment.received_on,
+                                kind,
+                                amount,
+                                tranche,
+                                repayment.reference,
+                                f"{what} on the {summary[0].lower()}{summary[1:]}",
+                            )
+                        )
         # By business keys, so the same money always comes out in the same order.
         rows.sort(key=lambda row: (row[0], row[1], row[3].funder_reference, row[3].pk, row[4]))
         for day, kind, amount, tranche, reference, summary in rows:
@@ -574,8 +599,11 @@ class Activity:
             _child(transaction, "transaction-date", {"iso-date": day})
             self.value(transaction, amount, tranche.currency, day)
             _narrative(transaction, "description", summary)
-            self.organisation(transaction, "provider-org", tranche.funder)
-            self.organisation(transaction, "receiver-org", self.partner)
+            provider, receiver = tranche.funder, self.partner
+            if kind in INCOMING:
+                provider, receiver = receiver, provider
+            self.organisation(transaction, "provider-org", provider)
+            self.organisation(transaction, "receiver-org", receiver)
             flow = FLOW_TYPE.get(tranche.funder.funder_type)
             if flow:
                 _child(transaction, "flow-type", {"code": flow})
@@ -745,8 +773,9 @@ class Activity:
 
     def loan_terms(self, activity):
         """crs-add holds the terms of one loan; with several committed loans on one project,
-        the first signed is reported (IATI has room for one set of terms per activity).
-        Repayments and loan status are not recorded yet, so they are not reported."""
+        the first signed is reported (IATI has room for one set of terms per activity), with
+        its status in the current year: the schema allows one loan-status per activity, so
+        earlier years are in the transactions (types 5 and 6), not in loan-status."""
         loans = [
             (t, _one(t, "loan_terms")) for t in self.committed if t.instrument == Instrument.LOAN
         ]
@@ -768,6 +797,40 @@ class Activity:
         if repaying:
             _child(element, "repayment-first-date", {"iso-date": repaying[0].due_on})
             _child(element, "repayment-final-date", {"iso-date": repaying[-1].due_on})
+        self.loan_status(crs_add, tranche, terms)
+
+    def loan_status(self, crs_add, tranche, terms):
+        """The loan in the current year, as of today: interest received this year, principal
+        outstanding, and what is in arrears (funding.loans, from the rows already read)."""
+        try:
+            status = loans.loan_status(
+                terms,
+                [(d.disbursed_on, d.amount) for d in self.paid[tranche.pk]],
+                [
+                    loans.Received(r.received_on, r.principal, r.interest)
+                    for r in self.repaid[tranche.pk]
+                ],
+                self.today,
+                whole=False,
+            )
+        except schedules.ScheduleError:
+            return
+        if not status.principal_disbursed:
+            return  # nothing lent yet: no status to claim
+        year = self.today.year
+        interest_this_year = sum(
+            (r.interest for r in self.repaid[tranche.pk] if r.received_on.year == year),
+            Decimal("0.00"),
+        )
+        element = _child(
+            crs_add,
+            "loan-status",
+            {"year": str(year), "currency": tranche.currency, "value-date": self.today},
+        )
+        _child(element, "interest-received", text=f"{interest_this_year:f}")
+        _child(element, "principal-outstanding", text=f"{status.principal_outstanding:f}")
+        _child(element, "principal-arrears", text=f"{status.principal_in_arrears:f}")
+        _child(element, "interest-arrears", text=f"{status.interest_in_arrears:f}")
 
     def extension(self, activity):
         """The project as this tracker knows it, for an import of this file (see EXTENSION)."""

@@ -105,6 +105,8 @@ def iati_figures(portfolio):
         default_currency = activity.get("default-currency")
         for transaction in activity.iterfind("transaction"):
             kind = transaction.find("transaction-type").get("code")
+            if kind in iati.INCOMING:
+                continue  # loan repayments: money back, not in the headline figures
             value = transaction.find("value")
             on = date.fromisoformat(value.get("value-date"))
             currency = value.get("currency") or default_currency

@@ -17,7 +17,7 @@ from evaluations import progress as results
 from evaluations.models import CATEGORY_CHOICES, Level
 from funding import coverage, schedules
 from funding.models import FlagKind, Instrument, TrancheStatus
-from funding.selectors import assess_projects
+from funding.selectors import assess_projects, loan_statuses
 from portfolio.rates import NoRateError
 from portfolio.xlsx import Book, Sheet
 from projects.models import Status as ProjectStatus
@@ -37,6 +37,9 @@ from .sheets import (
     coverage_columns,
     long_date,
 )
+
+# How the Loan schedules sheet names an instalment's state (funding.loans).
+STATE_LABEL = {"paid": "Paid", "overdue": "Overdue", "due": "Due", "upcoming": "Upcoming"}
 
 CHUNK = 1000  # projects read, and written to every sheet, at a time
 ZERO = Decimal("0.00")
@@ -96,6 +99,7 @@ class PortfolioWorkbook:
         self.unconverted = Counter()  # currency without a rate -> rows left out of totals
         self.as_of_currencies = set()  # currencies converted at the as-of rate
         self.bad_schedules = 0
+        self.loan_statuses = {}  # tranche id -> funding.loans.LoanStatus, per chunk
         self.by_instrument = defaultdict(Money)
         self.by_purpose = defaultdict(Money)
         self.by_status = Counter()
@@ -163,6 +167,9 @@ class PortfolioWorkbook:
         tranches = selectors.tranches(ids, self.as_of, tranche_filter)
         disbursements = selectors.disbursements(ids, self.as_of, tranche_filter)
         loans = selectors.loans(ids, self.as_of, tranche_filter)
+        self.loan_statuses = loan_statuses(
+            [terms["tranche_id"] for found in loans.values() for terms in found], self.as_of
+        )
         flags = selectors.flags_as_of(ids, self.as_of)
         progress = selectors.indicator_progress(ids, self.as_of)
         launched = [p["id"] for p in projects if p["status"] == ProjectStatus.LAUNCHED]
@@ -249,6 +256,29 @@ class PortfolioWorkbook:
             tranche = by_id.get(terms["tranche_id"])
             if tranche is not None:
                 self.write_loan(tranche, terms)
+
+    def loan_status_row(self, status, currency):
+        """The Loans sheet's status columns: in the loan's currency, and what is outstanding
+        and in arrears in the reporting currency at the as-of rate."""
+        if status is None:
+            return {}
+        row = {
+            "principal_disbursed": status.principal_disbursed,
+            "principal_repaid": status.principal_repaid,
+            "principal_outstanding": status.principal_outstanding,
+            "interest_received": status.interest_received,
+            "principal_in_arrears": status.principal_in_arrears,
+            "interest_in_arrears": status.interest_in_arrears,
+            "days_overdue": status.days_overdue,
+        }
+        try:
+            row["outstanding_rc"] = self.rates.convert(
+                status.principal_outstanding, currency, self.as_of
+            ).amount
+            row["arrears_rc"] = self.rates.convert(status.arrears, currency, self.as_of).amount
+        except NoRateError:
+            pass
+        return row
 
     def convert_tranche(self, t, paid):
         try:
@@ -376,6 +406,8 @@ class PortfolioWorkbook:
         except NoRateError:
             balance_rc = None
         figures = tranche["figures"]
+        status = self.loan_statuses.get(tranche["id"])
+        states = {line.due_on: line.state for line in status.lines} if status else {}
         base = {
             "portfolio": tranche["portfolio"],
             "project": tranche["project"],
@@ -403,6 +435,7 @@ class PortfolioWorkbook:
                 "next_payment": upcoming.payment if upcoming else None,
                 "committed_rc": figures.committed if figures is not None else None,
                 "balance_rc": balance_rc,
+                **self.loan_status_row(status, tranche["currency"]),
             }
         )
         schedule = self.sheets.get("schedules")
@@ -418,5 +451,6 @@ class PortfolioWorkbook:
                         "principal": each.principal,
                         "payment": each.payment,
                         "closing_balance": each.closing_balance,
+                        "state": STATE_LABEL.get(states.get(each.due_on), ""),
                     }
                 )

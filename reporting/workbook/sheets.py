@@ -139,6 +139,28 @@ LOAN_COLUMNS = [
         width=17,
         total=True,
     ),
+    # Loan status on the as-of date (funding.loans): what was disbursed and repaid, arrears.
+    Column("Principal disbursed", key("principal_disbursed"), MONEY_FORMAT, width=15),
+    Column("Principal repaid", key("principal_repaid"), MONEY_FORMAT, width=15),
+    Column("Principal outstanding", key("principal_outstanding"), MONEY_FORMAT, width=15),
+    Column("Interest received", key("interest_received"), MONEY_FORMAT, width=14),
+    Column("Principal in arrears", key("principal_in_arrears"), MONEY_FORMAT, width=14),
+    Column("Interest in arrears", key("interest_in_arrears"), MONEY_FORMAT, width=14),
+    Column("Days overdue", key("days_overdue"), COUNT, width=9),
+    Column(
+        "Principal outstanding (reporting currency, as-of rate)",
+        key("outstanding_rc"),
+        REPORTING,
+        width=17,
+        total=True,
+    ),
+    Column(
+        "In arrears (reporting currency, as-of rate)",
+        key("arrears_rc"),
+        REPORTING,
+        width=17,
+        total=True,
+    ),
 ]
 
 # Every instalment of every committed loan: only when asked for (with schedules).
@@ -156,6 +178,8 @@ SCHEDULE_COLUMNS = [
     Column("Principal", key("principal"), MONEY_FORMAT, width=14, per_currency=True),
     Column("Payment", key("payment"), MONEY_FORMAT, width=14, per_currency=True),
     Column("Closing balance", key("closing_balance"), MONEY_FORMAT, width=15),
+    # The instalment due that day on the schedule of what was disbursed (funding.loans).
+    Column("State on as-of date", key("state"), width=12),
 ]
 
 SHEETS = [

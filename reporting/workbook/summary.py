@@ -383,10 +383,11 @@ def write_cover(export, ws):
     )
     line(
         "Loans",
-        "One row per committed (signed) loan with loan terms: its terms and where its "
-        "repayment schedule stands on the as-of date."
+        "One row per committed (signed) loan with loan terms: its terms, where its "
+        "repayment schedule stands on the as-of date, and its status: principal disbursed, "
+        "repaid and outstanding, interest received, arrears and days overdue."
         + (
-            " Loan schedules: every instalment."
+            " Loan schedules: every instalment, paid, due, overdue or upcoming."
             if filters.with_schedules
             else " Every instalment comes when the export is asked with schedules."
         ),

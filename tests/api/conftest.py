@@ -10,7 +10,7 @@ from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from funding.models import LapseFlag, Tranche
+from funding.models import LapseFlag, Repayment, Tranche
 from tests.evaluations.factories import (
     EvaluationFactory,
     IndicatorFactory,
@@ -52,6 +52,7 @@ class World:
     evaluation: object
     flag: object
     rate: object
+    repayment: object = None  # interest received on the bank's loan
 
 
 @pytest.fixture
@@ -93,6 +94,9 @@ def world(cast):
             last_seen_on=date(2025, 12, 1),
         ),
         rate=ExchangeRateFactory(),
+        repayment=Repayment.objects.create(
+            tranche=tranche, received_on=date(2025, 3, 1), interest=Decimal("100.00")
+        ),
     )
 
 

@@ -95,6 +95,13 @@ RESOURCES = {
         deletable=lambda w: w.disbursement,
         writers={"officer", "manager"},
     ),
+    "repayments": Resource(
+        row=lambda w: w.repayment,
+        create=lambda w: {"tranche": w.tranche.pk, "received_on": "2025-03-01", "interest": "1.00"},
+        change=None,  # never edited: undone and entered again
+        deletable=lambda w: w.repayment,
+        writers={"finance", "manager"},
+    ),
     "lapse-flags": Resource(
         row=lambda w: w.flag,
         create=None,  # raised and resolved by the scan only

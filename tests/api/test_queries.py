@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from funding.models import LapseFlag
+from funding.models import LapseFlag, Repayment
 from tests.evaluations.factories import (
     EvaluationFactory,
     IndicatorFactory,
@@ -73,6 +73,14 @@ MAKE = {
     "disbursements": lambda n: DisbursementFactory.create_batch(
         n, tranche=TrancheFactory(amount=Decimal("1000000.00")), amount=Decimal("1.00")
     ),
+    "repayments": lambda n: [
+        Repayment.objects.create(
+            tranche=DisbursementFactory(amount=Decimal("100.00")).tranche,
+            received_on=date(2025, 3, 1),
+            principal=Decimal("1.00"),
+        )
+        for _ in range(n)
+    ],
     "lapse-flags": lapse_flags,
     "indicators": IndicatorFactory.create_batch,
     "targets": lambda n: [TargetFactory(due_on=date(2026, 1, 1) + i * DAY) for i in range(n)],

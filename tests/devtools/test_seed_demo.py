@@ -15,7 +15,15 @@ from django.utils import timezone
 
 from devtools.management.commands.seed_demo import DEMO_PASSWORD, PORTFOLIO_NAME
 from funding import coverage
-from funding.models import Disbursement, Instrument, LoanTerms, Purpose, Tranche
+from funding.models import (
+    Disbursement,
+    Instrument,
+    LapseFlag,
+    LoanTerms,
+    Purpose,
+    Repayment,
+    Tranche,
+)
 from portfolio.models import ExchangeRate, Membership, Organisation, Portfolio, Role
 from projects.models import Project
 from tests.factories import ProjectFactory
@@ -291,3 +299,15 @@ def test_launched_projects_show_every_lapse_situation(day):
         assert today == day
     assert found == EXPECTED_FLAGS
     assert set().union(*found.values()) == ALL_KINDS
+
+
+def test_its_loans_are_repaid_but_one_is_in_arrears(without_results):
+    seed()
+    repaid = set(Repayment.objects.values_list("tranche__funder_reference", flat=True).distinct())
+    assert repaid == {"RDB-2301", "RDB-2401"}
+    overdue = LapseFlag.objects.open().filter(kind="repayment_overdue")
+    assert set(overdue.values_list("project__code", flat=True)) == {"BD-SCH-01"}
+    seed()  # a rerun pays nothing twice
+    assert Repayment.objects.filter(tranche__funder_reference__in=repaid).count() == len(
+        set(Repayment.objects.values_list("reference", flat=True))
+    )

@@ -125,6 +125,7 @@ def test_flag_kinds_are_one_list_for_the_database_urgency_and_escalation():
         "unsecured",
         "underfunded",
         "disbursement_overdue",
+        "repayment_overdue",
     ]
     assert coverage.flag_urgency("something new") == len(coverage.FLAG_KINDS)
     assert {k.value for k in coverage.FLAG_KINDS if coverage.escalates_to(k.value)} == {

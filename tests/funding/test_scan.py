@@ -325,7 +325,9 @@ def test_scan_queries_do_not_grow_with_projects(
     build(190)
     large_total, large_reads = count_queries()
 
-    assert small_reads == large_reads <= 12
+    # 12, and one for the loan terms (repayment_overdue); a portfolio with loans reads their
+    # disbursements and repayments too (selectors.loan_statuses: three queries in all).
+    assert small_reads == large_reads <= 13
     if connection.vendor == "postgresql":
         # SQLite caps the rows of one INSERT at its variable limit; PostgreSQL does not.
         assert small_total == large_total

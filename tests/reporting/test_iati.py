@@ -18,7 +18,7 @@ from lxml import etree
 
 from devtools.management.commands.seed_demo import PORTFOLIO_NAME
 from evaluations.models import Level, Measure, PayoutRule
-from funding import services
+from funding import selectors, services
 from funding.models import Instrument, LoanTerms, Tranche
 from portfolio.models import Organisation, Portfolio, Role
 from projects.models import PolicySignificance, Project
@@ -186,7 +186,9 @@ def test_every_code_the_demo_export_writes_is_in_the_shipped_codelist(demo, expo
         written = set(root.xpath(path))
         assert written <= iati.codelist(name), (path, written - iati.codelist(name))
     # The demo uses most of the mappings; all of them must hold codes of their codelist.
-    assert set(root.xpath("//transaction-type/@code")) == {"2", "3"}
+    # Commitments and disbursements; interest received on the demo loans (and principal, once
+    # their grace has ended).
+    assert {"2", "3", "5"} <= set(root.xpath("//transaction-type/@code")) <= {"2", "3", "5", "6"}
     assert set(root.xpath("//finance-type/@code")) == {"110", "421"}
 
 
@@ -689,8 +691,46 @@ def test_loan_with_crs_add_loan_terms(export, reporter):
     assert first_principal.due_on > terms.first_payment_date
     assert loan_terms.find("repayment-first-date").get("iso-date") == str(first_principal.due_on)
     assert loan_terms.find("repayment-final-date").get("iso-date") == str(schedule[-1].due_on)
-    # Repayments are not recorded yet: no loan-status is claimed.
-    assert activity.find("crs-add/loan-status") is None
+
+
+@time_machine.travel(date(2026, 11, 28), tick=False)
+def test_repayments_are_transactions_5_and_6_and_the_loan_status_is_in_crs_add(export, reporter):
+    # 0.75% a year, quarterly, one year of grace from 30 Jun 2026: 40,000.00 out since
+    # 1 Apr 2025. Interest paid on the 30 Jun and 30 Sep instalments, 1,000.00 of principal
+    # prepaid; the instalments are interest only, so nothing else is due by 28 Nov 2026.
+    terms = LoanTermsFactory(
+        tranche__funder=reporter,
+        tranche__committed_on=date(2025, 3, 1),
+        annual_rate_percent=Decimal("0.750"),
+        method="linear",
+        frequency_months=3,
+        tenor_months=60,
+        grace_months=12,
+    )
+    tranche = terms.tranche
+    services.disburse(tranche, Decimal("40000"), date(2025, 4, 1))
+    status = selectors.loan_statuses([tranche], date(2026, 9, 30))[tranche.pk]
+    first, second = status.lines[:2]
+    services.record_repayment(tranche, date(2026, 6, 30), 0, first.instalment.interest, "R1")
+    services.record_repayment(
+        tranche, date(2026, 9, 30), Decimal("1000"), second.instalment.interest, "R2"
+    )
+    activity = only_activity(export(tranche.project.portfolio))
+
+    kinds = activity.xpath("transaction/transaction-type/@code")
+    assert kinds == ["2", "3", "5", "5", "6"]  # by date, then by kind
+    (principal,) = activity.xpath("transaction[transaction-type/@code='6']")
+    assert principal.find("value").text == "1000.00"
+    assert principal.get("ref") == "R2"
+    # Money coming back: the implementer provides it, the funder receives it.
+    assert principal.find("receiver-org").get("ref") == reporter.iati_identifier
+    loan_status = activity.find("crs-add/loan-status")
+    assert (loan_status.get("year"), loan_status.get("value-date")) == ("2026", "2026-11-28")
+    interest = first.instalment.interest + second.instalment.interest
+    assert loan_status.findtext("interest-received") == f"{interest:f}"
+    assert loan_status.findtext("principal-outstanding") == "39000.00"
+    assert loan_status.findtext("principal-arrears") == "0.00"
+    assert loan_status.findtext("interest-arrears") == "0.00"
 
 
 @time_machine.travel(TODAY, tick=False)

@@ -505,7 +505,9 @@ def test_the_command_lists_every_problem(tmp_path, portfolio, manager):
 
 def comparable(data):
     """The file without its timestamps, and without results, their conditions and the reports
-    linked from them: those are the evaluators' records, which the import does not create."""
+    linked from them: those are the evaluators' records, which the import does not create.
+    Nor does it read loan repayments yet (transactions 5 and 6, crs-add/loan-status): they
+    are left out too."""
     root = etree.fromstring(data)
     root.attrib.pop("generated-datetime")
     for activity in root:
@@ -513,6 +515,11 @@ def comparable(data):
         for tag in ("result", "conditions", "document-link"):
             for element in activity.findall(tag):
                 activity.remove(element)
+        for element in activity.xpath(
+            "transaction[transaction-type/@code='5' or transaction-type/@code='6']"
+            " | crs-add/loan-status"
+        ):
+            element.getparent().remove(element)
     return etree.tostring(root, encoding="unicode").splitlines()
 
 

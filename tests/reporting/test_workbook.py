@@ -9,7 +9,8 @@ from io import BytesIO
 import pytest
 from openpyxl import load_workbook
 
-from funding.models import Tranche
+from funding.models import Repayment, Tranche
+from funding.selectors import loan_statuses
 from projects.models import Project
 from reporting.workbook import (
     SCHEDULES_SHEET,
@@ -19,7 +20,7 @@ from reporting.workbook import (
     write_workbook,
 )
 from tests.evaluations.factories import IndicatorFactory
-from tests.factories import FunderFactory, ProjectFactory, TrancheFactory
+from tests.factories import DisbursementFactory, FunderFactory, ProjectFactory, TrancheFactory
 
 from .workbook_helpers import AS_OF, build_portfolio, calamine, export, records, total_rows
 
@@ -362,3 +363,26 @@ def test_a_sheet_past_excels_row_limit_goes_on_in_the_next(portfolio, monkeypatc
     assert len(records(sheets["Tranches"])) == 4 and len(records(sheets["Tranches (2)"])) == 2
     assert wb["Tranches (2)"].auto_filter.ref == "A1:W3"
     assert wb["Tranches (2)"].print_title_rows == "$1:$1"
+
+
+def test_loans_sheet_shows_the_loan_status_and_schedules_mark_overdue_lines(portfolio):
+    loan = Tranche.objects.get(funder_reference="B-1")
+    DisbursementFactory(tranche=loan, amount=Decimal("100000.00"), disbursed_on=date(2025, 2, 1))
+    Repayment.objects.create(tranche=loan, received_on=date(2026, 7, 1), interest=Decimal("500.00"))
+    as_of = date(2026, 8, 1)
+    status = loan_statuses([loan], as_of)[loan.pk]
+    assert status.interest_in_arrears > 0  # the 30 Jun 2026 interest is not all paid
+
+    _, out = export(ExportFilters(as_of=as_of, with_schedules=True))
+    sheets = calamine(out)
+    (row,) = records(sheets["Loans"])
+    assert row["Principal disbursed"] == 100000
+    assert row["Principal outstanding"] == 100000
+    assert row["Interest received"] == 500
+    assert row["Interest in arrears"] == pytest.approx(float(status.interest_in_arrears))
+    assert row["Days overdue"] == 32
+    assert row["In arrears (reporting currency, as-of rate)"] == pytest.approx(
+        float(status.arrears)
+    )
+    states = [i["State on as-of date"] for i in records(sheets[SCHEDULES_SHEET])]
+    assert states[:2] == ["Overdue", "Upcoming"]

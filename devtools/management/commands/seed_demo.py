@@ -13,7 +13,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from devtools.demo_results import seed_results
-from funding import services
+from funding import loans, selectors, services
 from funding.models import LoanTerms, Tranche
 from funding.scan import scan_lapses
 from funding.signals import rescans_paused
@@ -132,6 +132,10 @@ LOANS = {
     "RDB-2401": ("1.250",  300,   60,    6,     "annuity", "launch-12m"),
     "RDB-2801": ("1.000",  240,   48,    6,     "linear",  "today+5m"),
 }
+
+# Loans whose instalments the bank's finance staff have received, each on its due date; a loan
+# in arrears has missed its latest instalment (a repayment_overdue flag on its project).
+REPAYMENTS = {"RDB-2301": "on time", "RDB-2401": "in arrears"}
 
 # reference     disbursements (date, amount); made only while a tranche has none
 DISBURSEMENTS = {
@@ -367,6 +371,29 @@ def seed_disbursements(tranches, users, organisations, today):
             )
 
 
+def seed_repayments(tranches, users, today):
+    """Pay each demo loan's instalments due by today on their due dates, but for the latest
+    of a loan in arrears. Idempotent: only what is unpaid is paid, so a rerun on a later day
+    pays the instalments fallen due since and keeps the arrears on the latest."""
+    for reference, standing in REPAYMENTS.items():
+        tranche = tranches[reference]
+        status = selectors.loan_statuses([tranche], today).get(tranche.pk)
+        if status is None:
+            continue
+        unpaid = [line for line in status.lines if line.state in (loans.OVERDUE, loans.DUE)]
+        if standing == "in arrears" and unpaid:
+            unpaid = unpaid[:-1]
+        for line in unpaid:
+            services.record_repayment(
+                tranche,
+                line.due_on,
+                line.principal_unpaid,
+                line.interest_unpaid,
+                reference=f"{reference}/R{line.instalment.number}",
+                recorded_by=users["finance"],
+            )
+
+
 class Command(BaseCommand):
     help = "Load the demo portfolio (idempotent); print the demo logins."
 
@@ -416,6 +443,7 @@ class Command(BaseCommand):
         tranches = seed_tranches(projects, organisations, today)
         seed_loans(tranches, today)
         seed_disbursements(tranches, users, organisations, today)
+        seed_repayments(tranches, users, today)
         users_by_role = {}  # the first user of each role acts for it in the seeded results
         for username, _first, _last, role, _org, _admin in USERS:
             users_by_role.setdefault(role, users[username])
