@@ -26,7 +26,7 @@ from projects.models import Project
 D = date.fromisoformat
 VERIFIED = MeasurementStatus.VERIFIED
 REJECTED = MeasurementStatus.REJECTED
-REPORTED = MeasurementStatus.REPORTED
+REPORTED = MeasurementStatus.SUBMITTED
 
 # Two results frameworks, handed out to the projects in the order of their codes.
 # Measurements are (period start, period end, category, value or (numerator, denominator),

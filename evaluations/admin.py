@@ -5,6 +5,8 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
+from django.utils.html import format_html
 
 from portfolio import access
 from portfolio.admin import HistoryAdmin, RowAccess
@@ -13,8 +15,10 @@ from . import services
 from .models import (
     DAC_CRITERIA,
     Evaluation,
+    Evidence,
     Indicator,
     Measurement,
+    MeasurementComment,
     MeasurementStatus,
     PayoutTerms,
     Recommendation,
@@ -123,7 +127,37 @@ class TargetAdmin(HistoryAdmin):
 
 
 class ReviewActionForm(ActionForm):
-    reason = forms.CharField(required=False, label="Rejection reason")
+    reason = forms.CharField(required=False, label="Comment or rejection reason")
+
+
+class EvidenceInline(admin.TabularInline):
+    """Evidence is listed here and downloaded through the access-checked page link."""
+
+    model = Evidence
+    fields = ["name", "download", "uploaded_by", "uploaded_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False  # attached through the measurement's page or the API, which check it
+
+    @admin.display(description="file")
+    def download(self, evidence):
+        return format_html(
+            '<a href="{}">{}</a>', reverse("evidence-download", args=[evidence.pk]), "Download"
+        )
+
+
+class CommentInline(admin.TabularInline):
+    model = MeasurementComment
+    fields = ["created_at", "author", "kind", "text"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Measurement)
@@ -149,12 +183,16 @@ class MeasurementAdmin(HistoryAdmin):
         "verified_by",
         "verified_at",
         "rejection_reason",
+        "submitted_at",
+        "superseded_by",
+        "superseded_reason",
     ]
     action_form = ReviewActionForm
-    actions = ["verify_selected", "reject_selected"]
+    actions = ["verify_selected", "return_selected", "reject_selected"]
+    inlines = [EvidenceInline, CommentInline]
 
     def get_readonly_fields(self, request, obj=None):
-        if obj is not None and obj.status != MeasurementStatus.REPORTED:
+        if obj is not None and not obj.is_open:
             # Reviewed evidence is final; the model refuses edits, so do not offer them.
             return [name.removesuffix("_id") for name in Measurement.RECORDED_FIELDS] + list(
                 self.readonly_fields
@@ -183,6 +221,16 @@ class MeasurementAdmin(HistoryAdmin):
         )
 
     @admin.action(
+        description="Return selected measurements for revision (give the comment above)",
+        permissions=["review"],
+    )
+    def return_selected(self, request, queryset):
+        reason = request.POST.get("reason", "")
+        self._review(
+            request, queryset, lambda each: services.return_measurement(each, request.user, reason)
+        )
+
+    @admin.action(
         description="Reject selected measurements (give the reason above)", permissions=["review"]
     )
     def reject_selected(self, request, queryset):
@@ -193,14 +241,14 @@ class MeasurementAdmin(HistoryAdmin):
 
     def _review(self, request, queryset, review):
         done = 0
-        for measurement in queryset.filter(status=MeasurementStatus.REPORTED):
+        for measurement in queryset.filter(status=MeasurementStatus.SUBMITTED):
             try:
                 review(measurement)
             except (ValidationError, PermissionDenied) as error:
                 self.message_user(request, f"{measurement}: {_message(error)}", messages.ERROR)
             else:
                 done += 1
-        skipped = queryset.exclude(status=MeasurementStatus.REPORTED).count()
+        skipped = queryset.exclude(status=MeasurementStatus.SUBMITTED).count()
         if done:
             self.message_user(request, f"{done} measurement(s) reviewed.", messages.SUCCESS)
         if skipped:
@@ -239,8 +287,19 @@ class EvaluationAdmin(HistoryAdmin):
                 ]
             },
         ),
-        (None, {"fields": ["summary", "findings", "report", "report_is_public"]}),
+        (None, {"fields": ["summary", "findings", "participants", "participation_method"]}),
+        (None, {"fields": ["report", "report_download", "report_is_public"]}),
     ]
+    readonly_fields = ["report_download"]
+
+    @admin.display(description="stored report")
+    def report_download(self, evaluation):
+        # Reports are private: the link is the access-checked download, never a media URL.
+        if not evaluation.report:
+            return "–"
+        return format_html(
+            '<a href="{}">{}</a>', reverse("evaluation-report", args=[evaluation.pk]), "Download"
+        )
 
     def save_model(self, request, obj, form, change):
         services.save_evaluation(obj, request.user)

@@ -69,25 +69,50 @@ class MeasurementForm(PageFormMixin, forms.ModelForm):
 
 class ReviewForm(PageFormMixin, forms.Form):
     VERIFY = "verify"
+    RETURN = "return"
     REJECT = "reject"
 
     decision = forms.ChoiceField(
         label=_("Decision"),
-        choices=[(VERIFY, _("Verify: the source supports the value")), (REJECT, _("Reject"))],
+        choices=[
+            (VERIFY, _("Verify: the source supports the value")),
+            (RETURN, _("Return for revision")),
+            (REJECT, _("Reject")),
+        ],
         widget=forms.RadioSelect,
     )
     rejection_reason = forms.CharField(
-        label=_("Why it is rejected"),
+        label=_("Comment or reason"),
         required=False,
+        max_length=4000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("Needed when you reject; the reporter sees it."),
+        help_text=_("Needed when you return or reject; the reporter sees it."),
     )
 
     def clean(self):
         data = super().clean()
-        if data.get("decision") == self.REJECT and not (data.get("rejection_reason") or "").strip():
-            self.add_error("rejection_reason", _("Say why the measurement is rejected."))
+        needs_reason = data.get("decision") in (self.REJECT, self.RETURN)
+        if needs_reason and not (data.get("rejection_reason") or "").strip():
+            message = (
+                _("Say why the measurement is rejected.")
+                if data.get("decision") == self.REJECT
+                else _("Say what the reporter should revise.")
+            )
+            self.add_error("rejection_reason", message)
         return data
+
+
+class CommentForm(PageFormMixin, forms.Form):
+    text = forms.CharField(
+        label=_("Comment"), max_length=4000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class EvidenceForm(PageFormMixin, forms.Form):
+    file = forms.FileField(
+        label=_("Evidence file"),
+        help_text=_("PDF, image (PNG, JPEG), spreadsheet (.xlsx, .csv) or document (.docx)."),
+    )
 
 
 class EvaluationForm(PageFormMixin, forms.ModelForm):
@@ -100,6 +125,8 @@ class EvaluationForm(PageFormMixin, forms.ModelForm):
             *DAC_CRITERIA,
             "summary",
             "findings",
+            "participants",
+            "participation_method",
             "report",
             "report_is_public",
         ]
@@ -115,6 +142,8 @@ class EvaluationForm(PageFormMixin, forms.ModelForm):
             "sustainability": _("Sustainability"),
             "summary": _("Summary"),
             "findings": _("Findings"),
+            "participants": _("Who took part (participatory evaluations)"),
+            "participation_method": _("How they took part"),
             "report": _("Report (PDF or Word)"),
             "report_is_public": _("The report may be published"),
         }
@@ -129,6 +158,8 @@ class EvaluationForm(PageFormMixin, forms.ModelForm):
             "completed_on": date_input(),
             "summary": forms.Textarea(attrs={"rows": 3}),
             "findings": forms.Textarea(attrs={"rows": 5}),
+            "participants": forms.Textarea(attrs={"rows": 2}),
+            "participation_method": forms.Textarea(attrs={"rows": 2}),
         }
 
     def __init__(self, *args, **kwargs):

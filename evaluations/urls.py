@@ -11,6 +11,13 @@ urlpatterns = [
         name="measurement-new",
     ),
     path("measurements/review/", views.review_queue, name="review-queue"),
+    path("measurements/mine/", views.returned_queue, name="returned-queue"),
     path("measurements/<int:pk>/review/", views.measurement_review, name="measurement-review"),
+    path("measurements/<int:pk>/edit/", views.measurement_edit, name="measurement-edit"),
+    path("measurements/<int:pk>/submit/", views.measurement_submit, name="measurement-submit"),
+    path("measurements/<int:pk>/comment/", views.measurement_comment, name="measurement-comment"),
+    path("measurements/<int:pk>/evidence/", views.evidence_upload, name="evidence-upload"),
+    path("evidence/<int:pk>/download/", views.evidence_download, name="evidence-download"),
+    path("evaluations/<int:pk>/report/", views.evaluation_report, name="evaluation-report"),
     path("projects/<int:project_pk>/evaluations/new/", views.evaluation_new, name="evaluation-new"),
 ]

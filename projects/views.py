@@ -5,7 +5,7 @@ from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from evaluations.models import Evaluation, Measurement
+from evaluations.models import Evaluation, Indicator, Measurement
 from funding import selectors, timeline
 from funding.models import Disbursement, Instrument
 from portfolio import access
@@ -78,6 +78,10 @@ def project_detail(request, pk):
         today,
     )
     may_review = access.may(user, access.REVIEW, Measurement)
+    # An implementer reads the results of its own organisation's projects only.
+    reads_results = access.may(user, access.VIEW, Evaluation(project=project))
+    if not reads_results:
+        indicators = []
     context = {
         "project": project,
         "today": today,
@@ -91,12 +95,14 @@ def project_detail(request, pk):
         ),
         "indicators": indicators,
         "may_review": may_review,
-        "evaluations": Evaluation.objects.filter(project=project)
+        "evaluations": access.visible(user, Evaluation.objects.filter(project=project))
         .select_related("evaluator")
         .prefetch_related("recommendations"),
         "history": project_history(project),
         "may_add_tranche": access.may(user, access.ADD, project.tranches.model),
-        "may_record_results": access.may(user, access.ADD, Measurement),
+        "may_record_results": access.may(
+            user, access.ADD, Measurement(indicator=Indicator(project=project))
+        ),
         "may_record_evaluation": access.may(user, access.ADD, Evaluation),
     }
     return render(request, "projects/project_detail.html", context)

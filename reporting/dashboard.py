@@ -180,10 +180,13 @@ def recent_activity(portfolio, limit=10):
         .order_by("-history_date")[:limit]
     ):
         sentence = {
-            "reported": _("Result reported for %(indicator)s"),
+            "draft": _("Result drafted for %(indicator)s"),
+            "submitted": _("Result submitted for %(indicator)s"),
+            "returned": _("Result returned for revision for %(indicator)s"),
             "verified": _("Result verified for %(indicator)s"),
             "rejected": _("Result rejected for %(indicator)s"),
-        }[record.status]
+            "superseded": _("Result superseded for %(indicator)s"),
+        }.get(record.status, _("Result changed for %(indicator)s"))
         events.append(
             (
                 record.history_date,

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from ..storage import private_storage
 from ..validators import validate_report_file
 from .common import related_or_none
 
@@ -64,8 +65,22 @@ class Evaluation(models.Model):
     sustainability = _rating_field()
     summary = models.TextField(blank=True)
     findings = models.TextField(blank=True)
+    # A participatory evaluation says who took part and how (required for that kind).
+    participants = models.TextField(
+        "who took part",
+        blank=True,
+        max_length=4000,
+        help_text="e.g. two women's groups of Kisumu, a user panel of 12 market traders.",
+    )
+    participation_method = models.TextField(
+        "how they took part",
+        blank=True,
+        max_length=4000,
+        help_text="e.g. focus groups scoring the criteria, community validation of findings.",
+    )
     report = models.FileField(
         upload_to="evaluation-reports/%Y/",
+        storage=private_storage,
         blank=True,
         validators=[validate_report_file],
         help_text="PDF or Word (.docx).",
@@ -109,6 +124,21 @@ class Evaluation(models.Model):
             )
         if self.completed_on and self.completed_on > timezone.localdate():
             errors["completed_on"] = "An evaluation cannot be completed in the future."
+        project = related_or_none(self, "project")
+        if (
+            self.kind == EvaluationKind.INDEPENDENT
+            and project is not None
+            and self.evaluator_id is not None
+            and self.evaluator_id == project.implementing_partner_id
+        ):
+            errors["evaluator"] = (
+                "An independent evaluation cannot be by the project's implementing partner."
+            )
+        if self.kind == EvaluationKind.PARTICIPATORY:
+            if not self.participants.strip():
+                errors["participants"] = "Say who took part in the participatory evaluation."
+            if not self.participation_method.strip():
+                errors["participation_method"] = "Say how they took part."
         if errors:
             raise ValidationError(errors)
 

@@ -67,7 +67,7 @@ def test_a_decision_posted_on_ones_own_measurement_is_refused(signed_in, people)
 
     assert response.status_code == 403
     assert "reported themselves" in response.content.decode()
-    assert Measurement.objects.get(pk=own.pk).status == MeasurementStatus.REPORTED
+    assert Measurement.objects.get(pk=own.pk).status == MeasurementStatus.SUBMITTED
 
 
 def test_a_rejection_is_stored_with_its_reason_and_reviewer(signed_in, people):
@@ -109,7 +109,7 @@ def test_a_recorded_measurement_is_stored_as_reported_by_whoever_records_it(sign
         Decimal("150"),
         "Registry",
     )
-    assert (stored.status, stored.reported_by) == (MeasurementStatus.REPORTED, people["evaluator"])
+    assert (stored.status, stored.reported_by) == (MeasurementStatus.SUBMITTED, people["evaluator"])
     assert stored.history.first().history_user == people["evaluator"]
 
 

@@ -165,7 +165,7 @@ def test_evaluator_records_a_measurement_and_another_verifies_it(world, login):
     assert response.status_code == 403
     assert "reported themselves" in response.content.decode()
     recorded.refresh_from_db()
-    assert recorded.status == MeasurementStatus.REPORTED
+    assert recorded.status == MeasurementStatus.SUBMITTED
     response = client.post(f"/measurements/{world.measurement.pk}/review/", {"decision": "verify"})
     assert response.status_code == 302
     world.measurement.refresh_from_db()

@@ -80,7 +80,7 @@ def test_a_reported_measurement_is_stored_as_reported_by_whoever_sends_it(evalua
 
     stored = Measurement.objects.get(indicator=indicator)
     assert (stored.status, stored.reported_by, stored.value) == (
-        MeasurementStatus.REPORTED,
+        MeasurementStatus.SUBMITTED,
         evaluator,
         Decimal("100"),
     )
@@ -142,7 +142,7 @@ def test_nobody_verifies_or_rejects_a_measurement_they_reported(people, role):
     with pytest.raises(PermissionDenied, match="reported themselves"):
         services.reject_measurement(measurement, people[role], "Typo")
     stored = Measurement.objects.get(pk=measurement.pk)
-    assert (stored.status, stored.verified_by) == (MeasurementStatus.REPORTED, None)
+    assert (stored.status, stored.verified_by) == (MeasurementStatus.SUBMITTED, None)
 
 
 @pytest.mark.parametrize("role", ["officer", "finance"])
@@ -151,7 +151,7 @@ def test_only_evaluators_and_managers_review(people, role):
 
     with pytest.raises(PermissionDenied, match="Only evaluators"):
         services.verify_measurement(measurement, people[role])
-    assert Measurement.objects.get(pk=measurement.pk).status == MeasurementStatus.REPORTED
+    assert Measurement.objects.get(pk=measurement.pk).status == MeasurementStatus.SUBMITTED
 
 
 def test_a_manager_verifies_what_somebody_else_reported(people):
