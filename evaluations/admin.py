@@ -6,7 +6,8 @@ from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from portfolio import access
 from portfolio.admin import HistoryAdmin, RowAccess
@@ -15,10 +16,8 @@ from . import services
 from .models import (
     DAC_CRITERIA,
     Evaluation,
-    Evidence,
     Indicator,
     Measurement,
-    MeasurementComment,
     MeasurementStatus,
     PayoutTerms,
     Recommendation,
@@ -130,36 +129,6 @@ class ReviewActionForm(ActionForm):
     reason = forms.CharField(required=False, label="Comment or rejection reason")
 
 
-class EvidenceInline(admin.TabularInline):
-    """Evidence is listed here and downloaded through the access-checked page link."""
-
-    model = Evidence
-    fields = ["name", "download", "uploaded_by", "uploaded_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False  # attached through the measurement's page or the API, which check it
-
-    @admin.display(description="file")
-    def download(self, evidence):
-        return format_html(
-            '<a href="{}">{}</a>', reverse("evidence-download", args=[evidence.pk]), "Download"
-        )
-
-
-class CommentInline(admin.TabularInline):
-    model = MeasurementComment
-    fields = ["created_at", "author", "kind", "text"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Measurement)
 class MeasurementAdmin(HistoryAdmin):
     list_display = [
@@ -186,10 +155,40 @@ class MeasurementAdmin(HistoryAdmin):
         "submitted_at",
         "superseded_by",
         "superseded_reason",
+        "evidence_files",
+        "review_comments",
     ]
     action_form = ReviewActionForm
     actions = ["verify_selected", "return_selected", "reject_selected"]
-    inlines = [EvidenceInline, CommentInline]
+
+    @admin.display(description="evidence")
+    def evidence_files(self, measurement):
+        # Private files: each link is the access-checked download, never a media URL.
+        return (
+            format_html_join(
+                mark_safe("<br>"),
+                '<a href="{}">{}</a>',
+                (
+                    (reverse("evidence-download", args=[e.pk]), e.name)
+                    for e in measurement.evidence.all()
+                ),
+            )
+            or "–"
+        )
+
+    @admin.display(description="comments")
+    def review_comments(self, measurement):
+        return (
+            format_html_join(
+                mark_safe("<br>"),
+                "{} ({}, {:%Y-%m-%d}): {}",
+                (
+                    (c.author, c.get_kind_display(), c.created_at, c.text)
+                    for c in measurement.comments.select_related("author")
+                ),
+            )
+            or "–"
+        )
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and not obj.is_open:

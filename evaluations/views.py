@@ -126,9 +126,11 @@ def measurement_review(request, pk):
         user, measurement
     )
     may_change = access.may(user, access.CHANGE, measurement)
-    form = ReviewForm(posted(request) if "decision" in request.POST else None)
-    if request.method == "POST" and "decision" in request.POST:
+    # A POST here is a decision; the other steps post to their own addresses.
+    form = ReviewForm(posted(request))
+    if request.method == "POST":
         if not may_verify:
+            _check_awaits_review_page(measurement)
             raise PermissionDenied(access.reason(user, access.REVIEW, measurement))
         if form.is_valid():
             decision = form.cleaned_data["decision"]
@@ -254,6 +256,15 @@ def evaluation_new(request, project_pk):
         {"form": form, "formset": formset, "project": project},
         status=form_status(form, formset),
     )
+
+
+def _check_awaits_review_page(measurement):
+    # A decision on a measurement that waits for none is a bad request, not a refusal.
+    if measurement.status != MeasurementStatus.SUBMITTED:
+        raise PermissionDenied(
+            _("Only a submitted measurement can be reviewed; this one is %(status)s.")
+            % {"status": measurement.get_status_display().lower()}
+        )
 
 
 def _visible_measurement(request, pk):

@@ -23,7 +23,7 @@ def test_nobody_verifies_their_own_measurement(api, world, people):
     response = api("evaluator").post(f"/api/v1/measurements/{world.measurement.pk}/verify/")
 
     assert response.status_code == 403
-    assert "reported themselves" in response.json()["detail"]
+    assert "reported or changed" in response.json()["detail"]
     assert Measurement.objects.get(pk=world.measurement.pk).status == "submitted"
 
 

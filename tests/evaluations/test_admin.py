@@ -93,7 +93,10 @@ def test_verify_action_refuses_self_verification(client, admin_user):
 
     response = act(client, "verify_selected", [measurement])
 
-    assert "Nobody may verify or reject a measurement they reported" in response.content.decode()
+    assert (
+        "Nobody may verify, return or reject a measurement they reported"
+        in response.content.decode()
+    )
     assert Measurement.objects.get(pk=measurement.pk).status == MeasurementStatus.SUBMITTED
 
 
@@ -210,7 +213,7 @@ def test_an_evaluator_verifies_from_the_admin_but_never_their_own(client):
 
     response = act(client, "verify_selected", [own, others])
 
-    assert "reported themselves" in response.content.decode()
+    assert "reported or changed" in response.content.decode()
     assert Measurement.objects.get(pk=own.pk).status == MeasurementStatus.SUBMITTED
     stored = Measurement.objects.get(pk=others.pk)
     assert (stored.status, stored.verified_by) == (MeasurementStatus.VERIFIED, reviewer)

@@ -138,7 +138,7 @@ def test_the_reporter_is_told_why(api, people):
 
     assert response.status_code == 403
     assert response.json() == {
-        "detail": "Nobody may verify or reject a measurement they reported themselves."
+        "detail": "Nobody may verify, return or reject a measurement they reported or changed."
     }
 
 
