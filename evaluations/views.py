@@ -6,7 +6,7 @@ from pathlib import PurePath
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import F
+from django.db.models import F, Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -111,7 +111,7 @@ def returned_queue(request):
             status__in=[MeasurementStatus.RETURNED, MeasurementStatus.DRAFT],
         )
         .select_related("indicator__project")
-        .prefetch_related("comments")
+        .prefetch_related(Prefetch("comments", to_attr="comment_list"))
         .order_by("reported_at", "pk")
     )
     return render(request, "evaluations/returned_queue.html", {"measurements": waiting})
