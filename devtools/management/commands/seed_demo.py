@@ -47,6 +47,7 @@ ORGANISATIONS = [
     ("andes",     "Andes Digital Public Services",      "implementer", "",                  "PE", "PE-RUC-20601234567"),
     ("manila",    "Manila Health Systems Lab",          "implementer", "",                  "PH", "PH-SEC-CS201912345"),
     ("evaluator", "Meridian Evaluation Partners",       "evaluator",   "",                  "GB", "GB-COH-09876543"),
+    ("lumen",     "Lumen Impact Verification",          "evaluator",   "",                  "ZA", ""),
 ]
 
 # username     first     last        role                     organisation  staff + superuser
@@ -56,6 +57,10 @@ USERS = [
     ("evaluator", "Priya",  "Raman",    Role.EVALUATOR,         "evaluator", False),
     ("finance",   "Daniel", "Mensah",   Role.FINANCE,           "bank",      False),
     ("manager",   "Sofía",  "Quispe",   Role.PORTFOLIO_MANAGER, "bank",      True),
+    # Reports the results of Andes' projects (the results-based PE-MIG-01); verifies nothing.
+    ("implementer", "Mateo", "Huamán",  Role.IMPLEMENTER,       "andes",     False),
+    # A second, independent firm: verifies what the first evaluator changed or reported.
+    ("evaluator2", "Thandi", "Mokoena", Role.EVALUATOR,         "lumen",     False),
 ]
 
 # Who records the disbursements of each funder's tranches.
@@ -415,9 +420,9 @@ class Command(BaseCommand):
         tranches = seed_tranches(projects, organisations, today)
         seed_loans(tranches, today)
         seed_disbursements(tranches, users, organisations, today)
-        users_by_role = {
-            role: users[username] for username, _first, _last, role, _org, _admin in USERS
-        }
+        users_by_role = {}
+        for username, _first, _last, role, _org, _admin in USERS:
+            users_by_role.setdefault(role, users[username])  # the first of each role
         seed_results(projects, tranches, users_by_role, organisations["evaluator"])
         return created_users
 
@@ -433,6 +438,6 @@ class Command(BaseCommand):
         if not rows:
             return
         self.stdout.write("Demo logins:")
-        self.stdout.write(f"  {'username':<10} {'role':<18} password")
+        self.stdout.write(f"  {'username':<12} {'role':<18} password")
         for username, role in rows:
-            self.stdout.write(f"  {username:<10} {role:<18} {DEMO_PASSWORD}")
+            self.stdout.write(f"  {username:<12} {role:<18} {DEMO_PASSWORD}")
