@@ -258,7 +258,15 @@ class MeasurementAdmin(HistoryAdmin):
 
 class RecommendationInline(admin.TabularInline):
     model = Recommendation
-    fields = ["text", "owner", "due_on", "status"]
+    fields = [
+        "text",
+        "owner_organisation",
+        "owner",
+        "due_on",
+        "status",
+        "response",
+        "response_text",
+    ]
     extra = 0
 
 
@@ -316,8 +324,16 @@ class EvaluationAdmin(HistoryAdmin):
 
 @admin.register(Recommendation)
 class RecommendationAdmin(HistoryAdmin):
-    list_display = ["__str__", "evaluation", "owner", "due_on", "status"]
-    list_filter = ["status", "evaluation__kind", "evaluation__project__portfolio"]
+    list_display = [
+        "__str__",
+        "evaluation",
+        "owner_organisation",
+        "owner",
+        "due_on",
+        "status",
+        "response",
+    ]
+    list_filter = ["status", "response", "evaluation__kind", "evaluation__project__portfolio"]
     search_fields = ["text", "owner", "evaluation__project__code"]
     list_select_related = ["evaluation__project"]
 

@@ -357,7 +357,16 @@ class MeasurementViewSet(RoleTableViewSet):
 class RecommendationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Recommendation
-        fields = ["id", "text", "owner", "due_on", "status"]
+        fields = [
+            "id",
+            "text",
+            "owner",
+            "owner_organisation",
+            "due_on",
+            "status",
+            "response",
+            "response_text",
+        ]
         read_only_fields = fields
 
 

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from portfolio.forms import PageFormMixin
 from portfolio.models import Organisation
 
-from .models import DAC_CRITERIA, Evaluation, Measurement, Recommendation
+from .models import DAC_CRITERIA, Evaluation, FollowUp, Measurement, Recommendation
 
 
 def date_input():
@@ -170,14 +170,36 @@ class EvaluationForm(PageFormMixin, forms.ModelForm):
 class RecommendationForm(PageFormMixin, forms.ModelForm):
     class Meta:
         model = Recommendation
-        fields = ["text", "owner", "due_on", "status"]
+        fields = [
+            "text",
+            "owner",
+            "owner_organisation",
+            "due_on",
+            "status",
+            "response",
+            "response_text",
+        ]
         labels = {
             "text": _("Recommendation"),
             "owner": _("Who follows it up"),
+            "owner_organisation": _("Owner organisation"),
             "due_on": _("Due on"),
             "status": _("Follow-up status"),
+            "response": _("Management response"),
+            "response_text": _("What management will do, or why not"),
         }
-        widgets = {"text": forms.Textarea(attrs={"rows": 2}), "due_on": date_input()}
+        widgets = {
+            "text": forms.Textarea(attrs={"rows": 2}),
+            "due_on": date_input(),
+            "response_text": forms.Textarea(attrs={"rows": 2}),
+        }
+
+
+class FollowUpForm(PageFormMixin, forms.Form):
+    text = forms.CharField(
+        label=_("What was done"), max_length=4000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    status = forms.ChoiceField(label=_("Follow-up status"), choices=FollowUp.choices)
 
 
 RecommendationFormSet = inlineformset_factory(

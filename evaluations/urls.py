@@ -18,6 +18,11 @@ urlpatterns = [
     path("measurements/<int:pk>/comment/", views.measurement_comment, name="measurement-comment"),
     path("measurements/<int:pk>/evidence/", views.evidence_upload, name="evidence-upload"),
     path("evidence/<int:pk>/download/", views.evidence_download, name="evidence-download"),
+    path(
+        "recommendations/<int:pk>/follow-up/",
+        views.recommendation_follow_up,
+        name="recommendation-follow-up",
+    ),
     path("evaluations/<int:pk>/report/", views.evaluation_report, name="evaluation-report"),
     path("projects/<int:project_pk>/evaluations/new/", views.evaluation_new, name="evaluation-new"),
 ]

@@ -22,11 +22,12 @@ from .forms import (
     CommentForm,
     EvaluationForm,
     EvidenceForm,
+    FollowUpForm,
     MeasurementForm,
     RecommendationFormSet,
     ReviewForm,
 )
-from .models import Evaluation, Evidence, Measurement, MeasurementStatus
+from .models import Evaluation, Evidence, Measurement, MeasurementStatus, Recommendation
 
 
 @reader_required
@@ -228,6 +229,25 @@ def evaluation_report(request, pk):
     if not evaluation.report or not access.may(request.user, access.VIEW, evaluation):
         raise Http404("No such report.")
     return _download(evaluation.report, PurePath(evaluation.report.name).name)
+
+
+@require_POST
+@reader_required
+def recommendation_follow_up(request, pk):
+    """A follow-up note from the project page, by an evaluator or the owner organisation."""
+    recommendation = get_object_or_404(
+        access.visible(request.user, Recommendation.objects.select_related("evaluation__project")),
+        pk=pk,
+    )
+    form = FollowUpForm(request.POST)
+    if form.is_valid():
+        services.follow_up_recommendation(
+            recommendation, request.user, form.cleaned_data["text"], form.cleaned_data["status"]
+        )
+        messages.success(request, _("Follow-up recorded."))
+    else:
+        messages.error(request, _("Say what was done, and the follow-up status."))
+    return redirect(recommendation.evaluation.project.get_absolute_url() + "#evaluations")
 
 
 @reader_required

@@ -10,6 +10,7 @@ role sees nothing, so the doors answer 404. Writing follows the role table:
   verify or reject measurements; they never touch money;
 - implementers (people of an implementing partner) report measurements, with evidence, for
   their own organisation's projects only, and read only those projects' results;
+- the people of a recommendation's owner organisation follow it up;
 - verifiers verify, return or reject measurements, and write nothing else;
 - who may verify one measurement is `may_verify()`: independence, for managers too. Nobody
   verifies what they reported or changed, nor one of a project their organisation
@@ -214,6 +215,10 @@ def may(user, action, subject) -> bool:
     if label in RESULTS and action in WRITES:
         if found.has(Role.EVALUATOR):
             return True
+        if label == "evaluations.recommendation" and action == CHANGE:
+            # Its owner organisation's people follow a recommendation up.
+            owner = getattr(obj, "owner_organisation_id", None)
+            return obj is None or (owner is not None and owner in found.organisations)
         if label in IMPLEMENTED and found.has(Role.IMPLEMENTER):
             return obj is None or partner_of(obj) in found.orgs(Role.IMPLEMENTER)
         return False

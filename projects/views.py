@@ -5,7 +5,7 @@ from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from evaluations.models import Evaluation, Indicator, Measurement
+from evaluations.models import Evaluation, FollowUp, Indicator, Measurement
 from funding import selectors, timeline
 from funding.models import Disbursement, Instrument
 from portfolio import access
@@ -78,6 +78,15 @@ def project_detail(request, pk):
         today,
     )
     may_review = access.may(user, access.REVIEW, Measurement)
+    evaluations = list(
+        access.visible(user, Evaluation.objects.filter(project=project))
+        .select_related("evaluator")
+        .prefetch_related("recommendations__owner_organisation", "recommendations__updates__author")
+    )
+    for evaluation in evaluations:
+        for recommendation in evaluation.recommendations.all():
+            recommendation.may_follow_up = access.may(user, access.CHANGE, recommendation)
+            recommendation.overdue = recommendation.is_overdue(today)
     # An implementer reads the results of its own organisation's projects only.
     reads_results = access.may(user, access.VIEW, Evaluation(project=project))
     if not reads_results:
@@ -95,9 +104,8 @@ def project_detail(request, pk):
         ),
         "indicators": indicators,
         "may_review": may_review,
-        "evaluations": access.visible(user, Evaluation.objects.filter(project=project))
-        .select_related("evaluator")
-        .prefetch_related("recommendations"),
+        "evaluations": evaluations,
+        "follow_up_choices": FollowUp.choices,
         "history": project_history(project),
         "may_add_tranche": access.may(user, access.ADD, project.tranches.model),
         "may_record_results": access.may(

@@ -13,8 +13,10 @@ from .evaluations import (
     Evaluation,
     EvaluationKind,
     FollowUp,
+    ManagementResponse,
     Rating,
     Recommendation,
+    RecommendationUpdate,
 )
 from .indicators import (
     CATEGORIES,
@@ -61,6 +63,7 @@ __all__ = [
     "Evaluation",
     "EvaluationKind",
     "FollowUp",
+    "ManagementResponse",
     "Indicator",
     "Level",
     "Measure",
@@ -71,6 +74,7 @@ __all__ = [
     "PayoutTerms",
     "Rating",
     "Recommendation",
+    "RecommendationUpdate",
     "Target",
     "category_problem",
     "plain",

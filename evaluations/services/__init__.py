@@ -9,7 +9,12 @@ pages, admin): each asks the role table, validates the row and saves it with its
 - `payouts`: payout terms and the eligible amounts that verified results earn.
 """
 
-from .evaluations import delete_recommendation, save_evaluation, save_recommendation
+from .evaluations import (
+    delete_recommendation,
+    follow_up_recommendation,
+    save_evaluation,
+    save_recommendation,
+)
 from .indicators import save_indicator, save_target
 from .measurements import (
     attach_evidence,
@@ -29,6 +34,7 @@ __all__ = [
     "comment_on_measurement",
     "delete_measurement",
     "delete_recommendation",
+    "follow_up_recommendation",
     "recalculate_payouts",
     "reject_measurement",
     "report_measurement",
