@@ -21,6 +21,7 @@ from .models import (
     Evaluation,
     Evidence,
     Indicator,
+    ManagementResponse,
     Measurement,
     MeasurementComment,
     Recommendation,
@@ -355,6 +356,13 @@ class MeasurementViewSet(RoleTableViewSet):
 
 
 class RecommendationSerializer(serializers.ModelSerializer):
+    response = serializers.ChoiceField(
+        choices=ManagementResponse.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Management's response; empty until it responds.",
+    )
+
     class Meta:
         model = Recommendation
         fields = [
