@@ -54,7 +54,7 @@ def recipients(notice) -> list[str]:
 def send_notice(notice_id) -> bool:
     """Send the notice's email unless it was sent already; True when this call sent it."""
     notice = (
-        MeasurementNotice.objects.select_for_update(skip_locked=True)
+        MeasurementNotice.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("measurement__indicator__project", "measurement__reported_by")
         .filter(pk=notice_id, sent_at__isnull=True)
         .first()
