@@ -81,7 +81,9 @@ def test_evaluator_records_and_verifies_results(page):
     assert Measurement.objects.filter(source="Registry extract, January").exists()
 
     # Verify a result that someone else reported.
-    page.get_by_role("link", name="Results to review").click()
+    page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="Results to review"
+    ).click()
     shot(page, "evaluator-1-review-queue")
     page.get_by_role("link", name=re.compile(r"^Review ")).first.click()
     page.get_by_label("Verify: the source supports the value").check()
