@@ -102,6 +102,30 @@ class ReviewForm(PageFormMixin, forms.Form):
         return data
 
 
+class SupersedeForm(PageFormMixin, forms.Form):
+    reason = forms.CharField(
+        label=_("Why the verified value is corrected"),
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    value = forms.DecimalField(
+        label=_("Corrected value"), max_digits=20, decimal_places=4, required=False
+    )
+    numerator = forms.DecimalField(
+        label=_("Numerator"), max_digits=20, decimal_places=4, required=False
+    )
+    denominator = forms.DecimalField(
+        label=_("Denominator"), max_digits=20, decimal_places=4, required=False
+    )
+
+    def changes(self):
+        return {
+            name: self.cleaned_data[name]
+            for name in ("value", "numerator", "denominator")
+            if self.cleaned_data.get(name) is not None
+        }
+
+
 class CommentForm(PageFormMixin, forms.Form):
     text = forms.CharField(
         label=_("Comment"), max_length=4000, widget=forms.Textarea(attrs={"rows": 2})

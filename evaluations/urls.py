@@ -15,6 +15,11 @@ urlpatterns = [
     path("measurements/<int:pk>/review/", views.measurement_review, name="measurement-review"),
     path("measurements/<int:pk>/edit/", views.measurement_edit, name="measurement-edit"),
     path("measurements/<int:pk>/submit/", views.measurement_submit, name="measurement-submit"),
+    path(
+        "measurements/<int:pk>/supersede/",
+        views.measurement_supersede,
+        name="measurement-supersede",
+    ),
     path("measurements/<int:pk>/comment/", views.measurement_comment, name="measurement-comment"),
     path("measurements/<int:pk>/evidence/", views.evidence_upload, name="evidence-upload"),
     path("evidence/<int:pk>/download/", views.evidence_download, name="evidence-download"),

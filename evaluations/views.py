@@ -26,6 +26,7 @@ from .forms import (
     MeasurementForm,
     RecommendationFormSet,
     ReviewForm,
+    SupersedeForm,
 )
 from .models import Evaluation, Evidence, Measurement, MeasurementStatus, Recommendation
 
@@ -160,6 +161,8 @@ def measurement_review(request, pk):
         "may_submit": may_change
         and measurement.status in (MeasurementStatus.DRAFT, MeasurementStatus.RETURNED),
         "may_comment": access.may(user, access.COMMENT, measurement),
+        "may_supersede": may_change and measurement.status == MeasurementStatus.VERIFIED,
+        "supersede_form": SupersedeForm(),
         "comment_form": CommentForm(),
         "evidence_form": EvidenceForm(),
         "evidence": measurement.evidence.all(),
@@ -179,6 +182,26 @@ def measurement_submit(request, pk):
     else:
         messages.success(request, _("Measurement submitted for review."))
     return redirect("measurement-review", measurement.pk)
+
+
+@require_POST
+@reader_required
+def measurement_supersede(request, pk):
+    """Correct a verified value: a new measurement goes to review with the reason kept."""
+    measurement = _visible_measurement(request, pk)
+    form = SupersedeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Say why the verified value is corrected."))
+        return redirect("measurement-review", measurement.pk)
+    try:
+        correction = services.supersede_measurement(
+            measurement, request.user, form.cleaned_data["reason"], **form.changes()
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("measurement-review", measurement.pk)
+    messages.success(request, _("Correction submitted for review; the old value no longer counts."))
+    return redirect("measurement-review", correction.pk)
 
 
 @require_POST

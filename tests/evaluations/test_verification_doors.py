@@ -283,3 +283,22 @@ def test_an_evaluation_report_downloads_for_readers_only(world, client):
     client.force_login(world.verifier)
     page = client.get(f"/projects/{world.project.pk}/").content.decode()
     assert f'href="/evaluations/{evaluation.pk}/report/"' in page
+
+
+def test_page_supersedes_a_verified_value_with_a_reason(world, client):
+    measurement = evidence_for(world).measurement
+    services.verify_measurement(measurement, world.verifier)
+    client.force_login(world.implementer)
+    page = client.get(f"/measurements/{measurement.pk}/review/").content.decode()
+    assert "Correct this verified value" in page
+    assert f'href="/measurements/{measurement.pk}/edit/"' not in page
+
+    response = client.post(
+        f"/measurements/{measurement.pk}/supersede/",
+        {"reason": "Registry duplicates removed.", "value": "450"},
+    )
+
+    correction = Measurement.objects.get(supersedes=measurement)
+    assert response.url == f"/measurements/{correction.pk}/review/"
+    assert (correction.status, correction.value) == (MeasurementStatus.SUBMITTED, Decimal("450"))
+    assert Measurement.objects.get(pk=measurement.pk).status == MeasurementStatus.SUPERSEDED
