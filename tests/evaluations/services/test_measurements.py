@@ -311,3 +311,22 @@ def test_every_review_path_ends_in_the_one_payout_service(world, monkeypatch, st
         "delete": lambda: services.delete_measurement(measurement, world.firm_colleague),
     }[step]()
     assert [indicator.pk for indicator in calls] == [world.indicator.pk]
+
+
+def test_a_notice_is_queued_for_its_task_and_the_task_sends_it_once(world, mailoutbox):
+    from evaluations.services import digests
+    from evaluations.tasks import send_measurement_notice
+    from portfolio.models import OutboxMessage
+
+    measurement = new(world)
+    notice = MeasurementNotice.objects.get(measurement=measurement)
+    message = OutboxMessage.objects.get(args=[notice.pk])
+    assert message.task_name == digests.SEND_MEASUREMENT_NOTICE == send_measurement_notice.name
+
+    send_measurement_notice.apply(args=[notice.pk])
+    send_measurement_notice.apply(args=[notice.pk])
+
+    to_verifier = [mail for mail in mailoutbox if "verifier@example.org" in mail.to]
+    assert len(to_verifier) == 1
+    # Nobody hears of a measurement they may not verify.
+    assert not any("partner_verifier@example.org" in mail.to for mail in mailoutbox)
