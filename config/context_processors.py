@@ -18,6 +18,7 @@ def navigation(request):
             "log_tranches": access.may(user, access.ADD, Tranche),
             "record_results": access.may(user, access.ADD, Measurement),
             "review_results": access.may(user, access.REVIEW, Measurement),
+            "returned_results": access.may(user, access.ADD, Measurement),
             "record_evaluations": access.may(user, access.ADD, Evaluation),
             "keep_rates": access.may(user, access.ADD, ExchangeRate),
             "export": access.may(user, access.VIEW, ExportJob),

@@ -3,6 +3,8 @@
 from datetime import date
 from decimal import Decimal
 
+from django.utils import timezone
+
 from evaluations import services
 from evaluations.models import (
     Aggregation,
@@ -21,12 +23,13 @@ from evaluations.models import (
     Target,
 )
 from funding.models import Tranche
+from portfolio.models import Membership, Role
 from projects.models import Project
 
 D = date.fromisoformat
 VERIFIED = MeasurementStatus.VERIFIED
 REJECTED = MeasurementStatus.REJECTED
-REPORTED = MeasurementStatus.REPORTED
+REPORTED = MeasurementStatus.SUBMITTED
 
 # Two results frameworks, handed out to the projects in the order of their codes.
 # Measurements are (period start, period end, category, value or (numerator, denominator),
@@ -281,21 +284,32 @@ def seed_results(projects, tranches, users, evaluator_org):
     - ``tranches``: {funder reference: Tranche}. Every results-based one gets pro-rata
       payout terms on a target of its project (which gets a framework if it has none yet),
       so that verified results have earned part of it.
-    - ``users``: {role name: User}. "evaluator" verifies; the reporter is the first of
-      "implementer", "portfolio_manager", "donor_officer", "finance". Without two
-      distinct users measurements stay reported.
+    - ``users``: {role name: User}. "evaluator" verifies; "implementer" reports its own
+      organisation's projects, and the first of "portfolio_manager", "donor_officer",
+      "finance" (else the implementer) reports the others. Without two distinct users
+      measurements stay submitted.
     - ``evaluator_org``: the Organisation that evaluates the first two active projects
       (a mid-term and an independent evaluation); without it, no evaluations.
 
     Missing keys are skipped.
     """
+    implementer = users.get("implementer")
+    implementing = (
+        set(
+            Membership.objects.filter(user=implementer, role=Role.IMPLEMENTER).values_list(
+                "organisation_id", flat=True
+            )
+        )
+        if implementer is not None
+        else set()
+    )
     reporter = next(
         (
             users[role]
-            for role in ("implementer", "portfolio_manager", "donor_officer", "finance")
+            for role in ("portfolio_manager", "donor_officer", "finance")
             if users.get(role) is not None
         ),
-        None,
+        implementer,
     )
     verifier = users.get("evaluator")
     if verifier is not None and reporter is not None and verifier.pk == reporter.pk:
@@ -317,8 +331,11 @@ def seed_results(projects, tranches, users, evaluator_org):
         for spec in framework["indicators"]:
             indicator = _indicator(project, spec)
             if project.status in ACTIVE:
+                # An implementer reports its own organisation's projects; others' results
+                # are reported by the first other reporter.
+                by = implementer if project.implementing_partner_id in implementing else reporter
                 for row in spec["measurements"]:
-                    _measurement(indicator, row, reporter, verifier)
+                    _measurement(indicator, row, by or reporter, verifier)
 
     for tranche in results_based:
         code, due_on, category = framework_of[tranche.project_id]["payout_target"]
@@ -380,6 +397,7 @@ def _measurement(indicator, row, reporter, verifier):
         measurement.numerator, measurement.denominator = (Decimal(part) for part in value)
     else:
         measurement.value = Decimal(value)
+    measurement.submitted_at = timezone.now()
     measurement.full_clean()
     measurement.save()
     if verifier is None:

@@ -5,6 +5,9 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from portfolio import access
 from portfolio.admin import HistoryAdmin, RowAccess
@@ -125,7 +128,9 @@ class TargetAdmin(HistoryAdmin):
 
 
 class ReviewActionForm(ActionForm):
-    reason = forms.CharField(required=False, max_length=TEXT_LENGTH, label="Rejection reason")
+    reason = forms.CharField(
+        required=False, max_length=TEXT_LENGTH, label="Comment or rejection reason"
+    )
 
 
 @admin.register(Measurement)
@@ -151,12 +156,46 @@ class MeasurementAdmin(HistoryAdmin):
         "verified_by",
         "verified_at",
         "rejection_reason",
+        "submitted_at",
+        "superseded_by",
+        "superseded_reason",
+        "evidence_files",
+        "review_comments",
     ]
     action_form = ReviewActionForm
-    actions = ["verify_selected", "reject_selected"]
+    actions = ["verify_selected", "return_selected", "reject_selected"]
+
+    @admin.display(description="evidence")
+    def evidence_files(self, measurement):
+        # Private files: each link is the access-checked download, never a media URL.
+        return (
+            format_html_join(
+                mark_safe("<br>"),
+                '<a href="{}">{}</a>',
+                (
+                    (reverse("evidence-download", args=[e.pk]), e.name)
+                    for e in measurement.evidence.all()
+                ),
+            )
+            or "–"
+        )
+
+    @admin.display(description="comments")
+    def review_comments(self, measurement):
+        return (
+            format_html_join(
+                mark_safe("<br>"),
+                "{} ({}, {:%Y-%m-%d}): {}",
+                (
+                    (c.author, c.get_kind_display(), c.created_at, c.text)
+                    for c in measurement.comments.select_related("author")
+                ),
+            )
+            or "–"
+        )
 
     def get_readonly_fields(self, request, obj=None):
-        if obj is not None and obj.status != MeasurementStatus.REPORTED:
+        if obj is not None and not obj.is_open:
             # Reviewed evidence is final; the model refuses edits, so do not offer them.
             return [name.removesuffix("_id") for name in Measurement.RECORDED_FIELDS] + list(
                 self.readonly_fields
@@ -185,6 +224,16 @@ class MeasurementAdmin(HistoryAdmin):
         )
 
     @admin.action(
+        description="Return selected measurements for revision (give the comment above)",
+        permissions=["review"],
+    )
+    def return_selected(self, request, queryset):
+        reason = request.POST.get("reason", "")
+        self._review(
+            request, queryset, lambda each: services.return_measurement(each, request.user, reason)
+        )
+
+    @admin.action(
         description="Reject selected measurements (give the reason above)", permissions=["review"]
     )
     def reject_selected(self, request, queryset):
@@ -195,14 +244,14 @@ class MeasurementAdmin(HistoryAdmin):
 
     def _review(self, request, queryset, review):
         done = 0
-        for measurement in queryset.filter(status=MeasurementStatus.REPORTED):
+        for measurement in queryset.filter(status=MeasurementStatus.SUBMITTED):
             try:
                 review(measurement)
             except (ValidationError, PermissionDenied) as error:
                 self.message_user(request, f"{measurement}: {_message(error)}", messages.ERROR)
             else:
                 done += 1
-        skipped = queryset.exclude(status=MeasurementStatus.REPORTED).count()
+        skipped = queryset.exclude(status=MeasurementStatus.SUBMITTED).count()
         if done:
             self.message_user(request, f"{done} measurement(s) reviewed.", messages.SUCCESS)
         if skipped:
@@ -213,7 +262,15 @@ class MeasurementAdmin(HistoryAdmin):
 
 class RecommendationInline(admin.TabularInline):
     model = Recommendation
-    fields = ["text", "owner", "due_on", "status"]
+    fields = [
+        "text",
+        "owner_organisation",
+        "owner",
+        "due_on",
+        "status",
+        "response",
+        "response_text",
+    ]
     extra = 0
 
 
@@ -241,8 +298,19 @@ class EvaluationAdmin(HistoryAdmin):
                 ]
             },
         ),
-        (None, {"fields": ["summary", "findings", "report", "report_is_public"]}),
+        (None, {"fields": ["summary", "findings", "participants", "participation_method"]}),
+        (None, {"fields": ["report", "report_download", "report_is_public"]}),
     ]
+    readonly_fields = ["report_download"]
+
+    @admin.display(description="stored report")
+    def report_download(self, evaluation):
+        # Reports are private: the link is the access-checked download, never a media URL.
+        if not evaluation.report:
+            return "–"
+        return format_html(
+            '<a href="{}">{}</a>', reverse("evaluation-report", args=[evaluation.pk]), "Download"
+        )
 
     def save_model(self, request, obj, form, change):
         services.save_evaluation(obj, request.user)
@@ -260,8 +328,16 @@ class EvaluationAdmin(HistoryAdmin):
 
 @admin.register(Recommendation)
 class RecommendationAdmin(HistoryAdmin):
-    list_display = ["__str__", "evaluation", "owner", "due_on", "status"]
-    list_filter = ["status", "evaluation__kind", "evaluation__project__portfolio"]
+    list_display = [
+        "__str__",
+        "evaluation",
+        "owner_organisation",
+        "owner",
+        "due_on",
+        "status",
+        "response",
+    ]
+    list_filter = ["status", "response", "evaluation__kind", "evaluation__project__portfolio"]
     search_fields = ["text", "owner", "evaluation__project__code"]
     list_select_related = ["evaluation__project"]
 

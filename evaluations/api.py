@@ -1,10 +1,12 @@
-"""REST API for results: indicators, targets, measurements (verified or rejected by an
-evaluator) and evaluations."""
+"""REST API for results: indicators, targets, measurements (from draft to verified, returned
+or rejected by an independent verifier, with comments and evidence files) and evaluations."""
 
+from django.urls import reverse
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from portfolio import access
@@ -18,8 +20,11 @@ from .models import (
     DAC_CRITERIA,
     Disaggregation,
     Evaluation,
+    Evidence,
     Indicator,
+    ManagementResponse,
     Measurement,
+    MeasurementComment,
     Recommendation,
     Target,
 )
@@ -121,7 +126,39 @@ class TargetViewSet(RoleTableViewSet):
     ordering_fields = ["due_on", "id"]
 
 
+class EvidenceSerializer(serializers.ModelSerializer):
+    download = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Evidence
+        fields = ["id", "name", "uploaded_by", "uploaded_at", "download"]
+        read_only_fields = fields
+
+    def get_download(self, evidence) -> str:
+        return reverse("evidence-download", args=[evidence.pk])
+
+
+class CommentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MeasurementComment
+        fields = ["id", "kind", "author", "text", "created_at"]
+        read_only_fields = fields
+
+
 class MeasurementSerializer(ServiceModelSerializer):
+    draft = serializers.BooleanField(
+        write_only=True,
+        required=False,
+        default=False,
+        help_text="Save without sending it to review (a new or draft measurement only).",
+    )
+    can_verify = serializers.SerializerMethodField(
+        help_text="May you verify, return or reject it (the independence rule)? "
+        "Answered on one measurement; null in lists."
+    )
+    evidence = EvidenceSerializer(many=True, read_only=True)
+    comments = CommentSerializer(many=True, read_only=True)
+
     class Meta:
         model = Measurement
         fields = [
@@ -141,20 +178,70 @@ class MeasurementSerializer(ServiceModelSerializer):
             "verified_by",
             "verified_at",
             "rejection_reason",
+            "submitted_at",
+            "superseded_by",
+            "superseded_reason",
+            "can_verify",
+            "draft",
+            "evidence",
+            "comments",
         ]
         extra_kwargs = {
             "value": {"help_text": "Leave out for a percentage: numerator / denominator give it."}
         }
 
-    def persist(self, measurement):
+    def get_can_verify(self, measurement) -> bool | None:
+        if self.parent is not None:
+            return None  # per row it would read each row's history; lists stay cheap
+        return access.may_verify(self.user, measurement)
+
+    def create(self, validated_data):
+        draft = validated_data.pop("draft", False)
+        return self.persist(Measurement(**validated_data), submit=not draft)
+
+    def update(self, measurement, validated_data):
+        draft = validated_data.pop("draft", False)
+        for name, value in validated_data.items():
+            setattr(measurement, name, value)
+        return self.persist(measurement, submit=not draft)
+
+    def persist(self, measurement, submit=True):
         with self.model_errors():
-            return services.report_measurement(measurement, self.user)
+            return services.report_measurement(measurement, self.user, submit=submit)
 
 
 class RejectionSerializer(InputSerializer):
     reason = serializers.CharField(
         max_length=TEXT_LENGTH, help_text="Why the measurement does not count."
     )
+
+
+class VerificationSerializer(InputSerializer):
+    comment = serializers.CharField(
+        required=False, allow_blank=True, max_length=4000, help_text="Optional remark."
+    )
+
+
+class ReturnSerializer(InputSerializer):
+    comment = serializers.CharField(max_length=4000, help_text="What the reporter should revise.")
+
+
+class CommentInputSerializer(InputSerializer):
+    text = serializers.CharField(max_length=4000)
+
+
+class SupersedeSerializer(InputSerializer):
+    reason = serializers.CharField(
+        max_length=4000, help_text="Why the verified value is corrected."
+    )
+    value = serializers.DecimalField(max_digits=20, decimal_places=4, required=False)
+    numerator = serializers.DecimalField(max_digits=20, decimal_places=4, required=False)
+    denominator = serializers.DecimalField(max_digits=20, decimal_places=4, required=False)
+    source = serializers.CharField(max_length=300, required=False)
+
+
+class EvidenceUploadSerializer(InputSerializer):
+    file = serializers.FileField(help_text="PDF, PNG, JPEG, .xlsx, .csv or .docx.")
 
 
 class MeasurementFilter(filters.FilterSet):
@@ -181,40 +268,128 @@ class MeasurementViewSet(RoleTableViewSet):
     search_fields = ["indicator__code", "indicator__name", "indicator__project__code", "source"]
     ordering = ["id"]
     ordering_fields = ["period_start", "period_end", "id"]
-    access_actions = {"verify": access.REVIEW, "reject": access.REVIEW}
+    access_actions = {
+        "verify": access.REVIEW,
+        "reject": access.REVIEW,
+        "return_for_revision": access.REVIEW,
+        "submit": access.CHANGE,
+        "supersede": access.CHANGE,
+        "evidence": access.CHANGE,
+        "comment": access.COMMENT,
+    }
+
+    def get_queryset(self):
+        return super().get_queryset().prefetch_related("evidence", "comments")
 
     def perform_destroy(self, measurement):
         services.delete_measurement(measurement, self.request.user)
 
-    @extend_schema(request=None, responses=MeasurementSerializer)
+    def _answer(self, measurement):
+        return Response(self.get_serializer(Measurement.objects.get(pk=measurement.pk)).data)
+
+    def _body(self, serializer_class):
+        body = serializer_class(data=self.request.data)
+        body.is_valid(raise_exception=True)
+        return body.validated_data
+
+    @extend_schema(request=VerificationSerializer, responses=MeasurementSerializer)
     @action(detail=True, methods=["post"])
     def verify(self, request, pk=None):
-        """Verify a reported measurement, so it counts toward targets and payouts."""
-        measurement = services.verify_measurement(self.get_object(), request.user)
-        return Response(self.get_serializer(measurement).data)
+        """Verify a submitted measurement, so it counts toward targets and payouts."""
+        measurement = self.get_object()
+        body = self._body(VerificationSerializer)
+        return self._answer(
+            services.verify_measurement(measurement, request.user, body.get("comment", ""))
+        )
 
     @extend_schema(request=RejectionSerializer, responses=MeasurementSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
-        """Reject a reported measurement, with the reason; it never counts."""
+        """Reject a submitted measurement, with the reason; it never counts."""
         measurement = self.get_object()
-        body = RejectionSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        measurement = services.reject_measurement(
-            measurement, request.user, body.validated_data["reason"]
-        )
-        return Response(self.get_serializer(measurement).data)
+        body = self._body(RejectionSerializer)
+        return self._answer(services.reject_measurement(measurement, request.user, body["reason"]))
+
+    @extend_schema(request=ReturnSerializer, responses=MeasurementSerializer)
+    @action(detail=True, methods=["post"], url_path="return")
+    def return_for_revision(self, request, pk=None):
+        """Send a submitted measurement back to its reporter, saying what to revise."""
+        measurement = self.get_object()
+        body = self._body(ReturnSerializer)
+        return self._answer(services.return_measurement(measurement, request.user, body["comment"]))
+
+    @extend_schema(request=None, responses=MeasurementSerializer)
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        """Send a draft or returned measurement to review."""
+        return self._answer(services.submit_measurement(self.get_object(), request.user))
+
+    @extend_schema(request=SupersedeSerializer, responses=MeasurementSerializer)
+    @action(detail=True, methods=["post"])
+    def supersede(self, request, pk=None):
+        """Correct a verified measurement: a new one goes to review, this one stops counting."""
+        measurement = self.get_object()
+        body = dict(self._body(SupersedeSerializer))
+        reason = body.pop("reason")
+        replacement = services.supersede_measurement(measurement, request.user, reason, **body)
+        return self._answer(replacement)
+
+    @extend_schema(request=CommentInputSerializer, responses=MeasurementSerializer)
+    @action(detail=True, methods=["post"])
+    def comment(self, request, pk=None):
+        """Comment on a measurement, as its reporter or a reviewer."""
+        measurement = self.get_object()
+        body = self._body(CommentInputSerializer)
+        services.comment_on_measurement(measurement, request.user, body["text"])
+        return self._answer(measurement)
+
+    @extend_schema(
+        request={"multipart/form-data": EvidenceUploadSerializer}, responses=MeasurementSerializer
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        parser_classes=[MultiPartParser, FormParser, JSONParser],
+    )
+    def evidence(self, request, pk=None):
+        """Attach an evidence file to an open measurement."""
+        measurement = self.get_object()
+        body = self._body(EvidenceUploadSerializer)
+        services.attach_evidence(measurement, request.user, body["file"])
+        return self._answer(measurement)
 
 
 class RecommendationSerializer(serializers.ModelSerializer):
+    response = serializers.ChoiceField(
+        choices=ManagementResponse.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Management's response; empty until it responds.",
+    )
+
     class Meta:
         model = Recommendation
-        fields = ["id", "text", "owner", "due_on", "status"]
+        fields = [
+            "id",
+            "text",
+            "owner",
+            "owner_organisation",
+            "due_on",
+            "status",
+            "response",
+            "response_text",
+        ]
         read_only_fields = fields
 
 
 class EvaluationSerializer(ServiceModelSerializer):
     recommendations = RecommendationSerializer(many=True, read_only=True)
+    report = serializers.SerializerMethodField(
+        help_text="Where the report is downloaded (for those who may read it), or null."
+    )
+
+    def get_report(self, evaluation) -> str | None:
+        return reverse("evaluation-report", args=[evaluation.pk]) if evaluation.report else None
 
     class Meta:
         model = Evaluation
@@ -227,6 +402,8 @@ class EvaluationSerializer(ServiceModelSerializer):
             *DAC_CRITERIA,
             "summary",
             "findings",
+            "participants",
+            "participation_method",
             "report",
             "report_is_public",
             "recommendations",

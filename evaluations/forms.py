@@ -8,7 +8,7 @@ from portfolio.fields import TEXT_LENGTH
 from portfolio.forms import PageFormMixin
 from portfolio.models import Organisation
 
-from .models import DAC_CRITERIA, Evaluation, Measurement, Recommendation
+from .models import DAC_CRITERIA, Evaluation, FollowUp, Measurement, Recommendation
 
 
 def date_input():
@@ -70,26 +70,74 @@ class MeasurementForm(PageFormMixin, forms.ModelForm):
 
 class ReviewForm(PageFormMixin, forms.Form):
     VERIFY = "verify"
+    RETURN = "return"
     REJECT = "reject"
 
     decision = forms.ChoiceField(
         label=_("Decision"),
-        choices=[(VERIFY, _("Verify: the source supports the value")), (REJECT, _("Reject"))],
+        choices=[
+            (VERIFY, _("Verify: the source supports the value")),
+            (RETURN, _("Return for revision")),
+            (REJECT, _("Reject")),
+        ],
         widget=forms.RadioSelect,
     )
     rejection_reason = forms.CharField(
-        label=_("Why it is rejected"),
+        label=_("Comment or reason"),
         max_length=TEXT_LENGTH,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("Needed when you reject; the reporter sees it."),
+        help_text=_("Needed when you return or reject; the reporter sees it."),
     )
 
     def clean(self):
         data = super().clean()
-        if data.get("decision") == self.REJECT and not (data.get("rejection_reason") or "").strip():
-            self.add_error("rejection_reason", _("Say why the measurement is rejected."))
+        needs_reason = data.get("decision") in (self.REJECT, self.RETURN)
+        if needs_reason and not (data.get("rejection_reason") or "").strip():
+            message = (
+                _("Say why the measurement is rejected.")
+                if data.get("decision") == self.REJECT
+                else _("Say what the reporter should revise.")
+            )
+            self.add_error("rejection_reason", message)
         return data
+
+
+class SupersedeForm(PageFormMixin, forms.Form):
+    reason = forms.CharField(
+        label=_("Why the verified value is corrected"),
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    value = forms.DecimalField(
+        label=_("Corrected value"), max_digits=20, decimal_places=4, required=False
+    )
+    numerator = forms.DecimalField(
+        label=_("Numerator"), max_digits=20, decimal_places=4, required=False
+    )
+    denominator = forms.DecimalField(
+        label=_("Denominator"), max_digits=20, decimal_places=4, required=False
+    )
+
+    def changes(self):
+        return {
+            name: self.cleaned_data[name]
+            for name in ("value", "numerator", "denominator")
+            if self.cleaned_data.get(name) is not None
+        }
+
+
+class CommentForm(PageFormMixin, forms.Form):
+    text = forms.CharField(
+        label=_("Comment"), max_length=4000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class EvidenceForm(PageFormMixin, forms.Form):
+    file = forms.FileField(
+        label=_("Evidence file"),
+        help_text=_("PDF, image (PNG, JPEG), spreadsheet (.xlsx, .csv) or document (.docx)."),
+    )
 
 
 class EvaluationForm(PageFormMixin, forms.ModelForm):
@@ -102,6 +150,8 @@ class EvaluationForm(PageFormMixin, forms.ModelForm):
             *DAC_CRITERIA,
             "summary",
             "findings",
+            "participants",
+            "participation_method",
             "report",
             "report_is_public",
         ]
@@ -117,6 +167,8 @@ class EvaluationForm(PageFormMixin, forms.ModelForm):
             "sustainability": _("Sustainability"),
             "summary": _("Summary"),
             "findings": _("Findings"),
+            "participants": _("Who took part (participatory evaluations)"),
+            "participation_method": _("How they took part"),
             "report": _("Report (PDF or Word)"),
             "report_is_public": _("The report may be published"),
         }
@@ -131,6 +183,8 @@ class EvaluationForm(PageFormMixin, forms.ModelForm):
             "completed_on": date_input(),
             "summary": forms.Textarea(attrs={"rows": 3}),
             "findings": forms.Textarea(attrs={"rows": 5}),
+            "participants": forms.Textarea(attrs={"rows": 2}),
+            "participation_method": forms.Textarea(attrs={"rows": 2}),
         }
 
     def __init__(self, *args, **kwargs):
@@ -141,23 +195,36 @@ class EvaluationForm(PageFormMixin, forms.ModelForm):
 class RecommendationForm(PageFormMixin, forms.ModelForm):
     class Meta:
         model = Recommendation
-        fields = ["text", "owner", "due_on", "status"]
+        fields = [
+            "text",
+            "owner",
+            "owner_organisation",
+            "due_on",
+            "status",
+            "response",
+            "response_text",
+        ]
         labels = {
             "text": _("Recommendation"),
             "owner": _("Who follows it up"),
+            "owner_organisation": _("Owner organisation"),
             "due_on": _("Due on"),
             "status": _("Follow-up status"),
+            "response": _("Management response"),
+            "response_text": _("What management will do, or why not"),
         }
-        widgets = {"text": forms.Textarea(attrs={"rows": 2}), "due_on": date_input()}
+        widgets = {
+            "text": forms.Textarea(attrs={"rows": 2}),
+            "due_on": date_input(),
+            "response_text": forms.Textarea(attrs={"rows": 2}),
+        }
 
 
-class FollowUpForm(PageFormMixin, forms.ModelForm):
-    """A recommendation's follow-up status, changed from the project page."""
-
-    class Meta:
-        model = Recommendation
-        fields = ["status"]
-        labels = {"status": _("Follow-up status")}
+class FollowUpForm(PageFormMixin, forms.Form):
+    text = forms.CharField(
+        label=_("What was done"), max_length=TEXT_LENGTH, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    status = forms.ChoiceField(label=_("Follow-up status"), choices=FollowUp.choices)
 
 
 RecommendationFormSet = inlineformset_factory(

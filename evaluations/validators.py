@@ -1,4 +1,5 @@
-"""Checks on evaluation report uploads: PDF or DOCX only, by name and by content, size-limited."""
+"""Checks on uploads: evaluation reports (PDF or DOCX) and measurement evidence (PDF, images,
+spreadsheets, documents), each by name and by content, and size-limited."""
 
 import zipfile
 from pathlib import PurePath
@@ -66,4 +67,88 @@ def _docx_problem(file):
         return "This file is named .docx but is not a Word document."
     if DOCX_MACRO_PART in parts:
         return "Word documents with macros are not accepted; save the report as .docx without macros or as PDF."
+    return None
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+JPEG_SIGNATURE = b"\xff\xd8\xff"
+XLSX_MAIN_PART = "xl/workbook.xml"
+XLSX_MACRO_PART = "xl/vbaProject.bin"
+
+
+def validate_evidence_file(file):
+    """Evidence: PDF, PNG or JPEG image, .xlsx or .csv spreadsheet, or .docx document."""
+    if getattr(file, "_committed", False):
+        return
+    limit = settings.MAX_UPLOAD_BYTES
+    if file.size is not None and file.size > limit:
+        raise ValidationError(
+            "The file is %(size)s; evidence may be at most %(limit)s.",
+            code="file_too_large",
+            params={"size": filesizeformat(file.size), "limit": filesizeformat(limit)},
+        )
+    extension = PurePath(file.name or "").suffix.lower()
+    problem = {
+        ".pdf": lambda: None if _looks_like_pdf(file) else "not a PDF document",
+        ".png": lambda: None if _starts_with(file, PNG_SIGNATURE) else "not a PNG image",
+        ".jpg": lambda: None if _starts_with(file, JPEG_SIGNATURE) else "not a JPEG image",
+        ".jpeg": lambda: None if _starts_with(file, JPEG_SIGNATURE) else "not a JPEG image",
+        ".xlsx": lambda: _office_problem(
+            file, XLSX_MAIN_PART, XLSX_MACRO_PART, "an Excel workbook"
+        ),
+        ".docx": lambda: _office_problem(file, DOCX_MAIN_PART, DOCX_MACRO_PART, "a Word document"),
+        ".csv": lambda: None if _looks_like_text(file) else "not a text (CSV) file",
+    }.get(extension)
+    if problem is None:
+        raise ValidationError(
+            "Evidence must be a PDF, an image (PNG, JPEG), a spreadsheet (.xlsx, .csv) or a "
+            "document (.docx).",
+            code="file_type",
+        )
+    found = problem()
+    if found:
+        raise ValidationError(
+            "This file is named %(extension)s but is %(problem)s.",
+            code="file_content",
+            params={"extension": extension, "problem": found},
+        )
+
+
+def _starts_with(file, signature):
+    file.seek(0)
+    try:
+        return file.read(len(signature)) == signature
+    finally:
+        file.seek(0)
+
+
+def _looks_like_text(file):
+    file.seek(0)
+    try:
+        head = file.read(64 * 1024)
+    finally:
+        file.seek(0)
+    if b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        # A multi-byte character cut at the end of the sample is still text.
+        return error.start >= len(head) - 3
+    return True
+
+
+def _office_problem(file, main_part, macro_part, kind):
+    file.seek(0)
+    try:
+        with zipfile.ZipFile(file) as archive:
+            parts = set(archive.namelist())
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        return f"not {kind}"
+    finally:
+        file.seek(0)
+    if main_part not in parts:
+        return f"not {kind}"
+    if macro_part in parts:
+        return f"{kind} with macros, which are not accepted"
     return None

@@ -8,7 +8,13 @@ role sees nothing, so the doors answer 404. Writing follows the role table:
   funding organisations, and acknowledge lapse flags of projects those organisations fund;
 - evaluators write indicators, targets, measurements, evaluations and recommendations, and
   verify or reject measurements; they never touch money;
-- nobody, a manager included, verifies or rejects a measurement they reported themselves;
+- implementers (people of an implementing partner) report measurements, with evidence, for
+  their own organisation's projects only, and read only those projects' results;
+- the people of a recommendation's owner organisation follow it up;
+- verifiers verify, return or reject measurements, and write nothing else;
+- who may verify one measurement is `may_verify()`: independence, for managers too. Nobody
+  verifies what they reported or changed, nor one of a project their organisation
+  implements, nor one reported by somebody of their own organisation;
 - finance staff read everything, write exchange rates, and record (and undo) loan
   repayments: the only money they touch; donor officers do not record repayments, since the
   lender's finance team is who sees the money arrive;
@@ -31,7 +37,8 @@ ADD = "add"
 CHANGE = "change"
 DELETE = "delete"
 ACKNOWLEDGE = "acknowledge"
-REVIEW = "review"  # verify or reject a measurement
+REVIEW = "review"  # verify, return or reject a measurement
+COMMENT = "comment"  # write a comment on a measurement
 DOWNLOAD = "download"  # see an export job's progress and download its workbook
 
 WRITES = (ADD, CHANGE, DELETE)
@@ -50,6 +57,20 @@ RESULTS = {
     "evaluations.evaluation",
     "evaluations.recommendation",
 }
+# What implementers write, for the projects their organisation implements.
+IMPLEMENTED = {"evaluations.measurement"}
+# How each results row reaches its project's implementing partner, to scope what an
+# implementer reads to the projects of its own organisation.
+PARTNER_PATHS = {
+    "evaluations.indicator": "project__implementing_partner",
+    "evaluations.target": "indicator__project__implementing_partner",
+    "evaluations.measurement": "indicator__project__implementing_partner",
+    "evaluations.evidence": "measurement__indicator__project__implementing_partner",
+    "evaluations.measurementcomment": "measurement__indicator__project__implementing_partner",
+    "evaluations.evaluation": "project__implementing_partner",
+    "evaluations.recommendation": "evaluation__project__implementing_partner",
+}
+REVIEWERS = (Role.EVALUATOR, Role.VERIFIER)
 RATES = {"portfolio.exchangerate"}
 # Money received back on loans: finance staff (and managers) record it, nobody else.
 REPAYMENTS = {"funding.repayment"}
@@ -87,6 +108,20 @@ class Roles:
     def funders(self) -> frozenset:
         return self.orgs(Role.DONOR_OFFICER)
 
+    @property
+    def organisations(self) -> frozenset:
+        """Every organisation the user belongs to, in whatever role."""
+        return frozenset().union(*self.by_role.values())
+
+    @property
+    def implementer_only(self) -> bool:
+        """Reads only the results of its own organisation's projects."""
+        return not self.manager and set(self.by_role) == {Role.IMPLEMENTER}
+
+    @property
+    def reviewer(self) -> bool:
+        return self.manager or any(self.has(role) for role in REVIEWERS)
+
 
 NOBODY = Roles(manager=False, by_role={})
 
@@ -122,7 +157,21 @@ def can_read(user) -> bool:
 
 def visible(user, queryset):
     """`queryset` as far as `user` may see it."""
-    return queryset if can_read(user) else queryset.none()
+    found = roles(user)
+    if not found.any:
+        return queryset.none()
+    path = PARTNER_PATHS.get(queryset.model._meta.label_lower)
+    if path and found.implementer_only:
+        return queryset.filter(**{f"{path}__in": found.orgs(Role.IMPLEMENTER)})
+    return queryset
+
+
+def partner_of(obj):
+    """The id of the implementing partner of the project a results row belongs to."""
+    *steps, last = PARTNER_PATHS[_label(obj)].split("__")
+    for step in steps:
+        obj = getattr(obj, step, None) if obj is not None else None
+    return getattr(obj, f"{last}_id", None) if obj is not None else None
 
 
 def _label(subject) -> str:
@@ -148,12 +197,16 @@ def may(user, action, subject) -> bool:
     found = roles(user)
     if not found.any:
         return False
-    if action == VIEW:
-        return True
     label = _label(subject)
     obj = _instance(subject)
+    if action == VIEW:
+        if obj is not None and label in PARTNER_PATHS and found.implementer_only:
+            return partner_of(obj) in found.orgs(Role.IMPLEMENTER)
+        return True
     if label == "evaluations.measurement" and action == REVIEW:
-        return _may_review(user, found, obj)
+        return _review_refusal(user, found, obj) is None
+    if label == "evaluations.measurement" and action == COMMENT:
+        return found.reviewer or may(user, CHANGE, subject)
     if found.manager:
         return label not in SYSTEM or action == ACKNOWLEDGE
     if label in MONEY_MODELS and action in WRITES:
@@ -164,7 +217,15 @@ def may(user, action, subject) -> bool:
             return obj is None
         return tranche.funder_id in found.funders
     if label in RESULTS and action in WRITES:
-        return found.has(Role.EVALUATOR)
+        if found.has(Role.EVALUATOR):
+            return True
+        if label == "evaluations.recommendation" and action == CHANGE:
+            # Its owner organisation's people follow a recommendation up.
+            owner = getattr(obj, "owner_organisation_id", None)
+            return obj is None or (owner is not None and owner in found.organisations)
+        if label in IMPLEMENTED and found.has(Role.IMPLEMENTER):
+            return obj is None or partner_of(obj) in found.orgs(Role.IMPLEMENTER)
+        return False
     if label in RATES and action in WRITES:
         return found.has(Role.FINANCE)
     if label in REPAYMENTS and action in (ADD, DELETE):
@@ -180,15 +241,29 @@ def may(user, action, subject) -> bool:
     return False
 
 
-def _may_review(user, found, measurement) -> bool:
-    """Role and independence: an evaluator or manager reviews what somebody else reported.
+def may_verify(user, measurement) -> bool:
+    """May `user` verify, return or reject `measurement`? The one independence rule."""
+    return may(user, REVIEW, measurement)
 
-    The row names its reporter (`reported_by_id`), so the table needs no import of the model.
+
+def _review_refusal(user, found, measurement):
+    """Why `user` may not review `measurement` (None when they may).
+
+    The row names its authors and its reporter's organisations, so the table needs no
+    import of the model.
     """
-    if not (found.manager or found.has(Role.EVALUATOR)):
-        return False
-    reporter = getattr(measurement, "reported_by_id", None)
-    return reporter is None or reporter != user.pk
+    if not found.reviewer:
+        return "Only evaluators, verifiers and portfolio managers verify results."
+    if measurement is None:
+        return None
+    if user.pk in measurement.author_ids():
+        return "Nobody may verify, return or reject a measurement they reported or changed."
+    own = found.organisations
+    if partner_of(measurement) in own:
+        return "Nobody from the project's implementing partner verifies its results."
+    if own & measurement.reporter_organisation_ids():
+        return "Nobody verifies a measurement reported by their own organisation."
+    return None
 
 
 def check(user, action, subject):
@@ -203,13 +278,17 @@ def reason(user, action, subject) -> str:
     label = _label(subject)
     if not found.any:
         return "You have no role in this portfolio."
-    if action == REVIEW and (found.manager or found.has(Role.EVALUATOR)):
-        return "Nobody may verify or reject a measurement they reported themselves."
+    if action == REVIEW and label == "evaluations.measurement":
+        refusal = _review_refusal(user, found, _instance(subject))
+        if refusal:
+            return refusal
+    if label in IMPLEMENTED and found.has(Role.IMPLEMENTER):
+        return "Implementers report results only for their own organisation's projects."
     if label in MONEY_MODELS:
         if found.funders:
             return "Donor officers change only their own organisation's tranches."
         return "Only donor officers and portfolio managers change tranches and disbursements."
-    if label in RESULTS or action == REVIEW:
+    if label in RESULTS or action in (REVIEW, COMMENT):
         return "Only evaluators and portfolio managers change results."
     if label in RATES:
         return "Only finance staff and portfolio managers change exchange rates."

@@ -158,6 +158,10 @@ CONSTRAINTS = {
         "rejection_reason",
         _("A rejection needs its reason."),
     ),
+    "measurement_superseded_has_reason": (
+        "superseded_reason",
+        _("A superseded measurement needs the reason it was corrected."),
+    ),
     "measurement_not_self_verified": (
         "verified_by",
         _("Nobody verifies a measurement they reported."),

@@ -118,6 +118,8 @@ class Role(models.TextChoices):
     EVALUATOR = "evaluator", _("Evaluator")
     FINANCE = "finance", _("Finance staff")
     PORTFOLIO_MANAGER = "portfolio_manager", _("Portfolio manager")
+    IMPLEMENTER = "implementer", _("Implementer")
+    VERIFIER = "verifier", _("Verifier")
 
 
 class Membership(models.Model):
@@ -147,6 +149,14 @@ class Membership(models.Model):
         ):
             raise ValidationError(
                 {"organisation": "A donor officer belongs to a funding organisation."}
+            )
+        if (
+            self.role == Role.IMPLEMENTER
+            and self.organisation_id
+            and not self.organisation.is_implementer
+        ):
+            raise ValidationError(
+                {"organisation": "An implementer belongs to an implementing partner."}
             )
 
 

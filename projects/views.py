@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from evaluations.models import Evaluation, Measurement, Recommendation
+from evaluations.models import Evaluation, FollowUp, Indicator, Measurement
 from funding import selectors, timeline
 from funding.models import Disbursement, Instrument
 from portfolio import access
@@ -202,6 +202,19 @@ def project_detail(request, pk):
         today,
     )
     may_review = access.may(user, access.REVIEW, Measurement)
+    evaluations = list(
+        access.visible(user, Evaluation.objects.filter(project=project))
+        .select_related("evaluator")
+        .prefetch_related("recommendations__owner_organisation", "recommendations__updates__author")
+    )
+    for evaluation in evaluations:
+        for recommendation in evaluation.recommendations.all():
+            recommendation.may_follow_up = access.may(user, access.CHANGE, recommendation)
+            recommendation.overdue = recommendation.is_overdue(today)
+    # An implementer reads the results of its own organisation's projects only.
+    reads_results = access.may(user, access.VIEW, Evaluation(project=project))
+    if not reads_results:
+        indicators = []
     context = {
         "project": project,
         "today": today,
@@ -213,14 +226,13 @@ def project_detail(request, pk):
         ),
         "indicators": indicators,
         "may_review": may_review,
-        "evaluations": Evaluation.objects.filter(project=project)
-        .select_related("evaluator")
-        .prefetch_related("recommendations"),
+        "evaluations": evaluations,
+        "follow_up_choices": FollowUp.choices,
         "history": project_history(project),
         "may_add_tranche": access.may(user, access.ADD, project.tranches.model),
-        "may_record_results": access.may(user, access.ADD, Measurement),
+        "may_record_results": access.may(
+            user, access.ADD, Measurement(indicator=Indicator(project=project))
+        ),
         "may_record_evaluation": access.may(user, access.ADD, Evaluation),
-        "may_follow_up": access.may(user, access.CHANGE, Recommendation),
-        "follow_up_choices": Recommendation.Status.choices,
     }
     return render(request, "projects/project_detail.html", context)

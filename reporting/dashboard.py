@@ -11,7 +11,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from evaluations import progress
-from evaluations.models import CATEGORY_CHOICES, Evaluation, Indicator, Measurement
+from evaluations.models import (
+    CATEGORY_CHOICES,
+    Evaluation,
+    Indicator,
+    Measurement,
+    Recommendation,
+)
 from funding import coverage, figures, selectors, timeline
 from funding.models import Disbursement, Tranche
 from portfolio import access
@@ -180,10 +186,13 @@ def recent_activity(portfolio, limit=10):
         .order_by("-history_date")[:limit]
     ):
         sentence = {
-            "reported": _("Result reported for %(indicator)s"),
+            "draft": _("Result drafted for %(indicator)s"),
+            "submitted": _("Result submitted for %(indicator)s"),
+            "returned": _("Result returned for revision for %(indicator)s"),
             "verified": _("Result verified for %(indicator)s"),
             "rejected": _("Result rejected for %(indicator)s"),
-        }[record.status]
+            "superseded": _("Result superseded for %(indicator)s"),
+        }.get(record.status, _("Result changed for %(indicator)s"))
         events.append(
             (
                 record.history_date,
@@ -269,3 +278,15 @@ def open_flags(user, projects_filter, as_of=None):
 def flag_counts(flags):
     """(kind, label, how many) of the flags shown, for every kind, most urgent first."""
     return selectors.flag_counts(flag.kind for flag in flags)
+
+
+def overdue_recommendations(user, portfolio, today, limit=20):
+    """Recommendations past their due date and not yet done, oldest due first."""
+    return list(
+        access.visible(
+            user, Recommendation.objects.filter(evaluation__project__portfolio=portfolio)
+        )
+        .overdue(today)
+        .select_related("evaluation__project", "owner_organisation")
+        .order_by("due_on", "pk")[:limit]
+    )

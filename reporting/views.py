@@ -54,6 +54,9 @@ def home(request):
                 "indicator_total": indicator_total,
                 "activity": dashboard.recent_activity(portfolio),
                 "status_counts": dashboard.status_counts(portfolio),
+                "overdue_recommendations": dashboard.overdue_recommendations(
+                    request.user, portfolio, today
+                ),
             }
         )
     return render(request, "reporting/home.html", context)

@@ -2,6 +2,7 @@
 
 - `indicators`: what a project measures, its targets and the measurements reported against them;
 - `evaluations`: evaluations with their OECD DAC ratings, and their recommendations;
+- `verification`: comments on a measurement's review and the evidence files behind it;
 - `payouts`: how a results-based tranche is earned (money, beside `services.payouts`).
 
 Every name is importable from `evaluations.models`, as Django and the other apps expect.
@@ -12,13 +13,17 @@ from .evaluations import (
     Evaluation,
     EvaluationKind,
     FollowUp,
+    ManagementResponse,
     Rating,
     Recommendation,
+    RecommendationUpdate,
 )
 from .indicators import (
     CATEGORIES,
     CATEGORY_CHOICES,
+    DECIDED_STATUSES,
     HUNDRED,
+    OPEN_STATUSES,
     VALUE_DIGITS,
     VALUE_PLACES,
     Aggregation,
@@ -36,10 +41,17 @@ from .indicators import (
     validate_disaggregations,
 )
 from .payouts import ZERO, PayoutRule, PayoutTerms
+from .verification import CommentKind, Evidence, MeasurementComment, MeasurementNotice
 
 __all__ = [
     "CATEGORIES",
     "CATEGORY_CHOICES",
+    "DECIDED_STATUSES",
+    "OPEN_STATUSES",
+    "CommentKind",
+    "Evidence",
+    "MeasurementComment",
+    "MeasurementNotice",
     "DAC_CRITERIA",
     "HUNDRED",
     "VALUE_DIGITS",
@@ -51,6 +63,7 @@ __all__ = [
     "Evaluation",
     "EvaluationKind",
     "FollowUp",
+    "ManagementResponse",
     "Indicator",
     "Level",
     "Measure",
@@ -61,6 +74,7 @@ __all__ = [
     "PayoutTerms",
     "Rating",
     "Recommendation",
+    "RecommendationUpdate",
     "Target",
     "category_problem",
     "plain",

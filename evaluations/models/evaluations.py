@@ -1,5 +1,6 @@
 """Evaluations of a project, rated on the OECD DAC criteria, and their recommendations."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -9,6 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from portfolio.fields import CalendarDateField, FreeTextField, date_in_calendar
 
+from ..storage import private_storage
 from ..validators import validate_report_file
 from .common import related_or_none
 
@@ -66,8 +68,22 @@ class Evaluation(models.Model):
     sustainability = _rating_field()
     summary = FreeTextField(blank=True)
     findings = FreeTextField(blank=True)
+    # A participatory evaluation says who took part and how (required for that kind).
+    participants = FreeTextField(
+        "who took part",
+        blank=True,
+        max_length=4000,
+        help_text="e.g. two women's groups of Kisumu, a user panel of 12 market traders.",
+    )
+    participation_method = FreeTextField(
+        "how they took part",
+        blank=True,
+        max_length=4000,
+        help_text="e.g. focus groups scoring the criteria, community validation of findings.",
+    )
     report = models.FileField(
         upload_to="evaluation-reports/%Y/",
+        storage=private_storage,
         blank=True,
         validators=[validate_report_file],
         help_text="PDF or Word (.docx).",
@@ -111,6 +127,21 @@ class Evaluation(models.Model):
             )
         if self.completed_on and self.completed_on > timezone.localdate():
             errors["completed_on"] = "An evaluation cannot be completed in the future."
+        project = related_or_none(self, "project")
+        if (
+            self.kind == EvaluationKind.INDEPENDENT
+            and project is not None
+            and self.evaluator_id is not None
+            and self.evaluator_id == project.implementing_partner_id
+        ):
+            errors["evaluator"] = (
+                "An independent evaluation cannot be by the project's implementing partner."
+            )
+        if self.kind == EvaluationKind.PARTICIPATORY:
+            if not self.participants.strip():
+                errors["participants"] = "Say who took part in the participatory evaluation."
+            if not self.participation_method.strip():
+                errors["participation_method"] = "Say how they took part."
         if errors:
             raise ValidationError(errors)
 
@@ -122,8 +153,27 @@ class FollowUp(models.TextChoices):
     DROPPED = "dropped", _("Dropped")
 
 
+class ManagementResponse(models.TextChoices):
+    ACCEPTED = "accepted", _("Accepted")
+    PARTLY_ACCEPTED = "partly_accepted", _("Partly accepted")
+    REJECTED = "rejected", _("Rejected")
+
+
+# Still to be acted on: a due date past with one of these is overdue.
+PENDING_FOLLOW_UP = (FollowUp.OPEN, FollowUp.IN_PROGRESS)
+
+
+class RecommendationQuerySet(models.QuerySet):
+    def overdue(self, today):
+        """Due before `today` and neither done nor dropped, nor rejected by management."""
+        return self.filter(due_on__lt=today, status__in=PENDING_FOLLOW_UP).exclude(
+            response=ManagementResponse.REJECTED
+        )
+
+
 class Recommendation(models.Model):
     Status = FollowUp
+    Response = ManagementResponse
 
     evaluation = models.ForeignKey(
         Evaluation, on_delete=models.CASCADE, related_name="recommendations"
@@ -134,12 +184,73 @@ class Recommendation(models.Model):
     status = models.CharField(
         "follow-up status", max_length=12, choices=FollowUp.choices, default=FollowUp.OPEN
     )
+    owner_organisation = models.ForeignKey(
+        "portfolio.Organisation",
+        verbose_name="owner organisation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="recommendations",
+        help_text="The organisation that acts on it.",
+    )
+    response = models.CharField(
+        "management response",
+        max_length=16,
+        choices=ManagementResponse.choices,
+        blank=True,
+        help_text="Empty until management has responded.",
+    )
+    response_text = models.TextField(
+        "management response text",
+        blank=True,
+        max_length=4000,
+        help_text="What management will do, or why not.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
+
+    objects = RecommendationQuerySet.as_manager()
 
     class Meta:
         ordering = ["evaluation", "due_on", "id"]
         constraints = [date_in_calendar("due_on", "recommendation_due_on_in_calendar")]
+        indexes = [models.Index(fields=["status", "due_on"])]
 
     def __str__(self):
         return self.text if len(self.text) <= 60 else f"{self.text[:59]}…"
+
+    def is_overdue(self, today=None):
+        today = today or timezone.localdate()
+        return (
+            self.due_on is not None
+            and self.due_on < today
+            and self.status in PENDING_FOLLOW_UP
+            and self.response != ManagementResponse.REJECTED
+        )
+
+    def clean(self):
+        if self.response_text.strip() and not self.response:
+            raise ValidationError(
+                {"response": "Say whether management accepts the recommendation."}
+            )
+        limited = (ManagementResponse.PARTLY_ACCEPTED, ManagementResponse.REJECTED)
+        if self.response in limited and not self.response_text.strip():
+            raise ValidationError({"response_text": "Say what is not accepted, and why."})
+
+
+class RecommendationUpdate(models.Model):
+    """A follow-up note on a recommendation: what was done, and its status since."""
+
+    recommendation = models.ForeignKey(
+        Recommendation, on_delete=models.CASCADE, related_name="updates"
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(max_length=4000)
+    status = models.CharField("follow-up status", max_length=12, choices=FollowUp.choices)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["recommendation", "created_at", "id"]
+
+    def __str__(self):
+        return f"{self.get_status_display()} on {self.created_at:%Y-%m-%d}"

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from portfolio.fields import CalendarDateField, FreeTextField, date_in_calendar
+from portfolio.models import Membership
 from portfolio.tracking import StoredValues
 
 from .. import progress
@@ -306,9 +307,22 @@ class Target(StoredValues, models.Model):
 
 
 class MeasurementStatus(models.TextChoices):
-    REPORTED = "reported", _("Reported")
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    RETURNED = "returned", _("Returned for revision")
     VERIFIED = "verified", _("Verified")
     REJECTED = "rejected", _("Rejected")
+    SUPERSEDED = "superseded", _("Superseded")
+
+
+# The reporter may still change these; a change sends the measurement back to review.
+OPEN_STATUSES = (MeasurementStatus.DRAFT, MeasurementStatus.SUBMITTED, MeasurementStatus.RETURNED)
+# Decided: final evidence, corrected only by superseding.
+DECIDED_STATUSES = (
+    MeasurementStatus.VERIFIED,
+    MeasurementStatus.REJECTED,
+    MeasurementStatus.SUPERSEDED,
+)
 
 
 class MeasurementQuerySet(models.QuerySet):
@@ -358,7 +372,7 @@ class Measurement(StoredValues, models.Model):
     status = models.CharField(
         max_length=10,
         choices=MeasurementStatus.choices,
-        default=MeasurementStatus.REPORTED,
+        default=MeasurementStatus.SUBMITTED,
         editable=False,
     )
     reported_by = models.ForeignKey(
@@ -381,6 +395,18 @@ class Measurement(StoredValues, models.Model):
     )
     verified_at = models.DateTimeField("verified or rejected at", null=True, editable=False)
     rejection_reason = FreeTextField(blank=True, editable=False)
+    submitted_at = models.DateTimeField(
+        null=True, editable=False, help_text="When it last went to review; the queue's order."
+    )
+    superseded_by = models.OneToOneField(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="supersedes",
+    )
+    superseded_reason = FreeTextField(blank=True, editable=False)
     history = HistoricalRecords()
 
     objects = MeasurementQuerySet.as_manager()
@@ -398,13 +424,19 @@ class Measurement(StoredValues, models.Model):
                 name="measurement_fraction_complete_and_positive",
             ),
             models.CheckConstraint(
-                condition=models.Q(status="reported", verified_at__isnull=True)
+                condition=models.Q(
+                    status__in=["draft", "submitted", "returned"], verified_at__isnull=True
+                )
                 | models.Q(
-                    status__in=["verified", "rejected"],
+                    status__in=["verified", "rejected", "superseded"],
                     verified_at__isnull=False,
                     verified_by__isnull=False,
                 ),
                 name="measurement_review_recorded",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="superseded") | ~models.Q(superseded_reason=""),
+                name="measurement_superseded_has_reason",
             ),
             models.CheckConstraint(
                 condition=~models.Q(status="rejected") | ~models.Q(rejection_reason=""),
@@ -416,10 +448,10 @@ class Measurement(StoredValues, models.Model):
                 condition=~models.Q(verified_by=models.F("reported_by")),
                 name="measurement_not_self_verified",
             ),
-            # A rejected measurement may be reported again for the same period.
+            # A rejected or superseded measurement may be reported again for the same period.
             models.UniqueConstraint(
                 fields=["indicator", "disaggregation", "period_start", "period_end"],
-                condition=~models.Q(status="rejected"),
+                condition=~models.Q(status__in=["rejected", "superseded"]),
                 name="measurement_one_per_period_and_category",
             ),
             date_in_calendar("period_start", "measurement_period_start_in_calendar"),
@@ -430,6 +462,8 @@ class Measurement(StoredValues, models.Model):
             # Each order the API offers (?ordering=), ended by id, read a page at a time.
             models.Index(fields=["period_start", "id"]),
             models.Index(fields=["period_end", "id"]),
+            # The review queues: what waits, oldest first.
+            models.Index(fields=["status", "submitted_at", "id"]),
         ]
 
     def __str__(self):
@@ -444,6 +478,38 @@ class Measurement(StoredValues, models.Model):
     @property
     def is_fraction(self):
         return self.numerator is not None and self.denominator is not None
+
+    @property
+    def is_open(self):
+        """Still the reporter's to change (draft, submitted or returned)."""
+        return self.status in OPEN_STATUSES
+
+    def author_ids(self) -> set:
+        """Everyone who reported this measurement or changed what it records (from its
+        history): four eyes means none of them verifies it."""
+        authors = {self.reported_by_id} - {None}
+        if self.pk is None:
+            return authors
+        fields = list(self.RECORDED_FIELDS)
+        previous = None
+        for row in self.history.order_by("history_date", "history_id").values(
+            "history_user_id", *fields
+        ):
+            values = tuple(row[name] for name in fields)
+            if values != previous and row["history_user_id"] is not None:
+                authors.add(row["history_user_id"])
+            previous = values
+        return authors
+
+    def reporter_organisation_ids(self) -> frozenset:
+        """The organisations its reporter belongs to."""
+        if self.reported_by_id is None:
+            return frozenset()
+        return frozenset(
+            Membership.objects.filter(user_id=self.reported_by_id).values_list(
+                "organisation_id", flat=True
+            )
+        )
 
     def derive_value(self):
         if self.is_fraction and self.denominator > 0:
@@ -502,10 +568,9 @@ class Measurement(StoredValues, models.Model):
                 if self.value is None:
                     errors["value"] = "Give the observed value."
         stored_status = self.stored("status")
-        reviewed = stored_status and stored_status != MeasurementStatus.REPORTED
-        if reviewed and self.changed(*self.RECORDED_FIELDS):
+        if stored_status in DECIDED_STATUSES and self.changed(*self.RECORDED_FIELDS):
             errors[NON_FIELD_ERRORS] = (
-                f"A {stored_status} measurement cannot be changed; report a new one instead."
+                f"A {stored_status} measurement cannot be changed; supersede it with a reason instead."
             )
         if errors:
             raise ValidationError(errors)

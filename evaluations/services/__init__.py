@@ -1,32 +1,50 @@
 """Every write to results goes through these services, whichever door it comes from (API,
 pages, admin): each asks the role table, validates the row and saves it with its history.
 
-- `indicators`: indicators, targets, and measurements from report to verification or rejection;
+- `indicators`: indicators and targets;
+- `measurements`: measurements from draft to verification, return, rejection or supersession,
+  their comments and evidence;
+- `digests`: the email each measurement change sends, once;
 - `evaluations`: evaluations and their recommendations;
 - `payouts`: payout terms and the eligible amounts that verified results earn.
 """
 
-from .evaluations import delete_recommendation, save_evaluation, save_recommendation
-from .indicators import (
+from .evaluations import (
+    delete_recommendation,
+    follow_up_recommendation,
+    save_evaluation,
+    save_recommendation,
+)
+from .indicators import save_indicator, save_target
+from .measurements import (
+    attach_evidence,
+    comment_on_measurement,
     delete_measurement,
     reject_measurement,
     report_measurement,
-    save_indicator,
-    save_target,
+    return_measurement,
+    submit_measurement,
+    supersede_measurement,
     verify_measurement,
 )
 from .payouts import recalculate_payouts, save_payout_terms
 
 __all__ = [
+    "attach_evidence",
+    "comment_on_measurement",
     "delete_measurement",
     "delete_recommendation",
+    "follow_up_recommendation",
     "recalculate_payouts",
     "reject_measurement",
     "report_measurement",
+    "return_measurement",
     "save_evaluation",
     "save_indicator",
     "save_payout_terms",
     "save_recommendation",
     "save_target",
+    "submit_measurement",
+    "supersede_measurement",
     "verify_measurement",
 ]

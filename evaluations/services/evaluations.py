@@ -4,7 +4,7 @@ from django.db import transaction
 
 from portfolio import access
 
-from ..models import Evaluation, Recommendation
+from ..models import Evaluation, Recommendation, RecommendationUpdate
 
 
 @transaction.atomic
@@ -36,3 +36,20 @@ def delete_recommendation(recommendation, user):
     access.check(user, access.DELETE, recommendation)
     recommendation._history_user = user
     recommendation.delete()
+
+
+@transaction.atomic
+def follow_up_recommendation(recommendation, user, text, status) -> RecommendationUpdate:
+    """Record what was done on a recommendation, and move its follow-up status."""
+    locked = Recommendation.objects.select_for_update().get(pk=recommendation.pk)
+    access.check(user, access.CHANGE, locked)
+    update = RecommendationUpdate(recommendation=locked, author=user, text=text, status=status)
+    update.full_clean()
+    update.save()
+    if locked.status != status:
+        locked.status = status
+        locked._history_user = user
+        locked.full_clean()
+        locked.save(update_fields=["status", "updated_at"])
+    recommendation.status = status
+    return update

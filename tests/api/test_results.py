@@ -23,8 +23,8 @@ def test_nobody_verifies_their_own_measurement(api, world, people):
     response = api("evaluator").post(f"/api/v1/measurements/{world.measurement.pk}/verify/")
 
     assert response.status_code == 403
-    assert "reported themselves" in response.json()["detail"]
-    assert Measurement.objects.get(pk=world.measurement.pk).status == "reported"
+    assert "reported or changed" in response.json()["detail"]
+    assert Measurement.objects.get(pk=world.measurement.pk).status == "submitted"
 
 
 def test_a_rejection_needs_a_reason(api, world):
@@ -71,7 +71,7 @@ def test_a_new_measurement_is_reported_by_whoever_sends_it(api, world, people):
 
     assert response.status_code == 201
     assert response.json()["reported_by"] == people["evaluator"].pk
-    assert response.json()["status"] == "reported"
+    assert response.json()["status"] == "submitted"
 
 
 def test_a_target_change_without_a_reason_is_refused(api, world):

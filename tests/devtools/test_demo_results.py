@@ -74,5 +74,5 @@ def test_seed_results_skips_what_is_missing():
     seed_results({project.code: project}, {}, {}, None)
 
     assert Indicator.objects.filter(project=project).exists()
-    assert not Measurement.objects.exclude(status=MeasurementStatus.REPORTED).exists()
+    assert not Measurement.objects.exclude(status=MeasurementStatus.SUBMITTED).exists()
     assert not Evaluation.objects.exists()

@@ -2,6 +2,7 @@
 
 import pytest
 
+from evaluations.models import Measurement
 from funding.models import Tranche
 from projects.models import Project
 
@@ -24,6 +25,8 @@ def test_main_pages_have_no_serious_accessibility_violations(page):
         "disbursement-form": f"/tranches/{tranche.pk}/disburse/",
         "measurement-form": f"/projects/{project.pk}/measurements/new/",
         "review-queue": "/measurements/review/",
+        "measurement": f"/measurements/{Measurement.objects.filter(status='submitted').first().pk}/review/",
+        "my-results": "/measurements/mine/",
         "evaluation-form": f"/projects/{project.pk}/evaluations/new/",
         "rates": "/rates/",
         "export": "/exports/",

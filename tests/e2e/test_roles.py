@@ -76,12 +76,14 @@ def test_evaluator_records_and_verifies_results(page):
         page.get_by_label("Value").fill("")
         page.get_by_label("Numerator").fill("12")
         page.get_by_label("Denominator").fill("100")
-    page.get_by_role("button", name="Record measurement").click()
-    expect(page.get_by_text("Measurement recorded")).to_be_visible()
+    page.get_by_role("button", name="Submit for review").click()
+    expect(page.get_by_text("Measurement submitted")).to_be_visible()
     assert Measurement.objects.filter(source="Registry extract, January").exists()
 
     # Verify a result that someone else reported.
-    page.get_by_role("link", name="Results to review").click()
+    page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="Results to review"
+    ).click()
     shot(page, "evaluator-1-review-queue")
     page.get_by_role("link", name=re.compile(r"^Review ")).first.click()
     page.get_by_label("Verify: the source supports the value").check()

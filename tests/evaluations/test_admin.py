@@ -93,15 +93,18 @@ def test_verify_action_refuses_self_verification(client, admin_user):
 
     response = act(client, "verify_selected", [measurement])
 
-    assert "Nobody may verify or reject a measurement they reported" in response.content.decode()
-    assert Measurement.objects.get(pk=measurement.pk).status == MeasurementStatus.REPORTED
+    assert (
+        "Nobody may verify, return or reject a measurement they reported"
+        in response.content.decode()
+    )
+    assert Measurement.objects.get(pk=measurement.pk).status == MeasurementStatus.SUBMITTED
 
 
 def test_reject_action_needs_the_reason(client):
     measurement = MeasurementFactory()
 
     act(client, "reject_selected", [measurement])
-    assert Measurement.objects.get(pk=measurement.pk).status == MeasurementStatus.REPORTED
+    assert Measurement.objects.get(pk=measurement.pk).status == MeasurementStatus.SUBMITTED
 
     act(client, "reject_selected", [measurement], reason="Figure not in the registry extract.")
     stored = Measurement.objects.get(pk=measurement.pk)
@@ -210,8 +213,8 @@ def test_an_evaluator_verifies_from_the_admin_but_never_their_own(client):
 
     response = act(client, "verify_selected", [own, others])
 
-    assert "reported themselves" in response.content.decode()
-    assert Measurement.objects.get(pk=own.pk).status == MeasurementStatus.REPORTED
+    assert "reported or changed" in response.content.decode()
+    assert Measurement.objects.get(pk=own.pk).status == MeasurementStatus.SUBMITTED
     stored = Measurement.objects.get(pk=others.pk)
     assert (stored.status, stored.verified_by) == (MeasurementStatus.VERIFIED, reviewer)
 
@@ -236,7 +239,7 @@ def test_a_measurement_added_in_the_admin_is_reported_by_whoever_adds_it(client,
     assert (stored.value, stored.reported_by, stored.status) == (
         Decimal("42"),
         admin_user,
-        MeasurementStatus.REPORTED,
+        MeasurementStatus.SUBMITTED,
     )
 
 

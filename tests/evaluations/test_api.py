@@ -56,7 +56,7 @@ def test_a_reported_measurement_is_stored_with_its_reporter(api, people):
         Decimal("250"),
         "Registry extract",
     )
-    assert (stored.status, stored.reported_by) == (MeasurementStatus.REPORTED, people["evaluator"])
+    assert (stored.status, stored.reported_by) == (MeasurementStatus.SUBMITTED, people["evaluator"])
     assert stored.history.first().history_user == people["evaluator"]
 
 
@@ -128,7 +128,7 @@ def test_who_may_not_review_gets_an_exact_refusal(api, people, action, role, sta
 
     assert response.status_code == status
     stored = Measurement.objects.get(pk=measurement.pk)
-    assert (stored.status, stored.verified_by) == (MeasurementStatus.REPORTED, None)
+    assert (stored.status, stored.verified_by) == (MeasurementStatus.SUBMITTED, None)
 
 
 def test_the_reporter_is_told_why(api, people):
@@ -138,7 +138,7 @@ def test_the_reporter_is_told_why(api, people):
 
     assert response.status_code == 403
     assert response.json() == {
-        "detail": "Nobody may verify or reject a measurement they reported themselves."
+        "detail": "Nobody may verify, return or reject a measurement they reported or changed."
     }
 
 

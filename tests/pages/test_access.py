@@ -19,13 +19,14 @@ PAGES = {
     "acknowledge": {"officer", "other_officer", "manager"},  # both funders fund the project
     "measurement_new": {"evaluator", "manager"},
     "review_queue": {"evaluator", "manager"},
-    "review": {"evaluator", "manager"},
+    # Every reader opens a measurement's page; only reviewers post a decision on it.
+    "review": set(ROLES) - {"no_role"},
     "evaluation_new": {"evaluator", "manager"},
 }
 
 
 # Everyone with a role reads the exchange rates; only these add one.
-POSTS = {**PAGES, "rates": {"finance", "manager"}}
+POSTS = {**PAGES, "rates": {"finance", "manager"}, "review": {"evaluator", "manager"}}
 
 
 def url(world, page):

@@ -163,9 +163,9 @@ def test_evaluator_records_a_measurement_and_another_verifies_it(world, login):
     assert "Save decision" not in response.content.decode()
     response = client.post(f"/measurements/{recorded.pk}/review/", {"decision": "verify"})
     assert response.status_code == 403
-    assert "reported themselves" in response.content.decode()
+    assert "reported or changed" in response.content.decode()
     recorded.refresh_from_db()
-    assert recorded.status == MeasurementStatus.REPORTED
+    assert recorded.status == MeasurementStatus.SUBMITTED
     response = client.post(f"/measurements/{world.measurement.pk}/review/", {"decision": "verify"})
     assert response.status_code == 302
     world.measurement.refresh_from_db()

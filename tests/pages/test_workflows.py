@@ -151,13 +151,16 @@ def test_an_evaluator_updates_a_recommendations_follow_up(world, login, evaluati
     url = f"/recommendations/{recommendation.pk}/follow-up/"
     assert url in client.get(world.project.get_absolute_url()).content.decode()
 
-    response = client.post(url, {"status": "in_progress"})
+    response = client.post(url, {"text": "Kiosks moved to the market.", "status": "in_progress"})
 
     assert response.status_code == 302
     recommendation.refresh_from_db()
     assert recommendation.status == "in_progress"
     assert recommendation.history.latest().history_user == world.users["evaluator"]
-    assert client.post(url, {"status": "forgotten"}).status_code == 400
+    refused = client.post(url, {"text": "Done.", "status": "forgotten"}, follow=True)
+    assert "Say what was done, and the follow-up status." in refused.content.decode()
+    recommendation.refresh_from_db()
+    assert recommendation.status == "in_progress"
 
 
 def test_finance_only_reads_the_follow_up(world, login, evaluation):
@@ -165,7 +168,7 @@ def test_finance_only_reads_the_follow_up(world, login, evaluation):
     client = login(world.users["finance"])
     url = f"/recommendations/{recommendation.pk}/follow-up/"
     assert url not in client.get(world.project.get_absolute_url()).content.decode()
-    assert client.post(url, {"status": "done"}).status_code == 403
+    assert client.post(url, {"text": "Done.", "status": "done"}).status_code == 403
 
 
 # --- the project list: sorted by any column, money per project, CSV ----------------------------

@@ -47,6 +47,7 @@ ORGANISATIONS = [
     ("andes",     "Andes Digital Public Services",      "implementer", "",                  "PE", "PE-RUC-20601234567"),
     ("manila",    "Manila Health Systems Lab",          "implementer", "",                  "PH", "PH-SEC-CS201912345"),
     ("evaluator", "Meridian Evaluation Partners",       "evaluator",   "",                  "GB", "GB-COH-09876543"),
+    ("lumen",     "Lumen Impact Verification",          "evaluator",   "",                  "ZA", ""),
 ]
 
 # username     first     last        role                     organisation  staff + superuser
@@ -54,9 +55,12 @@ USERS = [
     ("officer",   "Amina",  "Njoroge",  Role.DONOR_OFFICER,     "bank",      False),
     ("officer2",  "Lukas",  "Virtanen", Role.DONOR_OFFICER,     "agency",    False),
     ("evaluator", "Priya",  "Raman",    Role.EVALUATOR,         "evaluator", False),
-    ("evaluator2", "Tomás", "Herrera",  Role.EVALUATOR,         "evaluator", False),
     ("finance",   "Daniel", "Mensah",   Role.FINANCE,           "bank",      False),
     ("manager",   "Sofía",  "Quispe",   Role.PORTFOLIO_MANAGER, "bank",      True),
+    # Reports the results of Andes' projects (the results-based PE-MIG-01); verifies nothing.
+    ("implementer", "Mateo", "Huamán",  Role.IMPLEMENTER,       "andes",     False),
+    # A second, independent firm: verifies what the first evaluator changed or reported.
+    ("evaluator2", "Thandi", "Mokoena", Role.EVALUATOR,         "lumen",     False),
 ]
 
 # Who records the disbursements of each funder's tranches.
@@ -462,6 +466,6 @@ class Command(BaseCommand):
         if not rows:
             return
         self.stdout.write("Demo logins:")
-        self.stdout.write(f"  {'username':<10} {'role':<18} password")
+        self.stdout.write(f"  {'username':<12} {'role':<18} password")
         for username, role in rows:
-            self.stdout.write(f"  {username:<10} {role:<18} {DEMO_PASSWORD}")
+            self.stdout.write(f"  {username:<12} {role:<18} {DEMO_PASSWORD}")

@@ -80,7 +80,7 @@ def test_a_reported_measurement_is_stored_as_reported_by_whoever_sends_it(evalua
 
     stored = Measurement.objects.get(indicator=indicator)
     assert (stored.status, stored.reported_by, stored.value) == (
-        MeasurementStatus.REPORTED,
+        MeasurementStatus.SUBMITTED,
         evaluator,
         Decimal("100"),
     )
@@ -137,12 +137,12 @@ def test_verifying_records_who_and_when(evaluator):
 def test_nobody_verifies_or_rejects_a_measurement_they_reported(people, role):
     measurement = MeasurementFactory(reported_by=people[role])
 
-    with pytest.raises(PermissionDenied, match="reported themselves"):
+    with pytest.raises(PermissionDenied, match="reported or changed"):
         services.verify_measurement(measurement, people[role])
-    with pytest.raises(PermissionDenied, match="reported themselves"):
+    with pytest.raises(PermissionDenied, match="reported or changed"):
         services.reject_measurement(measurement, people[role], "Typo")
     stored = Measurement.objects.get(pk=measurement.pk)
-    assert (stored.status, stored.verified_by) == (MeasurementStatus.REPORTED, None)
+    assert (stored.status, stored.verified_by) == (MeasurementStatus.SUBMITTED, None)
 
 
 @pytest.mark.parametrize("role", ["officer", "finance"])
@@ -151,7 +151,7 @@ def test_only_evaluators_and_managers_review(people, role):
 
     with pytest.raises(PermissionDenied, match="Only evaluators"):
         services.verify_measurement(measurement, people[role])
-    assert Measurement.objects.get(pk=measurement.pk).status == MeasurementStatus.REPORTED
+    assert Measurement.objects.get(pk=measurement.pk).status == MeasurementStatus.SUBMITTED
 
 
 def test_a_manager_verifies_what_somebody_else_reported(people):
@@ -229,7 +229,7 @@ def test_deleting_a_verified_measurement_takes_back_what_it_earned(terms, evalua
     assert not Measurement.objects.filter(pk=second.pk).exists()
     assert eligible(terms) == Decimal("30000.00")
     latest = PayoutTerms.objects.get(pk=terms.pk).history.first()
-    assert latest.history_change_reason == f"Verified measurement {second.pk} deleted."
+    assert latest.history_change_reason == f"Measurement {second.pk} deleted."
     assert latest.history_user == evaluator
 
 
