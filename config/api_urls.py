@@ -9,6 +9,11 @@ from evaluations.api import (
     MeasurementViewSet,
     TargetViewSet,
 )
+from evaluations.api_standards import (
+    DisaggregationDimensionViewSet,
+    DisaggregationValueViewSet,
+    StandardIndicatorViewSet,
+)
 from funding.api import (
     DisbursementViewSet,
     LapseFlagViewSet,
@@ -33,6 +38,15 @@ router.register("indicators", IndicatorViewSet, basename="api-indicator")
 router.register("targets", TargetViewSet, basename="api-target")
 router.register("measurements", MeasurementViewSet, basename="api-measurement")
 router.register("evaluations", EvaluationViewSet, basename="api-evaluation")
+router.register("standard-indicators", StandardIndicatorViewSet, basename="api-standardindicator")
+router.register(
+    "disaggregation-dimensions",
+    DisaggregationDimensionViewSet,
+    basename="api-disaggregationdimension",
+)
+router.register(
+    "disaggregation-values", DisaggregationValueViewSet, basename="api-disaggregationvalue"
+)
 
 urlpatterns = [
     path("auth/token/", TokenLogin.as_view(), name="api-token"),

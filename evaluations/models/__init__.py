@@ -2,7 +2,8 @@
 
 - `indicators`: what a project measures, its targets and the measurements reported against them;
 - `evaluations`: evaluations with their OECD DAC ratings, and their recommendations;
-- `payouts`: how a results-based tranche is earned (money, beside `services.payouts`).
+- `payouts`: how a results-based tranche is earned (money, beside `services.payouts`);
+- `standards`: the portfolio's standard indicators and its disaggregation dimensions.
 
 Every name is importable from `evaluations.models`, as Django and the other apps expect.
 """
@@ -16,14 +17,12 @@ from .evaluations import (
     Recommendation,
 )
 from .indicators import (
-    CATEGORIES,
-    CATEGORY_CHOICES,
+    CATEGORY_LENGTH,
     HUNDRED,
     VALUE_DIGITS,
     VALUE_PLACES,
     Aggregation,
     Direction,
-    Disaggregation,
     Indicator,
     Level,
     Measure,
@@ -31,23 +30,38 @@ from .indicators import (
     MeasurementQuerySet,
     MeasurementStatus,
     Target,
+    canonical_category,
+    category_label,
     category_problem,
     plain,
     validate_disaggregations,
 )
 from .payouts import ZERO, PayoutRule, PayoutTerms
+from .standards import (
+    DEFAULT_DIMENSIONS,
+    IATI_VOCABULARY_CHOICES,
+    AcrossProjects,
+    DisaggregationDimension,
+    DisaggregationValue,
+    StandardIndicator,
+    categories_of,
+    category_names,
+)
 
 __all__ = [
-    "CATEGORIES",
-    "CATEGORY_CHOICES",
+    "CATEGORY_LENGTH",
     "DAC_CRITERIA",
+    "DEFAULT_DIMENSIONS",
     "HUNDRED",
+    "IATI_VOCABULARY_CHOICES",
     "VALUE_DIGITS",
     "VALUE_PLACES",
     "ZERO",
+    "AcrossProjects",
     "Aggregation",
     "Direction",
-    "Disaggregation",
+    "DisaggregationDimension",
+    "DisaggregationValue",
     "Evaluation",
     "EvaluationKind",
     "FollowUp",
@@ -61,7 +75,12 @@ __all__ = [
     "PayoutTerms",
     "Rating",
     "Recommendation",
+    "StandardIndicator",
     "Target",
+    "canonical_category",
+    "categories_of",
+    "category_label",
+    "category_names",
     "category_problem",
     "plain",
     "validate_disaggregations",

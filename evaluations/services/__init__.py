@@ -3,7 +3,9 @@ pages, admin): each asks the role table, validates the row and saves it with its
 
 - `indicators`: indicators, targets, and measurements from report to verification or rejection;
 - `evaluations`: evaluations and their recommendations;
-- `payouts`: payout terms and the eligible amounts that verified results earn.
+- `payouts`: payout terms and the eligible amounts that verified results earn;
+- `standards`: standard indicators, disaggregation dimensions and values, and the check that
+  a measurement's parts stay within its total.
 """
 
 from .evaluations import delete_recommendation, save_evaluation, save_recommendation
@@ -16,17 +18,33 @@ from .indicators import (
     verify_measurement,
 )
 from .payouts import recalculate_payouts, save_payout_terms
+from .standards import (
+    add_default_dimensions,
+    check_parts_within_total,
+    delete_dimension,
+    delete_dimension_value,
+    save_dimension,
+    save_dimension_value,
+    save_standard_indicator,
+)
 
 __all__ = [
+    "add_default_dimensions",
+    "check_parts_within_total",
+    "delete_dimension",
+    "delete_dimension_value",
     "delete_measurement",
     "delete_recommendation",
     "recalculate_payouts",
     "reject_measurement",
     "report_measurement",
+    "save_dimension",
+    "save_dimension_value",
     "save_evaluation",
     "save_indicator",
     "save_payout_terms",
     "save_recommendation",
+    "save_standard_indicator",
     "save_target",
     "verify_measurement",
 ]

@@ -8,6 +8,7 @@ from portfolio import access
 
 from ..models import Aggregation, Indicator, Measurement, MeasurementStatus, Target
 from .payouts import recalculate_payouts
+from .standards import check_parts_within_total
 
 
 @transaction.atomic
@@ -52,6 +53,7 @@ def report_measurement(measurement, user) -> Measurement:
     access.check(user, access.CHANGE if measurement.pk else access.ADD, measurement)
     measurement._history_user = user
     measurement.full_clean()
+    check_parts_within_total(measurement)
     measurement.save()
     return measurement
 

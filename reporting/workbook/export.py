@@ -14,7 +14,7 @@ from django.utils import timezone
 from django_countries import countries
 
 from evaluations import progress as results
-from evaluations.models import CATEGORY_CHOICES, Level
+from evaluations.models import Level, category_label, category_names
 from funding import coverage, schedules
 from funding.models import FlagKind, Instrument, TrancheStatus
 from funding.selectors import assess_projects
@@ -58,7 +58,6 @@ def _label(choices):
 
 STATUS_LABEL = _label(ProjectStatus.choices)
 LEVEL_LABEL = _label(Level.choices)
-CATEGORY_LABEL = _label([(results.TOTAL, "Total"), *CATEGORY_CHOICES[1:]])
 RESULT_STATUS_LABEL = _label(
     [
         (results.ACHIEVED, "Achieved"),
@@ -118,6 +117,7 @@ class PortfolioWorkbook:
         filters = self.filters
         self.currency = filters.reporting_currency()
         self.rates = selectors.rate_table(self.currency, self.as_of)
+        self.category_names = category_names()
         self.book = book = Book(
             out,
             self.currency,
@@ -332,7 +332,7 @@ class PortfolioWorkbook:
             "name": indicator["name"],
             "unit": indicator["unit"],
             "level": LEVEL_LABEL(indicator["level"]),
-            "category": CATEGORY_LABEL(each.category),
+            "category": category_label(each.category, self.category_names),
             "baseline_value": indicator["baseline_value"],
             "baseline_date": indicator["baseline_date"],
             "target": each.target.value if each.target else None,
