@@ -12,7 +12,13 @@ from portfolio.api import RoleTableViewSet, ServiceModelSerializer, field_errors
 from portfolio.models import Portfolio
 
 from . import selectors, services
-from .models import DisaggregationDimension, DisaggregationValue, StandardIndicator
+from .models import (
+    VALUE_PLACES,
+    DisaggregationDimension,
+    DisaggregationValue,
+    StandardIndicator,
+    plain,
+)
 
 
 class StandardIndicatorSerializer(ServiceModelSerializer):
@@ -48,7 +54,8 @@ class StandardIndicatorFilter(filters.FilterSet):
 
 
 def _number(value):
-    return None if value is None else str(value)
+    # To the places values are stored in; a recomputed percentage may run on.
+    return None if value is None else plain(value.quantize(VALUE_PLACES))
 
 
 def _cell(cell):
