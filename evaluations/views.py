@@ -12,7 +12,7 @@ from projects.models import Project
 
 from . import services
 from .forms import EvaluationForm, MeasurementForm, RecommendationFormSet, ReviewForm
-from .models import Evaluation, Measurement, MeasurementStatus
+from .models import Evaluation, Measurement, MeasurementStatus, category_label, category_names
 
 
 @reader_required
@@ -50,8 +50,10 @@ def review_queue(request):
         .select_related("indicator__project", "reported_by")
         .order_by("period_end", "pk")
     )
+    names = category_names()
     for measurement in reported:
         measurement.may_review = access.may(request.user, access.REVIEW, measurement)
+        measurement.category = category_label(measurement.disaggregation, names)
     return render(request, "evaluations/review_queue.html", {"measurements": reported})
 
 

@@ -5,7 +5,7 @@ from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from evaluations.models import Evaluation, Measurement
+from evaluations.models import Evaluation, Measurement, category_label, category_names
 from funding import selectors, timeline
 from funding.models import Disbursement, Instrument
 from portfolio import access
@@ -77,6 +77,10 @@ def project_detail(request, pk):
         ),
         today,
     )
+    names = category_names(project.portfolio_id)
+    for indicator in indicators:
+        for measurement in indicator.all_measurements:
+            measurement.category = category_label(measurement.disaggregation, names)
     may_review = access.may(user, access.REVIEW, Measurement)
     context = {
         "project": project,
