@@ -33,15 +33,18 @@ class StandardResults:
             )
 
 
-def standard_results(standards, as_of: date | None = None) -> list[StandardResults]:
+def standard_results(standards, as_of: date | None = None, projects=None) -> list[StandardResults]:
     """Results across the portfolio for each of ``standards`` (a queryset), as of a date:
-    a measurement whose period ends after it does not count yet."""
+    a measurement whose period ends after it does not count yet. ``projects`` (a queryset),
+    when given, limits the adopting indicators to those projects (an export's filters)."""
     as_of = as_of or timezone.localdate()
     standards = list(standards)
     verified = Measurement.objects.verified().filter(period_end__lte=as_of)
+    indicators = Indicator.objects.filter(standard__in=standards)
+    if projects is not None:
+        indicators = indicators.filter(project__in=projects.values("pk"))
     indicators = (
-        Indicator.objects.filter(standard__in=standards)
-        .select_related("project")
+        indicators.select_related("project")
         .prefetch_related(Prefetch("measurements", queryset=verified, to_attr="counted"))
         .order_by("project__code", "code")
     )

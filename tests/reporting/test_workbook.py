@@ -9,6 +9,7 @@ from io import BytesIO
 import pytest
 from openpyxl import load_workbook
 
+from evaluations.models import Indicator
 from funding.models import Tranche
 from projects.models import Project
 from reporting.workbook import (
@@ -18,7 +19,11 @@ from reporting.workbook import (
     ExportFilters,
     write_workbook,
 )
-from tests.evaluations.factories import IndicatorFactory
+from tests.evaluations.factories import (
+    IndicatorFactory,
+    MeasurementFactory,
+    StandardIndicatorFactory,
+)
 from tests.factories import FunderFactory, ProjectFactory, TrancheFactory
 
 from .workbook_helpers import AS_OF, build_portfolio, calamine, export, records, total_rows
@@ -362,3 +367,25 @@ def test_a_sheet_past_excels_row_limit_goes_on_in_the_next(portfolio, monkeypatc
     assert len(records(sheets["Tranches"])) == 4 and len(records(sheets["Tranches (2)"])) == 2
     assert wb["Tranches (2)"].auto_filter.ref == "A1:W3"
     assert wb["Tranches (2)"].print_title_rows == "$1:$1"
+
+
+def test_standard_indicators_sheet_adds_up_verified_results_across_projects(portfolio):
+    standard = StandardIndicatorFactory(portfolio=portfolio, code="DPS-ID-1")
+    Indicator.objects.filter(code="OUT-1").update(standard=standard)
+    other = IndicatorFactory(
+        project=ProjectFactory(portfolio=portfolio, code="P-9"), standard=standard
+    )
+    MeasurementFactory(indicator=other, verified=True, value=Decimal("100"))
+    MeasurementFactory(
+        indicator=other, verified=True, value=Decimal("60"), disaggregation="sex:female"
+    )
+
+    _, out = export()
+    rows = records(calamine(out)["Standard indicators"])
+
+    by = {(row["Group"], row["Project"]): row for row in rows}
+    assert by[("Total", "Portfolio total")]["Value"] == 500  # 400 + 100
+    assert by[("Total", "Portfolio total")]["Projects counted"] == 2
+    assert by[("Sex: Female", "Portfolio total")]["Projects counted"] == 1
+    assert by[("Total", f"P-9 {other.code}")]["Value"] == 100
+    assert {row["Standard indicator"] for row in rows} == {"DPS-ID-1"}
