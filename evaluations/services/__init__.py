@@ -23,9 +23,11 @@ from .standards import (
     check_parts_within_total,
     delete_dimension,
     delete_dimension_value,
+    dimension_in_use,
     save_dimension,
     save_dimension_value,
     save_standard_indicator,
+    value_in_use,
 )
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "delete_dimension_value",
     "delete_measurement",
     "delete_recommendation",
+    "dimension_in_use",
     "recalculate_payouts",
     "reject_measurement",
     "report_measurement",
@@ -46,5 +49,6 @@ __all__ = [
     "save_recommendation",
     "save_standard_indicator",
     "save_target",
+    "value_in_use",
     "verify_measurement",
 ]

@@ -64,7 +64,7 @@ def save_dimension(dimension, user) -> DisaggregationDimension:
     access.check(user, access.CHANGE if changed else access.ADD, dimension)
     if changed:
         stored = DisaggregationDimension.objects.select_for_update().get(pk=dimension.pk)
-        if stored.code != dimension.code and _dimension_in_use(stored):
+        if stored.code != dimension.code and dimension_in_use(stored):
             raise ValidationError(
                 {"code": "Indicators report by this dimension; its code stays (rename it instead)."}
             )
@@ -79,7 +79,7 @@ def save_dimension_value(value, user) -> DisaggregationValue:
     access.check(user, access.CHANGE if changed else access.ADD, value)
     if changed:
         stored = DisaggregationValue.objects.select_for_update().get(pk=value.pk)
-        if stored.code != value.code and _value_in_use(stored):
+        if stored.code != value.code and value_in_use(stored):
             raise ValidationError(
                 {"code": "Results are recorded for this value; its code stays (rename it instead)."}
             )
@@ -91,7 +91,7 @@ def save_dimension_value(value, user) -> DisaggregationValue:
 @transaction.atomic
 def delete_dimension_value(value, user):
     access.check(user, access.DELETE, value)
-    if _value_in_use(value):
+    if value_in_use(value):
         raise ValidationError({"code": "Results or targets are recorded for this value."})
     value.delete()
 
@@ -99,12 +99,13 @@ def delete_dimension_value(value, user):
 @transaction.atomic
 def delete_dimension(dimension, user):
     access.check(user, access.DELETE, dimension)
-    if _dimension_in_use(dimension):
+    if dimension_in_use(dimension):
         raise ValidationError({"code": "Indicators of this portfolio report by this dimension."})
     dimension.delete()
 
 
-def _dimension_in_use(dimension):
+def dimension_in_use(dimension) -> bool:
+    """Do indicators report by this dimension, or results or targets name it?"""
     # Read in Python: not every database looks inside a JSON list.
     chosen = Indicator.objects.filter(project__portfolio_id=dimension.portfolio_id).values_list(
         "disaggregations", flat=True
@@ -114,7 +115,8 @@ def _dimension_in_use(dimension):
     )
 
 
-def _value_in_use(value):
+def value_in_use(value) -> bool:
+    """Do results or targets name this value?"""
     return _key_in_use(value.dimension.portfolio_id, f"{value.dimension.code}:{value.code}")
 
 

@@ -13,6 +13,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from devtools.demo_results import seed_results
+from devtools.demo_standards import seed_standards
 from funding import services
 from funding.models import LoanTerms, Tranche
 from funding.scan import scan_lapses
@@ -418,6 +419,7 @@ class Command(BaseCommand):
         users_by_role = {
             role: users[username] for username, _first, _last, role, _org, _admin in USERS
         }
+        seed_standards(portfolio, users_by_role.get(Role.PORTFOLIO_MANAGER))
         seed_results(projects, tranches, users_by_role, organisations["evaluator"])
         return created_users
 
