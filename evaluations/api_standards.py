@@ -180,8 +180,8 @@ class DisaggregationDimensionViewSet(ServiceDeletes, RoleTableViewSet):
     serializer_class = DisaggregationDimensionSerializer
     filterset_class = DimensionFilter
     search_fields = ["code", "name"]
-    ordering = ["portfolio_id", "position", "code"]
-    ordering_fields = ["code", "position", "id"]
+    ordering = ["portfolio_id", "code"]
+    ordering_fields = ["code", "id"]
     delete_service = services.delete_dimension
 
 
@@ -201,6 +201,6 @@ class DisaggregationValueViewSet(ServiceDeletes, RoleTableViewSet):
     serializer_class = DisaggregationValueSerializer
     filterset_class = ValueFilter
     search_fields = ["code", "name"]
-    ordering = ["dimension_id", "position", "code"]
-    ordering_fields = ["code", "position", "id"]
+    ordering = ["dimension_id", "code"]
+    ordering_fields = ["code", "id"]
     delete_service = services.delete_dimension_value

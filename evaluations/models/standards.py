@@ -88,6 +88,8 @@ class DisaggregationDimension(models.Model):
                 fields=["portfolio", "code"], name="disaggregation_dimension_unique"
             ),
         ]
+        # The order the API offers (?ordering=code), ended by id, read a page at a time.
+        indexes = [models.Index(fields=["code", "id"])]
 
     def __str__(self):
         return self.name
@@ -110,6 +112,7 @@ class DisaggregationValue(models.Model):
                 fields=["dimension", "code"], name="disaggregation_value_unique"
             ),
         ]
+        indexes = [models.Index(fields=["code", "id"])]
 
     def __str__(self):
         return f"{self.dimension.name}: {self.name}"
@@ -186,6 +189,11 @@ class StandardIndicator(models.Model):
                 | (~models.Q(iati_vocabulary="") & ~models.Q(iati_code="")),
                 name="standard_indicator_iati_reference_complete",
             ),
+        ]
+        # Each order the API offers (?ordering=), ended by id, read a page at a time.
+        indexes = [
+            models.Index(fields=["code", "id"]),
+            models.Index(fields=["title", "id"]),
         ]
 
     def __str__(self):
