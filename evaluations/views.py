@@ -85,6 +85,10 @@ def measurement_review(request, pk):
         "measurement": measurement,
         "project": measurement.indicator.project,
         "may_review": access.may(request.user, access.REVIEW, measurement),
+        "category": category_label(
+            measurement.disaggregation,
+            category_names(measurement.indicator.project.portfolio_id),
+        ),
     }
     return render(request, "evaluations/measurement_review.html", context, status=form_status(form))
 

@@ -57,3 +57,20 @@ def test_a_median_is_charted_per_project_and_not_added(client, people):
 
     assert "not added up" in body
     assert "Projects counted" not in body  # no total column
+
+
+def test_pages_name_groups_in_the_portfolios_words(client, people):
+    indicator = IndicatorFactory(disaggregations=["sex", "location"])
+    measurement = MeasurementFactory(
+        indicator=indicator, disaggregation="location:rural+sex:female"
+    )
+    client.force_login(people["other_evaluator"])
+
+    review = client.get(f"/measurements/{measurement.pk}/review/").content.decode()
+    queue = client.get("/measurements/review/").content.decode()
+    form = client.get(f"/projects/{indicator.project.pk}/measurements/new/").content.decode()
+
+    assert "Urban / rural: Rural, Sex: Female" in review
+    assert "Urban / rural: Rural, Sex: Female" in queue
+    assert 'value="location:rural+sex:female"' in form
+    assert 'value="age_group:under_18"' not in form  # no indicator of the project reports ages
