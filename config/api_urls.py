@@ -12,6 +12,7 @@ from evaluations.api import (
 from evaluations.api_standards import (
     DisaggregationDimensionViewSet,
     DisaggregationValueViewSet,
+    MeasurementImportView,
     StandardIndicatorViewSet,
 )
 from funding.api import (
@@ -53,5 +54,6 @@ urlpatterns = [
     path("projects/<str:pk>/coverage/", ProjectCoverageView.as_view(), name="project-coverage"),
     path("tranche-imports/template/", TrancheTemplateView.as_view(), name="api-tranche-template"),
     path("tranche-imports/", TrancheImportView.as_view(), name="api-tranche-import"),
+    path("measurement-imports/", MeasurementImportView.as_view(), name="api-measurement-import"),
     *router.urls,
 ]

@@ -1,17 +1,20 @@
 """REST API for the portfolio's results vocabulary: standard indicators (with their results
-across the portfolio) and disaggregation dimensions with their values."""
+across the portfolio), disaggregation dimensions with their values, and the measurement import."""
 
 from django.core.exceptions import ValidationError
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import exceptions, serializers
+from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from portfolio.api import RoleTableViewSet, ServiceModelSerializer, field_errors, row_filter
 from portfolio.models import Portfolio
 
 from . import selectors, services
+from .measurement_import import import_measurements
 from .models import (
     VALUE_PLACES,
     DisaggregationDimension,
@@ -204,3 +207,54 @@ class DisaggregationValueViewSet(ServiceDeletes, RoleTableViewSet):
     ordering = ["dimension_id", "code"]
     ordering_fields = ["code", "id"]
     delete_service = services.delete_dimension_value
+
+
+# --- Measurement import -----------------------------------------------------------------------
+
+IMPORT_RESULT = inline_serializer(
+    "MeasurementImportResult",
+    {
+        "created": serializers.IntegerField(),
+        "updated": serializers.IntegerField(),
+        "unchanged": serializers.IntegerField(),
+        "errors": serializers.ListField(child=serializers.DictField()),
+    },
+)
+
+
+class MeasurementImportView(APIView):
+    """Import measurements from a workbook; all rows are reported, or none."""
+
+    parser_classes = [MultiPartParser]
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        summary="Import measurements from a workbook",
+        description=(
+            "Sheet 'Measurements' with the columns Project, Indicator, Period start, Period end, "
+            "Group, Value, Numerator, Denominator, Source, Comment. Every row is checked first; "
+            "either all rows are saved as reported or none. A 400 lists every error by sheet, "
+            "row and column."
+        ),
+        request={
+            "multipart/form-data": inline_serializer(
+                "MeasurementImportUpload", fields={"file": serializers.FileField()}
+            )
+        },
+        responses={201: IMPORT_RESULT, 400: IMPORT_RESULT},
+        tags=["measurement imports"],
+    )
+    def post(self, request):
+        upload = request.FILES.get("file")
+        if upload is None:
+            return Response(
+                {"created": 0, "updated": 0, "unchanged": 0, "errors": [
+                    {"sheet": "", "row": None, "column": "", "header": "",
+                     "reason": "Attach the workbook as the form field 'file'."}
+                ]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )  # fmt: skip
+        result = import_measurements(upload, request.user)
+        if not result.ok:
+            return Response(result.as_dict(), status=status.HTTP_400_BAD_REQUEST)
+        return Response(result.as_dict(), status=status.HTTP_201_CREATED)

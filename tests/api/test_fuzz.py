@@ -58,6 +58,9 @@ MODELS = {
     "targets": "evaluations.Target",
     "measurements": "evaluations.Measurement",
     "evaluations": "evaluations.Evaluation",
+    "standard-indicators": "evaluations.StandardIndicator",
+    "disaggregation-dimensions": "evaluations.DisaggregationDimension",
+    "disaggregation-values": "evaluations.DisaggregationValue",
 }
 
 # The resources of the REST API proper; exports and IATI have their own tests.
