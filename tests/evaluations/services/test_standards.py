@@ -5,6 +5,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from evaluations import selectors, services
 from evaluations.models import (
@@ -232,3 +234,25 @@ def test_results_across_the_portfolio_count_only_verified_values():
     assert found.values.totals[""].value == Decimal("400")
     assert found.values.totals["sex:female"].value == Decimal("40")
     assert found.label("sex:female") == "Sex: Female"
+
+
+def test_results_across_the_portfolio_cost_the_same_queries_for_more_projects():
+    standard = StandardIndicatorFactory()
+
+    def adopt(count):
+        for _ in range(count):
+            indicator = IndicatorFactory(
+                project=ProjectFactory(portfolio=standard.portfolio), standard=standard
+            )
+            MeasurementFactory(indicator=indicator, verified=True)
+            MeasurementFactory(indicator=indicator, disaggregation="sex:female", verified=True)
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            selectors.results_of(standard, as_of=date(2026, 1, 1))
+        return len(captured)
+
+    adopt(2)
+    few = queries()
+    adopt(6)
+    assert queries() == few
