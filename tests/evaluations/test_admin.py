@@ -27,6 +27,7 @@ from .factories import (
     PayoutTermsFactory,
     PersonFactory,
     RecommendationFactory,
+    StandardIndicatorFactory,
     reported,
 )
 
@@ -396,3 +397,21 @@ def test_the_admin_keeps_a_disaggregation_value_results_use(client):
     assert response.status_code == 200
     assert "Results or targets are recorded for Female" in response.content.decode()
     assert sex.values.filter(code="female").exists()
+
+
+@pytest.mark.parametrize("name", ["standardindicator", "disaggregationdimension"])
+def test_the_vocabulary_pages_open(client, name):
+    standard = StandardIndicatorFactory()
+    row = (
+        standard
+        if name == "standardindicator"
+        else DisaggregationDimension.objects.filter(portfolio=standard.portfolio).first()
+    )
+    for view, args in (
+        ("changelist", []),
+        ("add", []),
+        ("change", [row.pk]),
+        ("history", [row.pk]),
+    ):
+        assert client.get(reverse(f"admin:evaluations_{name}_{view}", args=args)).status_code == 200
+    assert client.get(reverse("admin:evaluations_indicator_add")).status_code == 200
