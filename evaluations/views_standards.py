@@ -8,10 +8,6 @@ from portfolio.decorators import reader_required
 from . import selectors
 from .models import VALUE_PLACES, StandardIndicator, plain
 
-BAR_HEIGHT = 16
-ROW_HEIGHT = 40
-CHART_WIDTH = 600
-
 
 @reader_required
 def standard_list(request):
@@ -64,23 +60,15 @@ def chart(found):
     if not bars:
         return None
     largest = max((value for _label, value in bars), default=0) or 1
-    drawn = []
-    for index, (label, value) in enumerate(bars):
-        top = index * ROW_HEIGHT
-        width = max(float(value) / float(largest), 0) * CHART_WIDTH
-        drawn.append(
+    return {
+        "title": title,
+        "bars": [
             {
                 "label": label,
                 "value": plain(value.quantize(VALUE_PLACES)),
-                "text_y": top + 12,
-                "bar_y": top + 18,
-                "width": round(width, 1),
+                # Percent of the longest bar; the SVG stretches to the row's width.
+                "width": round(max(float(value) / float(largest), 0) * 100, 1),
             }
-        )
-    return {
-        "title": title,
-        "bars": drawn,
-        "width": CHART_WIDTH,
-        "height": len(bars) * ROW_HEIGHT,
-        "bar_height": BAR_HEIGHT,
+            for label, value in bars
+        ],
     }

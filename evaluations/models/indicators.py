@@ -71,8 +71,9 @@ def canonical_category(category):
 
 
 def category_label(category, names):
-    """A category key in words, from the names of the portfolio's single categories."""
-    return disaggregation.label(category, names)
+    """A category key in words, from the names of the portfolio's single categories; the
+    total in the reader's language."""
+    return disaggregation.label(category, names, total=str(_("Total")))
 
 
 def category_problem(indicator, category):

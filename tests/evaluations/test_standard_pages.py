@@ -34,7 +34,9 @@ def test_results_page_shows_totals_by_group_and_a_chart_without_inline_style(cli
 
     body = response.content.decode()
     assert response.status_code == 200
-    assert "<svg" in body and "Sex: Female: 60" in body and "Total: 350" in body
+    assert "<svg" in body and "Sex: Female: <strong>60</strong>" in body
+    assert "Total: <strong>350</strong>" in body
+    assert 'width="100.0"' in body and 'width="17.1"' in body  # 60 of 350
     assert "style=" not in body and "<script>" not in body
     assert "16.9.1" in body
 
