@@ -9,6 +9,12 @@ from evaluations.api import (
     MeasurementViewSet,
     TargetViewSet,
 )
+from evaluations.api_standards import (
+    DisaggregationDimensionViewSet,
+    DisaggregationValueViewSet,
+    MeasurementImportView,
+    StandardIndicatorViewSet,
+)
 from funding.api import (
     DisbursementViewSet,
     LapseFlagViewSet,
@@ -35,11 +41,21 @@ router.register("indicators", IndicatorViewSet, basename="api-indicator")
 router.register("targets", TargetViewSet, basename="api-target")
 router.register("measurements", MeasurementViewSet, basename="api-measurement")
 router.register("evaluations", EvaluationViewSet, basename="api-evaluation")
+router.register("standard-indicators", StandardIndicatorViewSet, basename="api-standardindicator")
+router.register(
+    "disaggregation-dimensions",
+    DisaggregationDimensionViewSet,
+    basename="api-disaggregationdimension",
+)
+router.register(
+    "disaggregation-values", DisaggregationValueViewSet, basename="api-disaggregationvalue"
+)
 
 urlpatterns = [
     path("auth/token/", TokenLogin.as_view(), name="api-token"),
     path("projects/<str:pk>/coverage/", ProjectCoverageView.as_view(), name="project-coverage"),
     path("tranche-imports/template/", TrancheTemplateView.as_view(), name="api-tranche-template"),
     path("tranche-imports/", TrancheImportView.as_view(), name="api-tranche-import"),
+    path("measurement-imports/", MeasurementImportView.as_view(), name="api-measurement-import"),
     *router.urls,
 ]

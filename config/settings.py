@@ -293,7 +293,6 @@ SPECTACULAR_SETTINGS = {
         "FlagKindEnum": "funding.models.FlagKind",
         "EvaluationKindEnum": "evaluations.models.EvaluationKind",
         "RatingEnum": "evaluations.models.Rating",
-        "DisaggregationCategoryEnum": "evaluations.models.CATEGORY_CHOICES",
         "PolicySignificanceEnum": "projects.models.PolicySignificance",
     },
 }

@@ -20,6 +20,7 @@ from evaluations.models import (
     PayoutRule,
     PayoutTerms,
     Recommendation,
+    StandardIndicator,
     Target,
 )
 from funding.models import Tranche
@@ -40,6 +41,7 @@ FRAMEWORKS = [
         "indicators": [
             {
                 "code": "ID-OUT-1",
+                "standard": "DPS-ID-1",
                 "name": "People holding a digital ID",
                 "definition": "Unique people with an active digital ID credential, from the ID registry.",
                 "unit": "people",
@@ -52,6 +54,7 @@ FRAMEWORKS = [
                 "disaggregations": ["sex", "location"],
                 "targets": [
                     (D("2025-12-31"), "", Decimal("150000")),
+                    (D("2026-12-31"), "location:rural+sex:female", Decimal("60000")),
                     (D("2026-12-31"), "", Decimal("400000")),
                     (D("2026-12-31"), "sex:female", Decimal("200000")),
                 ],
@@ -82,6 +85,14 @@ FRAMEWORKS = [
                         "sex:female",
                         "21000",
                         "ID registry extract, Q3",
+                        VERIFIED,
+                    ),
+                    (
+                        "2025-07-01",
+                        "2025-09-30",
+                        "location:rural+sex:female",
+                        "8500",
+                        "ID registry extract, Q3, by district",
                         VERIFIED,
                     ),
                 ],
@@ -120,7 +131,8 @@ FRAMEWORKS = [
             },
             {
                 "code": "ID-OUT-2",
-                "name": "Average days from enrolment to ID credential issued",
+                "standard": "DPS-ID-3",
+                "name": "Median days from enrolment to ID credential issued",
                 "unit": "days",
                 "level": Level.OUTPUT,
                 "measure": Measure.NUMBER,
@@ -142,6 +154,7 @@ FRAMEWORKS = [
         "indicators": [
             {
                 "code": "CR-OC-1",
+                "standard": "DPS-REG-1",
                 "name": "% of births registered online",
                 "definition": "Births registered through the online service over all births registered in the period.",
                 "level": Level.OUTCOME,
@@ -361,7 +374,10 @@ def seed_results(projects, tranches, users, evaluator_org):
 
 
 def _indicator(project, spec):
-    indicator, _ = Indicator.objects.get_or_create(
+    standard = StandardIndicator.objects.filter(
+        portfolio_id=project.portfolio_id, code=spec.get("standard", "")
+    ).first()
+    indicator, created = Indicator.objects.get_or_create(
         project=project,
         code=spec["code"],
         defaults={
@@ -375,8 +391,14 @@ def _indicator(project, spec):
             "baseline_value": spec["baseline_value"],
             "baseline_date": spec["baseline_date"],
             "disaggregations": spec["disaggregations"],
+            "standard": standard,
         },
     )
+    if standard is not None and (created or indicator.standard_id is None):
+        # Inherit what the standard defines; a demo loaded before the library adopts it now.
+        indicator.standard = standard
+        indicator.full_clean()
+        indicator.save(update_fields=["standard", "definition", "unit"])
     for due_on, category, value in spec["targets"]:
         if not Target.objects.filter(
             indicator=indicator, due_on=due_on, disaggregation=category

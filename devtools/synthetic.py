@@ -10,11 +10,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from evaluations.models import (
+    DisaggregationDimension,
+    DisaggregationValue,
     Evaluation,
     Indicator,
     Measurement,
     PayoutTerms,
     Recommendation,
+    StandardIndicator,
     Target,
 )
 from funding import schedules
@@ -485,6 +488,7 @@ def clean():
     _erase(Measurement.objects.filter(**via_indicator))
     _erase(Target.objects.filter(**via_indicator))
     _erase(Indicator.objects.filter(**synthetic))
+    _erase(StandardIndicator.objects.filter(portfolio__name=PORTFOLIO_NAME))
     _erase(Recommendation.objects.filter(evaluation__project__portfolio__name=PORTFOLIO_NAME))
     _erase(Evaluation.objects.filter(**synthetic))
     _erase(Project.objects.filter(portfolio__name=PORTFOLIO_NAME))
@@ -785,5 +789,34 @@ def build_lists(n) -> int:
         summary="Synthetic evaluation",
     )
     analyze(Organisation, ExchangeRate, Project, Tranche, Disbursement, LapseFlag)
+    replicate(
+        StandardIndicator,
+        n,
+        {
+            "code": ("'SYN-STD-' || lpad(g::text, 6, '0')", []),
+            "title": ("'Synthetic standard ' || g", []),
+        },
+        portfolio=portfolio,
+        code="SYN-STD",
+        title="Synthetic standard",
+        definition="People served by the synthetic service.",
+        unit="people",
+    )
+    dimensions = replicate(
+        DisaggregationDimension,
+        n,
+        {"code": ("'syn-' || g", []), "name": ("'Synthetic dimension ' || g", [])},
+        portfolio=portfolio,
+        code="syn",
+        name="Synthetic dimension",
+    )
+    replicate(
+        DisaggregationValue,
+        n,
+        {"dimension_id": one_of(dimensions), "code": ("'v-' || g", [])},
+        code="v",
+        name="Synthetic value",
+    )
     analyze(Indicator, Target, Measurement, Evaluation)
+    analyze(StandardIndicator, DisaggregationDimension, DisaggregationValue)
     return n

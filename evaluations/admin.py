@@ -10,18 +10,21 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from portfolio import access
-from portfolio.admin import HistoryAdmin, RowAccess
+from portfolio.admin import HistoryAdmin, PlainErrorsAdmin, RowAccess
 from portfolio.fields import TEXT_LENGTH
 
 from . import services
 from .models import (
     DAC_CRITERIA,
+    DisaggregationDimension,
+    DisaggregationValue,
     Evaluation,
     Indicator,
     Measurement,
     MeasurementStatus,
     PayoutTerms,
     Recommendation,
+    StandardIndicator,
     Target,
 )
 
@@ -92,9 +95,10 @@ class IndicatorAdmin(HistoryAdmin):
     list_filter = ["level", "measure", "direction", "aggregation", "project__portfolio"]
     search_fields = ["code", "name", "project__code", "project__title"]
     list_select_related = ["project"]
+    autocomplete_fields = ["standard"]
     inlines = [TargetInline]
     fieldsets = [
-        (None, {"fields": ["project", "code", "name", "definition", "unit", "level"]}),
+        (None, {"fields": ["project", "standard", "code", "name", "definition", "unit", "level"]}),
         ("How it is measured", {"fields": ["measure", "direction", "aggregation"]}),
         ("Baseline", {"fields": ["baseline_value", "baseline_date"]}),
         ("Disaggregation", {"fields": ["disaggregations"]}),
@@ -369,3 +373,74 @@ class PayoutTermsAdmin(RowAccess, HistoryAdmin):
                 terms.target, reason="Recalculated from the admin.", user=request.user
             )
         self.message_user(request, "Eligible amounts recalculated.", messages.SUCCESS)
+
+
+# --- The portfolio's results vocabulary ----------------------------------------------------
+
+
+@admin.register(StandardIndicator)
+class StandardIndicatorAdmin(HistoryAdmin):
+    list_display = [
+        "code",
+        "title",
+        "unit",
+        "measure",
+        "aggregation",
+        "across_projects",
+        "portfolio",
+    ]
+    list_filter = ["portfolio", "measure"]
+    search_fields = ["code", "title", "sdg_indicator"]
+    fieldsets = [
+        (None, {"fields": ["portfolio", "code", "title", "definition", "unit"]}),
+        (
+            "How it is measured and added up",
+            {"fields": ["measure", "direction", "aggregation", "across_projects"]},
+        ),
+        ("References", {"fields": ["sdg_indicator", "iati_vocabulary", "iati_code"]}),
+    ]
+
+    def save_model(self, request, obj, form, change):
+        services.save_standard_indicator(obj, request.user)
+
+
+class ValuesFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        for form in self.deleted_forms:
+            if form.instance.pk and services.value_in_use(form.instance):
+                raise ValidationError(
+                    f"Results or targets are recorded for {form.instance.name}; keep it."
+                )
+
+
+class DisaggregationValueInline(admin.TabularInline):
+    model = DisaggregationValue
+    formset = ValuesFormSet
+    fields = ["code", "name", "position"]
+    extra = 0
+
+
+@admin.register(DisaggregationDimension)
+class DisaggregationDimensionAdmin(PlainErrorsAdmin, admin.ModelAdmin):
+    list_display = ["name", "code", "portfolio", "position"]
+    list_filter = ["portfolio"]
+    search_fields = ["code", "name"]
+    inlines = [DisaggregationValueInline]
+
+    def save_model(self, request, obj, form, change):
+        services.save_dimension(obj, request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or not services.dimension_in_use(obj))
+
+    def delete_model(self, request, obj):
+        services.delete_dimension(obj, request.user)
+
+    def save_formset(self, request, form, formset, change):
+        values = formset.save(commit=False)
+        for value in formset.deleted_objects:
+            services.delete_dimension_value(value, request.user)
+        for value in values:
+            services.save_dimension_value(value, request.user)

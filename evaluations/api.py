@@ -18,7 +18,6 @@ from projects.models import Project
 from . import services
 from .models import (
     DAC_CRITERIA,
-    Disaggregation,
     Evaluation,
     Evidence,
     Indicator,
@@ -32,7 +31,9 @@ from .models import (
 
 class IndicatorSerializer(ServiceModelSerializer):
     disaggregations = serializers.ListField(
-        child=serializers.ChoiceField(choices=Disaggregation.choices), required=False
+        child=serializers.SlugField(),
+        required=False,
+        help_text="Codes of the portfolio's disaggregation dimensions (see /disaggregation-dimensions/).",
     )
 
     class Meta:
@@ -51,9 +52,25 @@ class IndicatorSerializer(ServiceModelSerializer):
             "baseline_value",
             "baseline_date",
             "disaggregations",
+            "standard",
             "created_at",
             "updated_at",
         ]
+        extra_kwargs = {
+            "name": {
+                "required": False,
+                "help_text": "Required, unless a standard is adopted: then its title.",
+            }
+        }
+
+    def create(self, validated_data):
+        standard = validated_data.pop("standard", None)
+        if standard is not None:
+            # What the request leaves out is the standard's: its title, unit, measure, rules.
+            return self.persist(Indicator.adopting(standard, **validated_data))
+        if not validated_data.get("name"):
+            raise serializers.ValidationError({"name": ["This field is required."]})
+        return self.persist(Indicator(**validated_data))
 
     def persist(self, indicator):
         with self.model_errors():

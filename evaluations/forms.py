@@ -1,5 +1,7 @@
 """Forms of the results pages: record a measurement, review it, record an evaluation."""
 
+from itertools import combinations
+
 from django import forms
 from django.forms import inlineformset_factory
 from django.utils.translation import gettext_lazy as _
@@ -8,7 +10,8 @@ from portfolio.fields import TEXT_LENGTH
 from portfolio.forms import PageFormMixin
 from portfolio.models import Organisation
 
-from .models import DAC_CRITERIA, Evaluation, FollowUp, Measurement, Recommendation
+from . import disaggregation
+from .models import DAC_CRITERIA, Evaluation, FollowUp, Measurement, Recommendation, category_names
 
 
 def date_input():
@@ -66,6 +69,31 @@ class MeasurementForm(PageFormMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["indicator"].queryset = project.indicators.all()
         self.fields["value"].required = False
+        self.fields["disaggregation"] = forms.ChoiceField(
+            label=self.fields["disaggregation"].label,
+            help_text=self.fields["disaggregation"].help_text,
+            choices=group_choices(project),
+            required=False,
+        )
+
+
+def group_choices(project):
+    """Total, each value of the dimensions the project's indicators report by, and each pair
+    of values of two such dimensions (rural women); the model checks the indicator's own."""
+    chosen = set()
+    for dimensions in project.indicators.values_list("disaggregations", flat=True):
+        chosen.update(dimensions or [])
+    singles = [
+        (key, name)
+        for key, name in category_names(project.portfolio_id).items()
+        if disaggregation.parse(key)[0][0] in chosen
+    ]
+    pairs = [
+        (disaggregation.key_of(disaggregation.parse(a) + disaggregation.parse(b)), f"{x}, {y}")
+        for (a, x), (b, y) in combinations(singles, 2)
+        if disaggregation.parse(a)[0][0] != disaggregation.parse(b)[0][0]
+    ]
+    return [("", _("Total")), *singles, *pairs]
 
 
 class ReviewForm(PageFormMixin, forms.Form):

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import views, views_standards
 
 urlpatterns = [
     path(
@@ -30,4 +30,6 @@ urlpatterns = [
     ),
     path("evaluations/<int:pk>/report/", views.evaluation_report, name="evaluation-report"),
     path("projects/<int:project_pk>/evaluations/new/", views.evaluation_new, name="evaluation-new"),
+    path("standard-indicators/", views_standards.standard_list, name="standard-list"),
+    path("standard-indicators/<int:pk>/", views_standards.standard_detail, name="standard-detail"),
 ]

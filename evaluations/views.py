@@ -28,7 +28,15 @@ from .forms import (
     ReviewForm,
     SupersedeForm,
 )
-from .models import Evaluation, Evidence, Measurement, MeasurementStatus, Recommendation
+from .models import (
+    Evaluation,
+    Evidence,
+    Measurement,
+    MeasurementStatus,
+    Recommendation,
+    category_label,
+    category_names,
+)
 
 
 @reader_required
@@ -100,6 +108,9 @@ def review_queue(request):
         .order_by(F("submitted_at").asc(nulls_first=True), "reported_at", "pk")
     )
     mine = [each for each in waiting if access.may_verify(request.user, each)]
+    names = category_names()
+    for measurement in mine:
+        measurement.category = category_label(measurement.disaggregation, names)
     return render(request, "evaluations/review_queue.html", {"measurements": mine})
 
 
@@ -167,6 +178,10 @@ def measurement_review(request, pk):
         "evidence_form": EvidenceForm(),
         "evidence": measurement.evidence.all(),
         "comments": measurement.comments.select_related("author"),
+        "category": category_label(
+            measurement.disaggregation,
+            category_names(measurement.indicator.project.portfolio_id),
+        ),
     }
     return render(request, "evaluations/measurement_review.html", context, status=form_status(form))
 

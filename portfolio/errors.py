@@ -136,6 +136,34 @@ CONSTRAINTS = {
         "aggregation",
         _("Scores on a scale do not add up; a qualitative indicator is non-cumulative."),
     ),
+    "indicator_adopts_standard_once_per_project": (
+        "standard",
+        _("Another indicator of this project already adopts this standard indicator."),
+    ),
+    "standard_indicator_code_unique": (
+        "code",
+        _("This portfolio already has a standard indicator with this code."),
+    ),
+    "standard_indicator_qualitative_not_cumulative": (
+        "aggregation",
+        _("Scores on a scale do not add up; a qualitative indicator is non-cumulative."),
+    ),
+    "standard_indicator_scores_not_added": (
+        "across_projects",
+        _("Scores on a scale are not added up across projects."),
+    ),
+    "standard_indicator_iati_reference_complete": (
+        "iati_code",
+        _("An IATI reference needs both the vocabulary and the code."),
+    ),
+    "disaggregation_dimension_unique": (
+        "code",
+        _("This portfolio already has a disaggregation dimension with this code."),
+    ),
+    "disaggregation_value_unique": (
+        "code",
+        _("This dimension already has a value with this code."),
+    ),
     "target_one_per_category_and_date": (
         "due_on",
         _("This indicator already has a target for this group on this due date."),

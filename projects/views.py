@@ -11,7 +11,14 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from evaluations.models import Evaluation, FollowUp, Indicator, Measurement
+from evaluations.models import (
+    Evaluation,
+    FollowUp,
+    Indicator,
+    Measurement,
+    category_label,
+    category_names,
+)
 from funding import selectors, timeline
 from funding.models import Disbursement, Instrument
 from portfolio import access
@@ -201,6 +208,10 @@ def project_detail(request, pk):
         ),
         today,
     )
+    names = category_names(project.portfolio_id)
+    for indicator in indicators:
+        for measurement in indicator.all_measurements:
+            measurement.category = category_label(measurement.disaggregation, names)
     may_review = access.may(user, access.REVIEW, Measurement)
     evaluations = list(
         access.visible(user, Evaluation.objects.filter(project=project))

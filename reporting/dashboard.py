@@ -12,11 +12,12 @@ from django.utils.translation import gettext as _
 
 from evaluations import progress
 from evaluations.models import (
-    CATEGORY_CHOICES,
     Evaluation,
     Indicator,
     Measurement,
     Recommendation,
+    category_label,
+    category_names,
 )
 from funding import coverage, figures, selectors, timeline
 from funding.models import Disbursement, Tranche
@@ -100,6 +101,7 @@ def indicators_with_progress(indicators, today):
         Prefetch("measurements", queryset=Measurement.objects.verified(), to_attr="verified"),
     )
     result = []
+    names = None
     for indicator in indicators:
         indicator.progress_rows = progress.indicator_progress(
             indicator.as_spec(),
@@ -110,7 +112,9 @@ def indicators_with_progress(indicators, today):
         indicator.total = next(
             (row for row in indicator.progress_rows if row.category == progress.TOTAL), None
         )
-        indicator.chart = [_chart_row(row) for row in indicator.progress_rows]
+        if names is None and any(row.category for row in indicator.progress_rows):
+            names = category_names()  # read once, and only when a category is shown
+        indicator.chart = [_chart_row(row, names or {}) for row in indicator.progress_rows]
         result.append(indicator)
     return result
 
@@ -122,10 +126,10 @@ def _percent(share):
     return int(min(max(share, 0), 1) * 100)
 
 
-def _chart_row(row):
+def _chart_row(row, names):
     return {
         "progress": row,
-        "category": dict(CATEGORY_CHOICES).get(row.category, row.category),
+        "category": category_label(row.category, names),
         "achieved_width": _percent(row.achievement),
         "achieved_pct": None if row.achievement is None else round(row.achievement * 100),
         "expected_pct": _percent(row.time_elapsed),

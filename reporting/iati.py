@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from django.utils.text import slugify
 from lxml import etree
 
+from evaluations import disaggregation
 from evaluations.models import (
     VALUE_PLACES,
     Evaluation,
@@ -25,6 +26,8 @@ from evaluations.models import (
     Measure,
     Measurement,
     PayoutRule,
+    category_label,
+    category_names,
     plain,
 )
 from evaluations.progress import DECREASE, current_value
@@ -226,8 +229,9 @@ def write_activities(out, portfolio, reporting_org=None) -> int:
         root = {"version": VERSION, "generated-datetime": generated.isoformat()}
         with xf.element("iati-activities", root):
             xf.write("\n")
+            names = category_names(portfolio.pk)
             for project in _projects(portfolio).iterator(chunk_size=CHUNK_SIZE):
-                activity = Activity(project, reporter, portfolio.reporting_currency, today)
+                activity = Activity(project, reporter, portfolio.reporting_currency, today, names)
                 xf.write(activity.element(), pretty_print=True)
                 written += 1
     return written
@@ -259,7 +263,9 @@ def _projects(portfolio):
             ),
             "tranches__disbursements",
             "tranches__repayments",
-            Prefetch("indicators", queryset=Indicator.objects.order_by("code")),
+            Prefetch(
+                "indicators", queryset=Indicator.objects.select_related("standard").order_by("code")
+            ),
             "indicators__targets",
             Prefetch(
                 "indicators__measurements",
@@ -332,8 +338,9 @@ def document_url(evaluation) -> str:
 class Activity:
     """One project as an iati-activity element, in the order the 2.03 schema requires."""
 
-    def __init__(self, project, reporter, default_currency, today):
+    def __init__(self, project, reporter, default_currency, today, category_names=None):
         self.project = project
+        self.category_names = category_names or {}
         self.reporter = reporter
         self.default_currency = default_currency
         self.today = today
@@ -690,10 +697,10 @@ class Activity:
         conditions = _child(activity, "conditions", {"attached": "1"})
         for tranche in results_based:
             condition = _child(conditions, "condition", {"type": CONDITION_PERFORMANCE})
-            _child(condition, "narrative", text=self.condition_text(tranche))
+            _child(condition, "narrative", text=self.condition_text(tranche, self.category_names))
 
     @staticmethod
-    def condition_text(tranche):
+    def condition_text(tranche, names):
         paid = (
             f"{tranche.funder.name} pays {tranche.currency} {_money(tranche.amount)}"
             + (f" (tranche {tranche.funder_reference})" if tranche.funder_reference else "")
@@ -707,7 +714,7 @@ class Activity:
         if indicator.unit:
             goal += f" {indicator.unit}"
         if target.disaggregation:
-            goal += f" ({target.get_disaggregation_display()})"
+            goal += f" ({category_label(target.disaggregation, names)})"
         goal += f" by {target.due_on.isoformat()}"
         if terms.rule == PayoutRule.ALL_OR_NOTHING:
             rule = "paid in full once the target is met, otherwise nothing"
@@ -750,6 +757,10 @@ class Activity:
         )
         if about:
             _narrative(element, "description", about)
+        # An adopted standard names the indicator in recognised vocabularies (SDG, IATI's own).
+        standard = indicator.standard
+        for vocabulary, code in standard.references() if standard else ():
+            _child(element, "reference", {"vocabulary": vocabulary, "code": code})
         _child(
             element,
             "baseline",
@@ -849,8 +860,8 @@ class Activity:
 
 
 def _dimension(parent, category):
-    if category:
-        name, _, value = category.partition(":")
+    """A category as IATI dimensions: one per disaggregation, so rural women are two."""
+    for name, value in disaggregation.parse(category):
         _child(parent, "dimension", {"name": name, "value": value})
 
 

@@ -3,7 +3,8 @@
 - `indicators`: what a project measures, its targets and the measurements reported against them;
 - `evaluations`: evaluations with their OECD DAC ratings, and their recommendations;
 - `verification`: comments on a measurement's review and the evidence files behind it;
-- `payouts`: how a results-based tranche is earned (money, beside `services.payouts`).
+- `payouts`: how a results-based tranche is earned (money, beside `services.payouts`);
+- `standards`: the portfolio's standard indicators and its disaggregation dimensions.
 
 Every name is importable from `evaluations.models`, as Django and the other apps expect.
 """
@@ -19,8 +20,7 @@ from .evaluations import (
     RecommendationUpdate,
 )
 from .indicators import (
-    CATEGORIES,
-    CATEGORY_CHOICES,
+    CATEGORY_LENGTH,
     DECIDED_STATUSES,
     HUNDRED,
     OPEN_STATUSES,
@@ -28,7 +28,6 @@ from .indicators import (
     VALUE_PLACES,
     Aggregation,
     Direction,
-    Disaggregation,
     Indicator,
     Level,
     Measure,
@@ -36,16 +35,27 @@ from .indicators import (
     MeasurementQuerySet,
     MeasurementStatus,
     Target,
+    canonical_category,
+    category_label,
     category_problem,
     plain,
     validate_disaggregations,
 )
 from .payouts import ZERO, PayoutRule, PayoutTerms
+from .standards import (
+    DEFAULT_DIMENSIONS,
+    IATI_VOCABULARY_CHOICES,
+    AcrossProjects,
+    DisaggregationDimension,
+    DisaggregationValue,
+    StandardIndicator,
+    categories_of,
+    category_names,
+)
 from .verification import CommentKind, Evidence, MeasurementComment, MeasurementNotice
 
 __all__ = [
-    "CATEGORIES",
-    "CATEGORY_CHOICES",
+    "CATEGORY_LENGTH",
     "DECIDED_STATUSES",
     "OPEN_STATUSES",
     "CommentKind",
@@ -53,13 +63,17 @@ __all__ = [
     "MeasurementComment",
     "MeasurementNotice",
     "DAC_CRITERIA",
+    "DEFAULT_DIMENSIONS",
     "HUNDRED",
+    "IATI_VOCABULARY_CHOICES",
     "VALUE_DIGITS",
     "VALUE_PLACES",
     "ZERO",
+    "AcrossProjects",
     "Aggregation",
     "Direction",
-    "Disaggregation",
+    "DisaggregationDimension",
+    "DisaggregationValue",
     "Evaluation",
     "EvaluationKind",
     "FollowUp",
@@ -75,7 +89,12 @@ __all__ = [
     "Rating",
     "Recommendation",
     "RecommendationUpdate",
+    "StandardIndicator",
     "Target",
+    "canonical_category",
+    "categories_of",
+    "category_label",
+    "category_names",
     "category_problem",
     "plain",
     "validate_disaggregations",

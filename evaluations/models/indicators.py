@@ -7,7 +7,6 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.utils import timezone
-from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -15,7 +14,7 @@ from portfolio.fields import CalendarDateField, FreeTextField, date_in_calendar
 from portfolio.models import Membership
 from portfolio.tracking import StoredValues
 
-from .. import progress
+from .. import disaggregation, progress
 from ..progress import Goal, IndicatorSpec, Observation, Progress, indicator_progress
 from .common import related_or_none
 
@@ -23,6 +22,8 @@ HUNDRED = Decimal("100")
 # Values are counts, percentages, days or scores: four places hold a percentage to 0.0001.
 VALUE_DIGITS = {"max_digits": 20, "decimal_places": 4}
 VALUE_PLACES = Decimal("0.0001")
+# A disaggregation cell's key (see `disaggregation`): room for a combination of a few dimensions.
+CATEGORY_LENGTH = 160
 
 
 class Level(models.TextChoices):
@@ -47,48 +48,14 @@ class Aggregation(models.TextChoices):
     CUMULATIVE = progress.CUMULATIVE, _("Cumulative (values add up over periods)")
 
 
-class Disaggregation(models.TextChoices):
-    SEX = "sex", _("Sex")
-    DISABILITY = "disability", _("Disability")
-    LOCATION = "location", _("Location (urban / rural)")
-    AGE_GROUP = "age_group", _("Age group")
-
-
-CATEGORIES = {
-    Disaggregation.SEX: [("female", _("Female")), ("male", _("Male"))],
-    Disaggregation.DISABILITY: [
-        ("with_disability", _("With a disability")),
-        ("without_disability", _("Without a disability")),
-    ],
-    Disaggregation.LOCATION: [("urban", _("Urban")), ("rural", _("Rural"))],
-    Disaggregation.AGE_GROUP: [
-        ("under_18", _("Under 18")),
-        ("18_to_34", _("18 to 34")),
-        ("35_to_59", _("35 to 59")),
-        ("60_plus", _("60 and over")),
-    ],
-}
-
-CATEGORY_CHOICES = [
-    (progress.TOTAL, _("Total")),
-    *(
-        (
-            f"{dimension.value}:{code}",
-            format_lazy(_("{dimension}: {category}"), dimension=dimension.label, category=label),
-        )
-        for dimension, categories in CATEGORIES.items()
-        for code, label in categories
-    ),
-]
-
-
 def validate_disaggregations(value):
-    allowed = set(Disaggregation.values)
-    if not isinstance(value, list) or not set(value) <= allowed or len(set(value)) != len(value):
-        raise ValidationError(
-            "Disaggregations must be a list without repeats drawn from: %(allowed)s.",
-            params={"allowed": ", ".join(sorted(allowed))},
-        )
+    # Which dimensions exist is the portfolio's (Indicator.clean); here only the shape.
+    if (
+        not isinstance(value, list)
+        or not all(isinstance(each, str) and each for each in value)
+        or len(set(value)) != len(value)
+    ):
+        raise ValidationError("Disaggregations must be a list of dimension codes without repeats.")
 
 
 def plain(number):
@@ -96,16 +63,32 @@ def plain(number):
     return f"{Decimal(number).normalize():f}"
 
 
+def canonical_category(category):
+    """The one key of a category, its dimensions in order; a malformed one is left for the check."""
+    category = (category or "").strip()
+    try:
+        return disaggregation.canonical(category)
+    except disaggregation.BadKey:
+        return category
+
+
+def category_label(category, names):
+    """A category key in words, from the names of the portfolio's single categories; the
+    total in the reader's language."""
+    return disaggregation.label(category, names, total=str(_("Total")))
+
+
 def category_problem(indicator, category):
     """Why ``category`` cannot be used with ``indicator``, or None when it can."""
     if category == progress.TOTAL:
         return None
-    dimension = category.split(":", 1)[0]
-    if category not in dict(CATEGORY_CHOICES):
-        return f"{category} is not a known disaggregation category."
-    if dimension not in (indicator.disaggregations or []):
-        return f"This indicator is not disaggregated by {Disaggregation(dimension).label.lower()}."
-    return None
+    from .standards import categories_of  # the standards module builds on this one
+
+    return disaggregation.problem(
+        category,
+        categories_of(indicator.project.portfolio_id),
+        indicator.disaggregations or [],
+    )
 
 
 class Indicator(StoredValues, models.Model):
@@ -144,7 +127,16 @@ class Indicator(StoredValues, models.Model):
         default=list,
         blank=True,
         validators=[validate_disaggregations],
-        help_text="Any of: sex, disability, location, age_group.",
+        help_text="Codes of the portfolio's disaggregation dimensions, e.g. sex, location.",
+    )
+    standard = models.ForeignKey(
+        "evaluations.StandardIndicator",
+        verbose_name="standard indicator",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="adopted_by",
+        help_text="Adopting one inherits its definition; the unit and measure must agree with it.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -161,6 +153,12 @@ class Indicator(StoredValues, models.Model):
                 name="indicator_qualitative_not_cumulative",
             ),
             date_in_calendar("baseline_date", "indicator_baseline_date_in_calendar"),
+            # Two indicators of one project counting the same standard would count it twice.
+            models.UniqueConstraint(
+                fields=["project", "standard"],
+                condition=models.Q(standard__isnull=False),
+                name="indicator_adopts_standard_once_per_project",
+            ),
         ]
         # Each order the API offers (?ordering=), ended by id, read a page at a time.
         indexes = [
@@ -192,8 +190,63 @@ class Indicator(StoredValues, models.Model):
             self.as_spec(), observations, goals, as_of or timezone.localdate()
         )
 
+    @classmethod
+    def adopting(cls, standard, **fields):
+        """A new indicator adopting ``standard``: what the fields leave out comes from it."""
+        for name in ("name", "definition", "unit", "measure", "direction", "aggregation"):
+            fields.setdefault(name, getattr(standard, "title" if name == "name" else name))
+        return cls(standard=standard, **fields)
+
+    def inherit_standard(self):
+        """Take what the adopted standard defines and the indicator left blank."""
+        standard = related_or_none(self, "standard")
+        if standard is None:
+            return
+        if not self.definition.strip():
+            self.definition = standard.definition
+        if not self.unit.strip():
+            self.unit = standard.unit
+
+    def standard_problems(self) -> dict:
+        """Where this indicator contradicts the standard it adopts, by field."""
+        standard = related_or_none(self, "standard")
+        project = related_or_none(self, "project")
+        if standard is None:
+            return {}
+        errors = {}
+        if project is not None and standard.portfolio_id != project.portfolio_id:
+            errors["standard"] = "Adopt a standard indicator of the project's own portfolio."
+        if self.unit.strip() and self.unit.strip() != standard.unit:
+            errors["unit"] = (
+                f"The standard indicator {standard.code} counts in {standard.unit or 'no unit'}; "
+                "an indicator adopting it uses the same unit."
+            )
+        if self.measure != standard.measure:
+            errors["measure"] = (
+                f"The standard indicator {standard.code} is a {standard.get_measure_display().lower()}; "
+                "an indicator adopting it has the same measure."
+            )
+        return errors
+
+    def dimension_problem(self):
+        """Why the chosen disaggregations are not the portfolio's dimensions, or None."""
+        project = related_or_none(self, "project")
+        if project is None or not isinstance(self.disaggregations, list):
+            return None
+        from .standards import categories_of  # the standards module builds on this one
+
+        unknown = sorted(set(self.disaggregations) - set(categories_of(project.portfolio_id)))
+        if unknown:
+            return f"Not a disaggregation dimension of this portfolio: {', '.join(unknown)}."
+        return None
+
     def clean(self):
         errors = {}
+        self.inherit_standard()
+        errors.update(self.standard_problems())
+        problem = self.dimension_problem()
+        if problem:
+            errors["disaggregations"] = problem
         if self.measure == Measure.QUALITATIVE and self.aggregation == Aggregation.CUMULATIVE:
             errors["aggregation"] = (
                 "Scores on a scale do not add up; a qualitative indicator is non-cumulative."
@@ -217,10 +270,9 @@ class Target(StoredValues, models.Model):
     due_on = CalendarDateField("due date")
     value = models.DecimalField(**VALUE_DIGITS)
     disaggregation = models.CharField(
-        max_length=40,
+        max_length=CATEGORY_LENGTH,
         blank=True,
-        choices=CATEGORY_CHOICES,
-        help_text="Leave at Total unless the target is for one group.",
+        help_text="Leave blank for the total; e.g. sex:female, or location:rural+sex:female.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -239,7 +291,7 @@ class Target(StoredValues, models.Model):
         indexes = [models.Index(fields=["due_on", "id"])]
 
     def __str__(self):
-        category = f" ({self.get_disaggregation_display()})" if self.disaggregation else ""
+        category = f" ({self.disaggregation})" if self.disaggregation else ""
         return f"{self.indicator.code}{category}: {plain(self.value)} by {self.due_on}"
 
     def save(self, *args, **kwargs):
@@ -274,6 +326,7 @@ class Target(StoredValues, models.Model):
 
     def clean(self):
         errors = {}
+        self.disaggregation = canonical_category(self.disaggregation)
         indicator = related_or_none(self, "indicator")
         if indicator is not None:
             problem = category_problem(indicator, self.disaggregation)
@@ -358,10 +411,9 @@ class Measurement(StoredValues, models.Model):
     numerator = models.DecimalField(**VALUE_DIGITS, null=True, blank=True)
     denominator = models.DecimalField(**VALUE_DIGITS, null=True, blank=True)
     disaggregation = models.CharField(
-        max_length=40,
+        max_length=CATEGORY_LENGTH,
         blank=True,
-        choices=CATEGORY_CHOICES,
-        help_text="Leave at Total unless the value is for one group.",
+        help_text="Leave blank for the total; e.g. sex:female, or location:rural+sex:female.",
     )
     source = models.CharField(
         "source / means of verification",
@@ -467,7 +519,7 @@ class Measurement(StoredValues, models.Model):
         ]
 
     def __str__(self):
-        category = f" ({self.get_disaggregation_display()})" if self.disaggregation else ""
+        category = f" ({self.disaggregation})" if self.disaggregation else ""
         value = "" if self.value is None else plain(self.value)
         return f"{self.indicator.code}{category} {self.period_start}..{self.period_end}: {value}"
 
@@ -544,6 +596,7 @@ class Measurement(StoredValues, models.Model):
                 errors["period_end"] = "The period cannot end before it starts."
             elif self.period_end > timezone.localdate():
                 errors["period_end"] = "A result can be reported only for a period that has ended."
+        self.disaggregation = canonical_category(self.disaggregation)
         indicator = related_or_none(self, "indicator")
         if indicator is not None:
             problem = category_problem(indicator, self.disaggregation)

@@ -27,6 +27,7 @@ from ..models import (
 )
 from . import digests
 from .payouts import recalculate_payouts
+from .standards import check_parts_within_total
 
 Status = MeasurementStatus
 
@@ -56,6 +57,7 @@ def report_measurement(measurement, user, *, submit=True) -> Measurement:
         measurement.submitted_at = timezone.now()
     measurement._history_user = user
     measurement.full_clean()
+    check_parts_within_total(measurement)
     measurement.save()
     if to_review:
         digests.measurement_changed(measurement, CommentKind.SUBMITTED)

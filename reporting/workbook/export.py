@@ -14,7 +14,14 @@ from django.utils import timezone
 from django_countries import countries
 
 from evaluations import progress as results
-from evaluations.models import CATEGORY_CHOICES, Level
+from evaluations.models import (
+    Level,
+    Measure,
+    StandardIndicator,
+    category_label,
+    category_names,
+)
+from evaluations.selectors import standard_results
 from funding import coverage, schedules
 from funding.models import FlagKind, Instrument, TrancheStatus
 from funding.selectors import assess_projects, loan_statuses
@@ -33,6 +40,7 @@ from .sheets import (
     RESULT_COLUMNS,
     SCHEDULE_COLUMNS,
     SCHEDULES_SHEET,
+    STANDARD_COLUMNS,
     TRANCHE_COLUMNS,
     coverage_columns,
     long_date,
@@ -61,7 +69,7 @@ def _label(choices):
 
 STATUS_LABEL = _label(ProjectStatus.choices)
 LEVEL_LABEL = _label(Level.choices)
-CATEGORY_LABEL = _label([(results.TOTAL, "Total"), *CATEGORY_CHOICES[1:]])
+MEASURE_LABEL = _label([(value, str(label)) for value, label in Measure.choices])
 RESULT_STATUS_LABEL = _label(
     [
         (results.ACHIEVED, "Achieved"),
@@ -122,6 +130,7 @@ class PortfolioWorkbook:
         filters = self.filters
         self.currency = filters.reporting_currency()
         self.rates = selectors.rate_table(self.currency, self.as_of)
+        self.category_names = category_names()
         self.book = book = Book(
             out,
             self.currency,
@@ -137,6 +146,7 @@ class PortfolioWorkbook:
             "disbursements": Sheet(book, "Disbursements", DISBURSEMENT_COLUMNS),
             "coverage": Sheet(book, "Maintenance coverage", coverage_columns(self.as_of)),
             "results": Sheet(book, "Results", RESULT_COLUMNS),
+            "standards": Sheet(book, "Standard indicators", STANDARD_COLUMNS),
             "loans": Sheet(book, "Loans", LOAN_COLUMNS, currency_column="Currency"),
         }
         if filters.with_schedules:
@@ -151,6 +161,7 @@ class PortfolioWorkbook:
             self.write_chunk(chunk)
             done += len(chunk)
             self.report(90 * done // max(total, 1))
+        self.write_standards(projects)
         for sheet in self.sheets.values():
             sheet.close()
         summary.write_summary(self, summary_sheet)
@@ -354,6 +365,33 @@ class PortfolioWorkbook:
             row[("month", offset)] = month_state(month)
         self.sheets["coverage"].append(row)
 
+    def write_standards(self, projects):
+        """The "Standard indicators" sheet, from the projects the export covers."""
+        standards = StandardIndicator.objects.select_related("portfolio").order_by(
+            "portfolio__name", "code"
+        )
+        if self.filters.portfolio:
+            standards = standards.filter(portfolio_id=self.filters.portfolio)
+        sheet = self.sheets["standards"]
+        for found in standard_results(standards, self.as_of, projects=projects):
+            standard = found.standard
+            common = {
+                "portfolio": standard.portfolio.name,
+                "code": standard.code,
+                "title": standard.title,
+                "unit": standard.unit,
+                "measure": MEASURE_LABEL(standard.measure),
+                "sdg": standard.sdg_indicator,
+            }
+            for _category, label, total, cells in found.rows():
+                if total is not None:
+                    sheet.append(
+                        {**common, **_cell(total), "category": label, "project": "Portfolio total"}
+                    )
+                for name, cell in cells:
+                    if cell is not None:
+                        sheet.append({**common, **_cell(cell), "category": label, "project": name})
+
     def result_row(self, portfolio, code, indicator, each):
         return {
             "portfolio": portfolio,
@@ -362,7 +400,7 @@ class PortfolioWorkbook:
             "name": indicator["name"],
             "unit": indicator["unit"],
             "level": LEVEL_LABEL(indicator["level"]),
-            "category": CATEGORY_LABEL(each.category),
+            "category": category_label(each.category, self.category_names),
             "baseline_value": indicator["baseline_value"],
             "baseline_date": indicator["baseline_date"],
             "target": each.target.value if each.target else None,
@@ -454,3 +492,13 @@ class PortfolioWorkbook:
                         "state": STATE_LABEL.get(states.get(each.due_on), ""),
                     }
                 )
+
+
+def _cell(cell):
+    return {
+        "value": cell.value.quantize(Decimal("0.0001")),
+        "numerator": cell.numerator,
+        "denominator": cell.denominator,
+        "projects": cell.projects,
+        "measured_until": cell.measured_until,
+    }

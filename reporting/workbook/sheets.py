@@ -101,6 +101,24 @@ RESULT_COLUMNS = [
     Column("Status", key("status"), width=10),
 ]
 
+# Results across the portfolio: per standard indicator and group, the portfolio total (where
+# adding up is meaningful) and each adopting project's verified value.
+STANDARD_COLUMNS = [
+    Column("Portfolio", key("portfolio"), width=22),
+    Column("Standard indicator", key("code"), width=13),
+    Column("Title", key("title"), width=32),
+    Column("Unit", key("unit"), width=10),
+    Column("Measure", key("measure"), width=11),
+    Column("SDG indicator", key("sdg"), width=10),
+    Column("Group", key("category"), width=22),
+    Column("Project", key("project"), width=16),
+    Column("Value", key("value"), DECIMAL, width=12),
+    Column("Numerator", key("numerator"), DECIMAL, width=12),
+    Column("Denominator", key("denominator"), DECIMAL, width=12),
+    Column("Projects counted", key("projects"), COUNT, width=10),
+    Column("Measured until", key("measured_until"), DATE, width=12),
+]
+
 # One row per committed loan: its terms and where its schedule stands on the as-of date.
 LOAN_COLUMNS = [
     Column("Portfolio", key("portfolio"), width=22),
@@ -190,6 +208,7 @@ SHEETS = [
     "Disbursements",
     "Maintenance coverage",
     "Results",
+    "Standard indicators",
     "Loans",
 ]
 SCHEDULES_SHEET = "Loan schedules"

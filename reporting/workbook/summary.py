@@ -382,6 +382,13 @@ def write_cover(export, ws):
         "(amber), Gap – not covered (red), grey outside the obligation window.",
     )
     line(
+        "Standard indicators",
+        "Per standard indicator and group: each adopting project's verified value (its latest, "
+        "or the sum of its periods when cumulative) and the portfolio total where adding up is "
+        "meaningful: counts add, percentages come from numerators and denominators, medians "
+        "and scores are not added.",
+    )
+    line(
         "Loans",
         "One row per committed (signed) loan with loan terms: its terms, where its "
         "repayment schedule stands on the as-of date, and its status: principal disbursed, "

@@ -81,6 +81,9 @@ MODELS = {
     "targets": "evaluations.Target",
     "measurements": "evaluations.Measurement",
     "evaluations": "evaluations.Evaluation",
+    "standard-indicators": "evaluations.StandardIndicator",
+    "disaggregation-dimensions": "evaluations.DisaggregationDimension",
+    "disaggregation-values": "evaluations.DisaggregationValue",
 }
 
 

@@ -7,7 +7,11 @@ import pytest
 from rest_framework.renderers import JSONRenderer
 
 from config.api_urls import router
-from tests.evaluations.factories import PayoutTermsFactory, RecommendationFactory
+from tests.evaluations.factories import (
+    PayoutTermsFactory,
+    RecommendationFactory,
+    StandardIndicatorFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -18,6 +22,7 @@ LISTS = {prefix: viewset for prefix, viewset, _ in router.registry}
 def test_list_rows_are_what_drf_writes_for_them(api, world, prefix):
     PayoutTermsFactory()  # a results-based tranche beside the loan and the grants
     RecommendationFactory(evaluation=world.evaluation)
+    StandardIndicatorFactory(portfolio=world.project.portfolio)
     viewset = LISTS[prefix]
 
     body = api("manager").get(f"/api/v1/{prefix}/", {"page_size": 500}).json()

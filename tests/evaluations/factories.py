@@ -17,6 +17,7 @@ from evaluations.models import (
     PayoutRule,
     PayoutTerms,
     Recommendation,
+    StandardIndicator,
     Target,
 )
 from funding.models import Tranche
@@ -42,6 +43,19 @@ class EvaluatorFactory(PersonFactory):
         organisation=factory.SubFactory(EvaluatorOrgFactory),
         role=Role.EVALUATOR,
     )
+
+
+class StandardIndicatorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StandardIndicator
+
+    portfolio = factory.SubFactory("tests.factories.PortfolioFactory")
+    code = factory.Sequence(lambda n: f"DPS-{n}")
+    title = "People registered with a digital ID"
+    definition = "Unique people holding an active digital ID credential, from the ID registry."
+    unit = "people"
+    aggregation = Aggregation.CUMULATIVE
+    sdg_indicator = "16.9.1"
 
 
 class IndicatorFactory(factory.django.DjangoModelFactory):

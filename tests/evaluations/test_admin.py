@@ -7,15 +7,17 @@ from django.urls import reverse
 
 from evaluations import services
 from evaluations.models import (
+    DisaggregationDimension,
     Evaluation,
     Indicator,
     Measurement,
     MeasurementStatus,
     PayoutTerms,
+    StandardIndicator,
     Target,
 )
 from portfolio.models import Role
-from tests.factories import MembershipFactory
+from tests.factories import MembershipFactory, PortfolioFactory
 
 from .factories import (
     EvaluationFactory,
@@ -25,6 +27,7 @@ from .factories import (
     PayoutTermsFactory,
     PersonFactory,
     RecommendationFactory,
+    StandardIndicatorFactory,
     reported,
 )
 
@@ -341,3 +344,77 @@ def test_an_evaluation_added_in_the_admin_keeps_its_recommendations(client, admi
     [recommendation] = evaluation.recommendations.all()
     assert recommendation.text == "Budget the upkeep before launch."
     assert recommendation.history.first().history_user == admin_user
+
+
+def test_the_admin_adds_a_standard_indicator_through_the_service(client):
+    portfolio = PortfolioFactory()
+    response = client.post(
+        reverse("admin:evaluations_standardindicator_add"),
+        {
+            "portfolio": portfolio.pk,
+            "code": "DPS-SUP-1",
+            "title": "User-support tickets resolved",
+            "definition": "Help-desk tickets closed as resolved.",
+            "unit": "tickets",
+            "measure": "number",
+            "direction": "increase",
+            "aggregation": "cumulative",
+            "across_projects": "add",
+            "sdg_indicator": "",
+            "iati_vocabulary": "99",
+            "iati_code": "",
+        },
+    )
+    assert response.status_code == 200  # refused: the IATI code is missing
+    assert "needs both the vocabulary and the code" in response.content.decode()
+    assert not StandardIndicator.objects.exists()
+
+
+def test_the_admin_keeps_a_disaggregation_value_results_use(client):
+    indicator = IndicatorFactory()
+    MeasurementFactory(indicator=indicator, disaggregation="sex:female")
+    sex = DisaggregationDimension.objects.get(portfolio=indicator.project.portfolio, code="sex")
+    values = list(sex.values.order_by("position"))
+    data = {
+        "portfolio": sex.portfolio_id,
+        "code": "sex",
+        "name": "Sex",
+        "position": "0",
+        "values-TOTAL_FORMS": str(len(values)),
+        "values-INITIAL_FORMS": str(len(values)),
+    }
+    for index, value in enumerate(values):
+        data |= {
+            f"values-{index}-id": value.pk,
+            f"values-{index}-dimension": sex.pk,
+            f"values-{index}-code": value.code,
+            f"values-{index}-name": value.name,
+            f"values-{index}-position": value.position,
+        }
+    data["values-0-DELETE"] = "on"  # female, which a measurement names
+
+    response = client.post(
+        reverse("admin:evaluations_disaggregationdimension_change", args=[sex.pk]), data
+    )
+
+    assert response.status_code == 200
+    assert "Results or targets are recorded for Female" in response.content.decode()
+    assert sex.values.filter(code="female").exists()
+
+
+@pytest.mark.parametrize("name", ["standardindicator", "disaggregationdimension"])
+def test_the_vocabulary_pages_open(client, name):
+    standard = StandardIndicatorFactory()
+    row = (
+        standard
+        if name == "standardindicator"
+        else DisaggregationDimension.objects.filter(portfolio=standard.portfolio).first()
+    )
+    for view, args in (
+        ("changelist", []),
+        ("add", []),
+        ("change", [row.pk]),
+        ("history", [row.pk]),
+    ):
+        assert client.get(reverse(f"admin:evaluations_{name}_{view}", args=args)).status_code == 200
+    assert client.get(reverse("admin:evaluations_indicator_add")).status_code == 200

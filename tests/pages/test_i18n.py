@@ -8,7 +8,6 @@ from django.utils import translation
 from django.utils.functional import Promise
 from django_countries.fields import CountryField
 
-from evaluations.models import CATEGORY_CHOICES
 from funding.models import LoanTerms
 
 pytestmark = pytest.mark.django_db
@@ -50,8 +49,9 @@ def test_the_choice_lists_are_found():
 
 @pytest.mark.parametrize(
     "choices",
-    [*CHOICES.values(), CATEGORY_CHOICES, LoanTerms.FREQUENCIES],
-    ids=[*CHOICES, "categories", "frequencies"],
+    # Disaggregation categories are the portfolio's own data, named in its words.
+    [*CHOICES.values(), LoanTerms.FREQUENCIES],
+    ids=[*CHOICES, "frequencies"],
 )
 def test_every_choice_label_is_translated_where_it_is_defined(choices):
     """The label itself is marked for translation (no parallel list to keep in step), and the

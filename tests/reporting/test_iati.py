@@ -28,6 +28,7 @@ from tests.evaluations.factories import (
     IndicatorFactory,
     MeasurementFactory,
     PayoutTermsFactory,
+    StandardIndicatorFactory,
     TargetFactory,
 )
 from tests.factories import (
@@ -84,6 +85,7 @@ CODES = [
     ("//condition/@type", "ConditionType"),
     ("//result/@type", "ResultType"),
     ("//indicator/@measure", "IndicatorMeasure"),
+    ("//indicator/reference/@vocabulary", "IndicatorVocabulary"),
     ("//loan-terms/repayment-type/@code", "LoanRepaymentType"),
     ("//loan-terms/repayment-plan/@code", "LoanRepaymentPeriod"),
     ("//iati-activity/@default-currency", "Currency"),
@@ -1090,3 +1092,52 @@ def test_admin_action_explains_what_it_cannot_do(admin_client):
         follow=True,
     )
     assert "reporting organisation is not known" in response.content.decode()
+
+
+# Standard indicators: references and combined disaggregations
+
+
+@time_machine.travel(date(2026, 3, 1), tick=False)
+def test_an_adopting_indicator_names_its_standard_and_reports_rural_women(export, reporter):
+    standard = StandardIndicatorFactory(
+        sdg_indicator="16.9.1", iati_vocabulary="99", iati_code="DPS-ID-1"
+    )
+    indicator = IndicatorFactory(
+        project=ProjectFactory(portfolio=standard.portfolio),
+        standard=standard,
+        unit="people",
+        disaggregations=["sex", "location"],
+    )
+    TargetFactory(
+        indicator=indicator, disaggregation="location:rural+sex:female", value=Decimal(50)
+    )
+    MeasurementFactory(indicator=indicator, value=Decimal(100), verified=True)
+    MeasurementFactory(
+        indicator=indicator,
+        value=Decimal(30),
+        disaggregation="location:rural+sex:female",
+        verified=True,
+    )
+
+    activity = only_activity(export(standard.portfolio))  # checked against the schema
+
+    element = activity.find("result/indicator")
+    assert [(r.get("vocabulary"), r.get("code")) for r in element.findall("reference")] == [
+        ("9", "16.9.1"),
+        ("99", "DPS-ID-1"),
+    ]
+    assert {"9", "99"} <= iati.codelist("IndicatorVocabulary")
+    actual = element.xpath("period/actual[dimension]")[0]
+    assert actual.get("value") == "30"
+    assert [(d.get("name"), d.get("value")) for d in actual.findall("dimension")] == [
+        ("location", "rural"),
+        ("sex", "female"),
+    ]
+    target = element.xpath("period/target[dimension]")[0]
+    assert len(target.findall("dimension")) == 2
+
+
+def test_an_indicator_without_a_standard_has_no_reference(export, reporter):
+    indicator = IndicatorFactory(disaggregations=[])
+    activity = only_activity(export(indicator.project.portfolio))
+    assert activity.find("result/indicator/reference") is None

@@ -9,6 +9,7 @@ from io import BytesIO
 import pytest
 from openpyxl import load_workbook
 
+from evaluations.models import Indicator
 from funding.models import Repayment, Tranche
 from funding.selectors import loan_statuses
 from projects.models import Project
@@ -19,7 +20,11 @@ from reporting.workbook import (
     ExportFilters,
     write_workbook,
 )
-from tests.evaluations.factories import IndicatorFactory
+from tests.evaluations.factories import (
+    IndicatorFactory,
+    MeasurementFactory,
+    StandardIndicatorFactory,
+)
 from tests.factories import DisbursementFactory, FunderFactory, ProjectFactory, TrancheFactory
 
 from .workbook_helpers import AS_OF, build_portfolio, calamine, export, records, total_rows
@@ -386,3 +391,25 @@ def test_loans_sheet_shows_the_loan_status_and_schedules_mark_overdue_lines(port
     )
     states = [i["State on as-of date"] for i in records(sheets[SCHEDULES_SHEET])]
     assert states[:2] == ["Overdue", "Upcoming"]
+
+
+def test_standard_indicators_sheet_adds_up_verified_results_across_projects(portfolio):
+    standard = StandardIndicatorFactory(portfolio=portfolio, code="DPS-ID-1")
+    Indicator.objects.filter(code="OUT-1").update(standard=standard)
+    other = IndicatorFactory(
+        project=ProjectFactory(portfolio=portfolio, code="P-9"), standard=standard
+    )
+    MeasurementFactory(indicator=other, verified=True, value=Decimal("100"))
+    MeasurementFactory(
+        indicator=other, verified=True, value=Decimal("60"), disaggregation="sex:female"
+    )
+
+    _, out = export()
+    rows = records(calamine(out)["Standard indicators"])
+
+    by = {(row["Group"], row["Project"]): row for row in rows}
+    assert by[("Total", "Portfolio total")]["Value"] == 500  # 400 + 100
+    assert by[("Total", "Portfolio total")]["Projects counted"] == 2
+    assert by[("Sex: Female", "Portfolio total")]["Projects counted"] == 1
+    assert by[("Total", f"P-9 {other.code}")]["Value"] == 100
+    assert {row["Standard indicator"] for row in rows} == {"DPS-ID-1"}

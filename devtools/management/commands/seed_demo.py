@@ -13,6 +13,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from devtools.demo_results import seed_results
+from devtools.demo_standards import seed_standards
 from funding import loans, selectors, services
 from funding.models import LoanTerms, Tranche
 from funding.scan import scan_lapses
@@ -451,6 +452,7 @@ class Command(BaseCommand):
         users_by_role = {}  # the first user of each role acts for it in the seeded results
         for username, _first, _last, role, _org, _admin in USERS:
             users_by_role.setdefault(role, users[username])
+        seed_standards(portfolio, users_by_role.get(Role.PORTFOLIO_MANAGER))
         seed_results(projects, tranches, users_by_role, organisations["evaluator"])
         return created_users
 

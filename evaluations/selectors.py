@@ -1,0 +1,83 @@
+"""Read models of results across the portfolio: what the projects adopting each standard
+indicator add up to, from verified measurements only, read in a fixed number of queries."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from . import portfolio_results
+from .models import Indicator, Measurement, StandardIndicator, category_label, category_names
+
+
+@dataclass(frozen=True)
+class StandardResults:
+    standard: StandardIndicator
+    values: portfolio_results.PortfolioValues
+    indicators: dict  # series name -> the project indicator it comes from
+    names: dict  # category key -> words
+
+    def label(self, category):
+        return category_label(category, self.names)
+
+    def rows(self):
+        """One row per category: its label, the portfolio total, and each project's cell."""
+        for category in self.values.categories:
+            yield (
+                category,
+                self.label(category),
+                self.values.totals.get(category),
+                [(each.name, each.cells.get(category)) for each in self.values.projects],
+            )
+
+
+def standard_results(standards, as_of: date | None = None, projects=None) -> list[StandardResults]:
+    """Results across the portfolio for each of ``standards`` (a queryset), as of a date:
+    a measurement whose period ends after it does not count yet. ``projects`` (a queryset),
+    when given, limits the adopting indicators to those projects (an export's filters)."""
+    as_of = as_of or timezone.localdate()
+    standards = list(standards)
+    verified = Measurement.objects.verified().filter(period_end__lte=as_of)
+    indicators = Indicator.objects.filter(standard__in=standards)
+    if projects is not None:
+        indicators = indicators.filter(project__in=projects.values("pk"))
+    indicators = (
+        indicators.select_related("project")
+        .prefetch_related(Prefetch("measurements", queryset=verified, to_attr="counted"))
+        .order_by("project__code", "code")
+    )
+    by_standard = defaultdict(list)
+    for indicator in indicators:
+        by_standard[indicator.standard_id].append(indicator)
+    names_by_portfolio = {}
+    result = []
+    for standard in standards:
+        if standard.portfolio_id not in names_by_portfolio:
+            names_by_portfolio[standard.portfolio_id] = category_names(standard.portfolio_id)
+        adopting = by_standard[standard.pk]
+        series = [
+            portfolio_results.Series(
+                name=_name(indicator),
+                observations=tuple(each.as_observation() for each in indicator.counted),
+            )
+            for indicator in adopting
+        ]
+        result.append(
+            StandardResults(
+                standard=standard,
+                values=portfolio_results.aggregate(standard.rule, series),
+                indicators={_name(indicator): indicator for indicator in adopting},
+                names=names_by_portfolio[standard.portfolio_id],
+            )
+        )
+    return result
+
+
+def results_of(standard, as_of=None) -> StandardResults:
+    return standard_results(StandardIndicator.objects.filter(pk=standard.pk), as_of)[0]
+
+
+def _name(indicator):
+    return f"{indicator.project.code} {indicator.code}"
