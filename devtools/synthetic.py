@@ -652,8 +652,8 @@ def analyze(*models):
 @rescans_paused()
 def build_lists(n) -> int:
     """Replace any synthetic data with `n` rows in every table the API lists (projects,
-    tranches, disbursements, lapse flags, indicators, targets, measurements, evaluations,
-    organisations and exchange rates), beside the one synthetic portfolio."""
+    tranches, disbursements, repayments, lapse flags, indicators, targets, measurements,
+    evaluations, organisations and exchange rates), beside the one synthetic portfolio."""
     clean()
     portfolio, funders, partners, reporter, _ = _setup()
     evaluator = Organisation.objects.get(name=f"{ORGANISATION_PREFIX}evaluation firm")
@@ -708,6 +708,7 @@ def build_lists(n) -> int:
             "project_id": one_of(projects),
             "funder_id": one_of([f.pk for f in funders]),
             "purpose": (f"CASE WHEN {maintenance} THEN 'maintenance' ELSE 'launch' END", []),
+            "instrument": (f"CASE WHEN {maintenance} THEN 'grant' ELSE 'loan' END", []),
             "amount": ("1000 + mod(g * 7919, 500000)", []),
             "committed_on": day(date(2024, 1, 1), 365),
             "expected_disbursement_on": every(7, *day(date(2025, 1, 1), 700)),
@@ -729,6 +730,16 @@ def build_lists(n) -> int:
         {"tranche_id": one_of(tranches), "disbursed_on": day(LAUNCH, 700)},
         amount=D("1000.00"),
         disbursed_on=LAUNCH,
+        reference="SYN",
+    )
+    # Repayments on the launch tranches (odd rows), which are loans here: two a loan.
+    replicate(
+        Repayment,
+        n,
+        {"tranche_id": one_of(tranches[0::2]), "received_on": day(LAUNCH, 700)},
+        principal=D("0.00"),
+        interest=D("10.00"),
+        received_on=LAUNCH,
         reference="SYN",
     )
     replicate(
@@ -788,7 +799,7 @@ def build_lists(n) -> int:
         evaluator=evaluator,
         summary="Synthetic evaluation",
     )
-    analyze(Organisation, ExchangeRate, Project, Tranche, Disbursement, LapseFlag)
+    analyze(Organisation, ExchangeRate, Project, Tranche, Disbursement, Repayment, LapseFlag)
     replicate(
         StandardIndicator,
         n,
