@@ -330,6 +330,7 @@ class LapseFlagSerializer(serializers.ModelSerializer):
             "gap_end",
             "days_to_lapse",
             "shortfall",
+            "lines",
             "escalated_from",
             "raised_at",
             "last_seen_on",

@@ -7,7 +7,7 @@ they count as planned on any day; cancellations are taken as they stand today.
 """
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -17,10 +17,11 @@ from django.utils import timezone
 
 from portfolio.models import ExchangeRate, NoRateError
 from portfolio.rates import RateTable
-from projects.models import Project
+from projects.models import CostLine, Project
 
-from . import coverage, figures
+from . import coverage, figures, lines
 from .models import (
+    Allocation,
     Disbursement,
     Instrument,
     LapseFlag,
@@ -131,9 +132,11 @@ def assess_projects(as_of: date, project_ids=None):
         "covers_until",
         "amount",
         "currency",
+        "pk",
     )
     for project_id, *rest in rows.iterator(chunk_size=BATCH):
         tranches[project_id].append(rest)
+    plans = _plans(project_ids, Project.objects.launched())
     tables = rate_tables({p["portfolio__reporting_currency"] for p in projects}, as_of)
 
     judged = []
@@ -142,7 +145,7 @@ def assess_projects(as_of: date, project_ids=None):
         secured, planned, funded = [], [], []
         reporting = p["portfolio__reporting_currency"]
         unconverted = ""
-        for status, covers_from, covers_until, amount, currency in tranches[p["id"]]:
+        for status, covers_from, covers_until, amount, currency, _pk in tranches[p["id"]]:
             interval = coverage.Interval(covers_from, covers_until)
             if status == TrancheStatus.COMMITTED:
                 secured.append(interval)
@@ -176,12 +179,91 @@ def assess_projects(as_of: date, project_ids=None):
             annual_cost=annual_cost,
             funded=funded,
         )
+        plan = plans.get(p["id"])
+        if plan is not None:
+            assessment = _with_line_flags(assessment, plan, tranches[p["id"]], as_of)
         judged.append(
             ProjectCoverage(
                 p["id"], p["code"], p["title"], p["portfolio_id"], assessment, unconverted
             )
         )
     return judged
+
+
+@dataclass
+class Plan:
+    """A project's cost lines (days only: amounts are read where money is shown) and, per
+    line, whether somebody takes it over after the window."""
+
+    costs: list = field(default_factory=list)  # lines.LineCost
+    successors: dict = field(default_factory=dict)  # category -> bool
+    allocations: dict = field(default_factory=lambda: defaultdict(list))  # tranche id -> [category]
+
+
+def _plans(project_ids, projects) -> dict[int, Plan]:
+    """project id -> its plan, for the projects (of `projects`) that have one: two queries."""
+    plans = defaultdict(Plan)
+    last_start = {}
+    rows = scoped(CostLine.objects.filter(project__in=projects), project_ids).values_list(
+        "project_id", "category", "starts_on", "ends_on", "successor"
+    )
+    for project_id, category, starts_on, ends_on, successor in rows.iterator(chunk_size=BATCH):
+        plan = plans[project_id]
+        plan.costs.append(lines.LineCost(category, start=starts_on, end=ends_on))
+        # The line's handover is its last row's: the one that reaches the window's end.
+        key = (project_id, category)
+        if key not in last_start or (starts_on or date.min) >= last_start[key]:
+            last_start[key] = starts_on or date.min
+            plan.successors[category] = bool(successor.strip())
+    if plans:
+        allocated = scoped(
+            Allocation.objects.filter(tranche__project__in=projects),
+            project_ids,
+            "tranche__project_id",
+        ).values_list("tranche__project_id", "tranche_id", "category")
+        for project_id, tranche_id, category in allocated.iterator(chunk_size=BATCH):
+            if project_id in plans:
+                plans[project_id].allocations[tranche_id].append(category)
+    return dict(plans)
+
+
+def _with_line_flags(assessment, plan: Plan, tranche_rows, as_of):
+    line_tranches = [
+        lines.LineTranche(
+            covers_from,
+            covers_until,
+            status == TrancheStatus.COMMITTED,
+            allocations=tuple(lines.Allocation(c) for c in plan.allocations.get(pk, ())),
+        )
+        for status, covers_from, covers_until, _amount, _currency, pk in tranche_rows
+    ]
+    window = assessment.window
+    found = lines.line_coverage(window, plan.costs, line_tranches)
+    extra = [
+        lines.unfunded_flag(window, found, assessment.gaps, as_of),
+        lines.handover_flag(window, plan.costs, plan.successors, as_of),
+    ]
+    return replace(assessment, flags=[*assessment.flags, *(f for f in extra if f is not None)])
+
+
+def closed_within_window(as_of: date, project_ids=None) -> dict:
+    """project id -> the closed_within_window flag of each project closed or cancelled while
+    its obligation window still runs on `as_of` (one query)."""
+    rows = scoped(
+        Project.objects.filter(
+            status__in=[Project.Status.CLOSED, Project.Status.CANCELLED],
+            launch_date__lte=as_of,
+        ),
+        project_ids,
+        "id",
+    ).values_list("id", "launch_date", "sustainability_months")
+    found = {}
+    for project_id, launch_date, months in rows.iterator(chunk_size=BATCH):
+        window = coverage.obligation_window(launch_date, months)
+        flag = lines.closed_flag(window, as_of)
+        if flag is not None:
+            found[project_id] = flag
+    return found
 
 
 def overdue_disbursements(as_of: date, project_ids=None):
