@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from portfolio.models import ExchangeRate, NoRateError
 from portfolio.rates import RateTable
-from projects.models import CostLine, Project
+from projects.models import CostCategory, CostLine, Project
 
 from . import coverage, figures, lines
 from .models import (
@@ -419,3 +419,125 @@ def disbursed_totals_out_of_step() -> list[TotalOutOfStep]:
         TotalOutOfStep(pk, code, reference, currency, stored.quantize(cent), summed.quantize(cent))
         for pk, code, reference, currency, stored, summed in found
     ]
+
+
+# --- Sustainability plan, line by line -------------------------------------------------------
+
+PLAN_MONTHS_MAX = 60  # the grid shows the whole window, up to five years
+
+
+@dataclass
+class PlanLine:
+    """One line of a plan as the pages and the API show it."""
+
+    category: str
+    label: str
+    coverage: lines.LineCoverage
+    years: list  # lines.LineYear, in the reporting currency
+    rows: list  # the CostLine rows of the line, oldest first
+    successor: str
+    handover_on: date | None
+    handover_document: str
+
+
+@dataclass
+class ProjectPlan:
+    project_id: int
+    window: coverage.Interval | None
+    currency: str  # the reporting currency of the money per year
+    lines: list  # PlanLine, in the order of the categories
+    months: list  # the first day of each month of the grid
+    allocations: dict  # tranche id -> [Allocation rows]
+    unconverted: str = ""  # why money per year is missing (no exchange rate)
+
+
+def project_plan(project, as_of: date) -> ProjectPlan:
+    """A project's sustainability plan on `as_of`: per line, its coverage (and month grid over
+    the obligation window), its cost and secured money per calendar year in the portfolio's
+    reporting currency (at the as-of rate, as `underfunded` judges it) and its handover.
+    A fixed number of queries."""
+    rows = list(CostLine.objects.filter(project=project).order_by("category", "starts_on", "pk"))
+    currency = project.portfolio.reporting_currency
+    allocations = defaultdict(list)
+    for allocation in Allocation.objects.filter(tranche__project=project).order_by(
+        "tranche_id", "category"
+    ):
+        allocations[allocation.tranche_id].append(allocation)
+    plan = ProjectPlan(project.pk, None, currency, [], [], dict(allocations))
+    if not rows or not project.launch_date:
+        return plan
+    window = coverage.obligation_window(project.launch_date, project.sustainability_months)
+    plan.window = window
+    table = rate_tables([currency], as_of)[currency]
+    tranches = list(
+        existing_on(Tranche.objects.maintenance().not_cancelled(), as_of)
+        .filter(project=project)
+        .values_list("pk", "status", "covers_from", "covers_until", "amount", "currency")
+    )
+
+    def convert(amount, from_currency):
+        return table.convert(amount, from_currency, as_of).amount
+
+    try:
+        costs = [
+            lines.LineCost(
+                row.category, convert(row.annual_cost, row.currency), row.starts_on, row.ends_on
+            )
+            for row in rows
+        ]
+        line_tranches = [
+            lines.LineTranche(
+                covers_from,
+                covers_until,
+                status == TrancheStatus.COMMITTED,
+                convert(amount, tranche_currency),
+                tuple(
+                    lines.Allocation(
+                        a.category,
+                        None if a.amount is None else convert(a.amount, tranche_currency),
+                        a.share,
+                    )
+                    for a in allocations.get(pk, ())
+                ),
+            )
+            for pk, status, covers_from, covers_until, amount, tranche_currency in tranches
+        ]
+        years = lines.yearly(window, costs, line_tranches)
+    except NoRateError as error:
+        plan.unconverted = str(error)
+        costs = [lines.LineCost(r.category, ZERO, r.starts_on, r.ends_on) for r in rows]
+        line_tranches = [
+            lines.LineTranche(
+                f, u, s == TrancheStatus.COMMITTED, ZERO,
+                tuple(lines.Allocation(a.category) for a in allocations.get(pk, ())),
+            )
+            for pk, s, f, u, _amount, _currency in tranches
+        ]  # fmt: skip
+        years = []
+    count = min(
+        (window.end.year - window.start.year) * 12 + window.end.month - window.start.month + 1,
+        PLAN_MONTHS_MAX,
+    )
+    labels = dict(CostCategory.choices)
+    order = {value: n for n, value in enumerate(CostCategory.values)}
+    for line in sorted(
+        lines.line_coverage(window, costs, line_tranches),
+        key=lambda line: order.get(line.category, 99),
+    ):
+        line.months = lines.months(line, window.start, count)
+        own = [row for row in rows if row.category == line.category]
+        last = max(own, key=lambda row: (row.starts_on or date.min, row.pk))
+        plan.lines.append(
+            PlanLine(
+                category=line.category,
+                label=str(labels.get(line.category, line.category)),
+                coverage=line,
+                years=[y for y in years if y.category == line.category],
+                rows=own,
+                successor=last.successor,
+                handover_on=last.handover_on,
+                handover_document=last.handover_document,
+            )
+        )
+    plan.months = [m.month for m in plan.lines[0].coverage.months] if plan.lines else []
+    return plan
