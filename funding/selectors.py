@@ -449,6 +449,7 @@ class ProjectPlan:
     months: list  # the first day of each month of the grid
     allocations: dict  # tranche id -> [Allocation rows]
     unconverted: str = ""  # why money per year is missing (no exchange rate)
+    as_of: date | None = None
 
 
 def project_plan(project, as_of: date) -> ProjectPlan:
@@ -463,7 +464,7 @@ def project_plan(project, as_of: date) -> ProjectPlan:
         "tranche_id", "category"
     ):
         allocations[allocation.tranche_id].append(allocation)
-    plan = ProjectPlan(project.pk, None, currency, [], [], dict(allocations))
+    plan = ProjectPlan(project.pk, None, currency, [], [], dict(allocations), as_of=as_of)
     if not rows or not project.launch_date:
         return plan
     window = coverage.obligation_window(project.launch_date, project.sustainability_months)
