@@ -14,7 +14,7 @@ from reporting import dashboard
 from reporting.history import project_history
 
 from .forms import ProjectFilterForm
-from .models import Project
+from .models import CostLine, Project
 
 
 @reader_required
@@ -94,6 +94,8 @@ def project_detail(request, pk):
         "evaluations": Evaluation.objects.filter(project=project)
         .select_related("evaluator")
         .prefetch_related("recommendations"),
+        "plan": selectors.project_plan(project, today),
+        "may_change_plan": access.may(user, access.ADD, CostLine),
         "history": project_history(project),
         "may_add_tranche": access.may(user, access.ADD, project.tranches.model),
         "may_record_results": access.may(user, access.ADD, Measurement),
