@@ -288,3 +288,36 @@ def _allocated(allocation: Allocation, tranche: Tranche) -> Decimal:
     if allocation.amount is not None:
         return allocation.amount
     return tranche.amount * (allocation.share or 0) / 100
+
+
+class AllocationRefused(ValidationError):
+    """The shares given to a tranche's cost lines were refused (`allocate_shares`)."""
+
+
+@transaction.atomic
+def allocate_shares(tranche: Tranche, shares: dict, user=None) -> None:
+    """Set the share of `tranche` each named line gets (None takes the line's share away; an
+    amount is kept unless a share replaces it), as the tranche page asks. Lowered shares go
+    first, so moving money between lines never passes through more than the tranche."""
+    given = {a.category: a for a in Allocation.objects.filter(tranche=tranche)}
+
+    def change(item):
+        category, share = item
+        found = given.get(category)
+        before = found.share if found is not None and found.share is not None else Decimal(0)
+        return (share or Decimal(0)) - before
+
+    for category, share in sorted(shares.items(), key=change):
+        found = given.get(category)
+        if share is None:
+            if found is not None and found.share is not None:
+                delete_allocation(found, user)
+            continue
+        if found is not None and found.share == share:
+            continue
+        allocation = found or Allocation(tranche=tranche, category=category)
+        allocation.share, allocation.amount = share, None
+        try:
+            save_allocation(allocation, user)
+        except ValidationError as error:
+            raise AllocationRefused(error.messages) from error
