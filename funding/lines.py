@@ -271,6 +271,26 @@ def unfunded_flag(
     return Flag(coverage.LINE_UNFUNDED, start, end, (start - as_of).days, lines=names)
 
 
+def without_successor(
+    window: Interval,
+    costs: Iterable[LineCost],
+    successors: dict[str, bool],
+    as_of: date,
+    horizon_months: int = HANDOVER_HORIZON_MONTHS,
+) -> list[str]:
+    """The lines nobody takes over, when the window ends within the horizon (inside it only):
+    those due on its last day. `successors`: line -> whether somebody takes it over."""
+    if not window.contains(as_of) or window.end >= as_of + relativedelta(months=horizon_months):
+        return []
+    costs = list(costs)
+    return [
+        category
+        for category in categories(costs)
+        if not successors.get(category)
+        and any(p.contains(window.end) for p in due(window, costs, category))
+    ]
+
+
 def handover_flag(
     window: Interval,
     costs: Iterable[LineCost],
@@ -278,16 +298,7 @@ def handover_flag(
     as_of: date,
     horizon_months: int = HANDOVER_HORIZON_MONTHS,
 ) -> Flag | None:
-    """`successors`: line -> whether somebody takes it over after the window."""
-    if not window.contains(as_of) or window.end >= as_of + relativedelta(months=horizon_months):
-        return None
-    costs = list(costs)
-    missing = [
-        category
-        for category in categories(costs)
-        if not successors.get(category)
-        and any(p.contains(window.end) for p in due(window, costs, category))
-    ]
+    missing = without_successor(window, costs, successors, as_of, horizon_months)
     if not missing:
         return None
     after = window.end + ONE_DAY

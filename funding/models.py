@@ -420,10 +420,6 @@ class Allocation(models.Model):
         part = f"{self.share} %" if self.share is not None else f"{self.amount:,}"
         return f"{part} of tranche {self.tranche_id} to {self.get_category_display()}"
 
-    @property
-    def project_id(self):
-        return self.tranche.project_id
-
     def clean(self):
         if (self.amount is None) == (self.share is None):
             raise ValidationError({"amount": "Give either an amount or a share, not both."})

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from dateutil.relativedelta import relativedelta
 from django.db.models import DecimalField, Exists, F, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -542,3 +543,77 @@ def project_plan(project, as_of: date) -> ProjectPlan:
         )
     plan.months = [m.month for m in plan.lines[0].coverage.months] if plan.lines else []
     return plan
+
+
+@dataclass
+class CategoryCoverage:
+    """One category of cost line across launched services, on a day."""
+
+    category: str
+    label: str
+    lines: int  # launched services whose plan has this line, inside their window
+    unfunded_now: int  # of those, with no secured money today
+    unfunded_within_year: int  # with a gap in secured money within the next 12 months
+    handover_missing: int  # whose window ends within 12 months with nobody to take it over
+
+    @property
+    def funded_share(self) -> float:
+        """For ordering only: the share of lines with no gap in the coming year."""
+        return (self.lines - self.unfunded_within_year) / self.lines if self.lines else 1.0
+
+
+def lines_by_category(as_of: date, project_ids=None) -> list[CategoryCoverage]:
+    """Cost lines of launched services by category, the least funded first ("cybersecurity is
+    the least funded line"): a fixed number of queries."""
+    launched = Project.objects.launched()
+    windows = {
+        pk: coverage.obligation_window(launch, months)
+        for pk, launch, months in scoped(launched, project_ids, "id").values_list(
+            "id", "launch_date", "sustainability_months"
+        )
+    }
+    plans = _plans(project_ids, launched)
+    rows = defaultdict(list)
+    for project_id, *rest in (
+        scoped(
+            existing_on(Tranche.objects.maintenance().not_cancelled(), as_of).filter(
+                project__status=Project.Status.LAUNCHED
+            ),
+            project_ids,
+        )
+        .values_list("project_id", "status", "covers_from", "covers_until", "pk")
+        .iterator(chunk_size=BATCH)
+    ):
+        rows[project_id].append(rest)
+    year_ahead = coverage.Interval(as_of, as_of + relativedelta(years=1) - timedelta(days=1))
+    labels = dict(CostCategory.choices)
+    found = {c: CategoryCoverage(c, str(labels[c]), 0, 0, 0, 0) for c in CostCategory.values}
+    for project_id, plan in plans.items():
+        window = windows.get(project_id)
+        if window is None or not window.contains(as_of):
+            continue
+        tranches = [
+            lines.LineTranche(
+                f,
+                u,
+                s == TrancheStatus.COMMITTED,
+                allocations=tuple(lines.Allocation(c) for c in plan.allocations.get(pk, ())),
+            )
+            for s, f, u, pk in rows[project_id]
+        ]
+        missing = set(lines.without_successor(window, plan.costs, plan.successors, as_of))
+        for line in lines.line_coverage(window, plan.costs, tranches):
+            tally = found.get(line.category)
+            if tally is None:
+                continue
+            tally.lines += 1
+            tally.unfunded_now += any(gap.contains(as_of) for gap in line.gaps)
+            tally.unfunded_within_year += any(
+                gap.start <= year_ahead.end and gap.end >= as_of for gap in line.gaps
+            )
+            tally.handover_missing += line.category in missing
+    order = {c: n for n, c in enumerate(CostCategory.values)}
+    return sorted(
+        (t for t in found.values() if t.lines),
+        key=lambda t: (t.funded_share, order[t.category]),
+    )

@@ -54,6 +54,7 @@ def home(request):
                 "indicator_total": indicator_total,
                 "activity": dashboard.recent_activity(portfolio),
                 "status_counts": dashboard.status_counts(portfolio),
+                "cost_lines": dashboard.cost_lines(portfolio, today),
             }
         )
     return render(request, "reporting/home.html", context)
