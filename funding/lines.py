@@ -144,22 +144,39 @@ def line_coverage(
     """Per line: the days it is due, paid for (secured, pipeline) and left as gaps. For each
     line, secured and gaps exactly partition its due days."""
     costs, tranches = list(costs), list(tranches)
+    # Lines due on the same days and paid by the same tranches share their coverage (most
+    # lines of a plan, where tranches pay the whole plan): worked out once.
+    worked_out = {}
     result = []
+    whole_window = all(c.start is None and c.end is None for c in costs)
     for category in categories(costs):
-        line_due = due(window, costs, category)
-        paying = [t for t in tranches if t.pays(category)]
-        secured = intersect(merge(t.period for t in paying if t.secured), line_due)
-        pipeline = intersect(merge(t.period for t in paying), line_due)
+        line_due = [window] if whole_window else due(window, costs, category)
+        paying = tuple(n for n, t in enumerate(tranches) if t.pays(category))
+        key = (tuple(line_due), paying)
+        if key not in worked_out:
+            paid = [tranches[n] for n in paying]
+            secured = intersect(merge(t.period for t in paid if t.secured), line_due)
+            pipeline = intersect(merge(t.period for t in paid), line_due)
+            worked_out[key] = (secured, pipeline, subtract(line_due, secured))
+        secured, pipeline, line_gaps = worked_out[key]
         result.append(
             LineCoverage(
                 category=category,
                 due=line_due,
-                secured=secured,
-                pipeline=pipeline,
-                gaps=subtract(line_due, secured),
+                secured=list(secured),
+                pipeline=list(pipeline),
+                gaps=list(line_gaps),
             )
         )
     return result
+
+
+def same_as_service(costs: Iterable[LineCost], tranches: Iterable[LineTranche]) -> bool:
+    """Whether every line is due the whole window and every tranche pays the whole plan: then
+    each line is covered exactly as the service is, and no line can be unfunded on its own."""
+    return all(c.start is None and c.end is None for c in costs) and not any(
+        t.allocations for t in tranches
+    )
 
 
 def cost_over(costs: Iterable[LineCost], category: str | None, period: Interval) -> Decimal:
@@ -259,6 +276,8 @@ def unfunded_flag(
         return None
     found = []
     for line in lines:
+        if line.gaps == service_gaps:
+            continue  # the service's own gaps: lapsed, at_risk or unsecured say so already
         for gap in subtract(line.gaps, service_gaps):
             if gap.end >= as_of:
                 found.append((gap.start, gap.end, line.category))
@@ -280,7 +299,9 @@ def without_successor(
 ) -> list[str]:
     """The lines nobody takes over, when the window ends within the horizon (inside it only):
     those due on its last day. `successors`: line -> whether somebody takes it over."""
-    if not window.contains(as_of) or window.end >= as_of + relativedelta(months=horizon_months):
+    if not window.contains(as_of) or (window.end - as_of).days > 31 * horizon_months:
+        return []  # the quick answer for most windows, before the calendar arithmetic
+    if window.end >= as_of + relativedelta(months=horizon_months):
         return []
     costs = list(costs)
     return [

@@ -239,11 +239,10 @@ def _with_line_flags(assessment, plan: Plan, tranche_rows, as_of):
         for status, covers_from, covers_until, _amount, _currency, pk in tranche_rows
     ]
     window = assessment.window
-    found = lines.line_coverage(window, plan.costs, line_tranches)
-    extra = [
-        lines.unfunded_flag(window, found, assessment.gaps, as_of),
-        lines.handover_flag(window, plan.costs, plan.successors, as_of),
-    ]
+    extra = [lines.handover_flag(window, plan.costs, plan.successors, as_of)]
+    if window.contains(as_of) and not lines.same_as_service(plan.costs, line_tranches):
+        found = lines.line_coverage(window, plan.costs, line_tranches)
+        extra.insert(0, lines.unfunded_flag(window, found, assessment.gaps, as_of))
     return replace(assessment, flags=[*assessment.flags, *(f for f in extra if f is not None)])
 
 
@@ -458,24 +457,56 @@ def project_plan(project, as_of: date) -> ProjectPlan:
     the obligation window), its cost and secured money per calendar year in the portfolio's
     reporting currency (at the as-of rate, as `underfunded` judges it) and its handover.
     A fixed number of queries."""
-    rows = list(CostLine.objects.filter(project=project).order_by("category", "starts_on", "pk"))
-    currency = project.portfolio.reporting_currency
+    return project_plans([project.pk], as_of, project.portfolio.reporting_currency)[project.pk]
+
+
+def project_plans(project_ids, as_of: date, currency: str) -> dict[int, ProjectPlan]:
+    """`project_plan` of each of the projects (ids), in five queries however many there are."""
+    project_ids = list(project_ids)
+    cost_rows = defaultdict(list)
+    for row in CostLine.objects.filter(project_id__in=project_ids).order_by(
+        "project_id", "category", "starts_on", "pk"
+    ):
+        cost_rows[row.project_id].append(row)
     allocations = defaultdict(list)
-    for allocation in Allocation.objects.filter(tranche__project=project).order_by(
+    for allocation in Allocation.objects.filter(tranche__project_id__in=project_ids).order_by(
         "tranche_id", "category"
     ):
         allocations[allocation.tranche_id].append(allocation)
-    plan = ProjectPlan(project.pk, None, currency, [], [], dict(allocations), as_of=as_of)
-    if not rows or not project.launch_date:
-        return plan
-    window = coverage.obligation_window(project.launch_date, project.sustainability_months)
-    plan.window = window
-    table = rate_tables([currency], as_of)[currency]
-    tranches = list(
+    tranche_rows = defaultdict(list)
+    for project_id, *rest in (
         existing_on(Tranche.objects.maintenance().not_cancelled(), as_of)
-        .filter(project=project)
-        .values_list("pk", "status", "covers_from", "covers_until", "amount", "currency")
-    )
+        .filter(project_id__in=project_ids)
+        .order_by("project_id", "covers_from", "pk")
+        .values_list(
+            "project_id", "pk", "status", "covers_from", "covers_until", "amount", "currency"
+        )
+    ):
+        tranche_rows[project_id].append(rest)
+    windows = {
+        pk: (launch, months)
+        for pk, launch, months in Project.objects.filter(pk__in=project_ids).values_list(
+            "pk", "launch_date", "sustainability_months"
+        )
+    }
+    table = rate_tables([currency], as_of)[currency]
+    plans = {}
+    for project_id in project_ids:
+        tranches = tranche_rows[project_id]
+        own = {pk: allocations[pk] for pk, *_ in tranches if pk in allocations}
+        launch, months = windows.get(project_id, (None, None))
+        plans[project_id] = _build_plan(
+            project_id, launch, months, cost_rows[project_id], tranches, own, table, as_of
+        )
+    return plans
+
+
+def _build_plan(project_id, launch, months, rows, tranches, allocations, table, as_of):
+    plan = ProjectPlan(project_id, None, table.to_currency, [], [], allocations, as_of=as_of)
+    if not rows or not launch:
+        return plan
+    window = coverage.obligation_window(launch, months)
+    plan.window = window
 
     def convert(amount, from_currency):
         return table.convert(amount, from_currency, as_of).amount
