@@ -19,6 +19,7 @@ from evaluations.models import (
 )
 from funding import schedules
 from funding.models import (
+    Allocation,
     Disbursement,
     LapseFlag,
     LapseReminder,
@@ -28,7 +29,7 @@ from funding.models import (
 )
 from funding.signals import rescans_paused
 from portfolio.models import ExchangeRate, Membership, Organisation, Portfolio, Role
-from projects.models import Project
+from projects.models import CostLine, Project
 
 PORTFOLIO_NAME = "Benchmark (synthetic)"
 ORGANISATION_PREFIX = "Synthetic "
@@ -479,6 +480,8 @@ def clean():
     Tranche.objects.filter(**synthetic).update(disbursed_amount=0)
     _erase(Repayment.objects.filter(**via_tranche))
     _erase(Disbursement.objects.filter(**via_tranche))
+    _erase(Allocation.objects.filter(**via_tranche))
+    _erase(CostLine.objects.filter(**synthetic))
     _erase(PayoutTerms.objects.filter(**via_tranche))
     _erase(LoanTerms.objects.filter(**via_tranche))
     _erase(Tranche.objects.filter(**synthetic))
@@ -633,7 +636,35 @@ def build_launched(n) -> int:
         disbursed_on=LAUNCH,
         reference="SYN",
     )
-    analyze(Project, Tranche, Disbursement)
+    # A sustainability plan of five lines each; the 2026 tranche pays four of them, so
+    # cybersecurity is unfunded in 2026 while the service is covered (issue 15's benchmark:
+    # five lines and three tranches a project).
+    categories = ["hosting", "updates", "cybersecurity", "user_support", "licences"]
+    replicate(
+        CostLine,
+        5 * n,
+        {
+            "project_id": one_of(projects, step=5),
+            "category": ("(%s::text[])[1 + mod(g - 1, 5)]", [categories]),
+        },
+        project_id=projects[0],
+        category="hosting",
+        annual_cost=D("10000.00"),
+        currency="USD",
+    )
+    paying = [c for c in categories if c != "cybersecurity"]
+    replicate(
+        Allocation,
+        4 * n,
+        {
+            "tranche_id": ("(%s::bigint[])[2 + ((g - 1) / 4) * 3]", [tranches]),
+            "category": ("(%s::text[])[1 + mod(g - 1, 4)]", [paying]),
+        },
+        tranche_id=tranches[1],
+        category="hosting",
+        share=D("25.00"),
+    )
+    analyze(Project, Tranche, Disbursement, CostLine, Allocation)
     return n
 
 

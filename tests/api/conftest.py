@@ -10,7 +10,8 @@ from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from funding.models import LapseFlag, Repayment, Tranche
+from funding.models import Allocation, LapseFlag, Repayment, Tranche
+from projects.models import CostLine
 from tests.evaluations.factories import (
     EvaluationFactory,
     IndicatorFactory,
@@ -73,6 +74,11 @@ def world(cast):
     disbursement = DisbursementFactory(tranche=tranche, amount=Decimal("1000.00"))
     Tranche.objects.filter(pk=tranche.pk).update(disbursed_amount=Decimal("1000.00"))
     indicator = IndicatorFactory(project=project)
+    # A sustainability plan line, and the other funder's maintenance paying half of one.
+    CostLine.objects.create(
+        project=project, category="licences", annual_cost=Decimal("1200.00"), currency="USD"
+    )
+    Allocation.objects.create(tranche=other_tranche, category="hosting", share=Decimal("50"))
     return World(
         bank=bank,
         other_funder=other_funder,
