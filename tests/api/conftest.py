@@ -54,6 +54,8 @@ class World:
     flag: object
     rate: object
     repayment: object = None  # interest received on the bank's loan
+    cost_line: object = None  # a line of the project's sustainability plan
+    allocation: object = None  # half of the other funder's maintenance tranche, to hosting
 
 
 @pytest.fixture
@@ -75,10 +77,12 @@ def world(cast):
     Tranche.objects.filter(pk=tranche.pk).update(disbursed_amount=Decimal("1000.00"))
     indicator = IndicatorFactory(project=project)
     # A sustainability plan line, and the other funder's maintenance paying half of one.
-    CostLine.objects.create(
+    cost_line = CostLine.objects.create(
         project=project, category="licences", annual_cost=Decimal("1200.00"), currency="USD"
     )
-    Allocation.objects.create(tranche=other_tranche, category="hosting", share=Decimal("50"))
+    allocation = Allocation.objects.create(
+        tranche=other_tranche, category="hosting", share=Decimal("50")
+    )
     return World(
         bank=bank,
         other_funder=other_funder,
@@ -103,6 +107,8 @@ def world(cast):
         repayment=Repayment.objects.create(
             tranche=tranche, received_on=date(2025, 3, 1), interest=Decimal("100.00")
         ),
+        cost_line=cost_line,
+        allocation=allocation,
     )
 
 

@@ -39,6 +39,8 @@ def row_of(world, path):
         "targets": world.target,
         "measurements": world.measurement,
         "evaluations": world.evaluation,
+        "cost-lines": world.cost_line,
+        "allocations": world.allocation,
     }
     return rows[path.split("/")[3]].pk
 
