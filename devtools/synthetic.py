@@ -22,6 +22,7 @@ from evaluations.models import (
 )
 from funding import schedules
 from funding.models import (
+    Allocation,
     Disbursement,
     LapseFlag,
     LapseReminder,
@@ -31,7 +32,7 @@ from funding.models import (
 )
 from funding.signals import rescans_paused
 from portfolio.models import ExchangeRate, Membership, Organisation, Portfolio, Role
-from projects.models import Project
+from projects.models import CostLine, Project
 
 PORTFOLIO_NAME = "Benchmark (synthetic)"
 ORGANISATION_PREFIX = "Synthetic "
@@ -482,6 +483,8 @@ def clean():
     Tranche.objects.filter(**synthetic).update(disbursed_amount=0)
     _erase(Repayment.objects.filter(**via_tranche))
     _erase(Disbursement.objects.filter(**via_tranche))
+    _erase(Allocation.objects.filter(**via_tranche))
+    _erase(CostLine.objects.filter(**synthetic))
     _erase(PayoutTerms.objects.filter(**via_tranche))
     _erase(LoanTerms.objects.filter(**via_tranche))
     _erase(Tranche.objects.filter(**synthetic))
@@ -512,6 +515,9 @@ CURRENCIES = [
     "ZAR", "TZS", "UGX", "RWF", "ETB", "XOF", "XAF", "INR", "BDT", "NPR", "PKR", "LKR", "IDR",
     "PHP", "VND", "PEN", "COP", "BOB", "MXN", "BRL", "EGP", "MAD",
 ]  # fmt: skip
+
+
+LINE_CATEGORIES = ["hosting", "updates", "cybersecurity", "user_support", "licences"]
 
 
 def replicate(model, n, vary, **values):
@@ -637,7 +643,35 @@ def build_launched(n) -> int:
         disbursed_on=LAUNCH,
         reference="SYN",
     )
-    analyze(Project, Tranche, Disbursement)
+    # A sustainability plan of five lines each; the 2026 tranche pays four of them, so
+    # cybersecurity is unfunded in 2026 while the service is covered (issue 15's benchmark:
+    # five lines and three tranches a project).
+    categories = LINE_CATEGORIES
+    replicate(
+        CostLine,
+        5 * n,
+        {
+            "project_id": one_of(projects, step=5),
+            "category": ("(%s::text[])[1 + mod(g - 1, 5)]", [categories]),
+        },
+        project_id=projects[0],
+        category="hosting",
+        annual_cost=D("10000.00"),
+        currency="USD",
+    )
+    paying = [c for c in categories if c != "cybersecurity"]
+    replicate(
+        Allocation,
+        4 * n,
+        {
+            "tranche_id": ("(%s::bigint[])[2 + ((g - 1) / 4) * 3]", [tranches]),
+            "category": ("(%s::text[])[1 + mod(g - 1, 4)]", [paying]),
+        },
+        tranche_id=tranches[1],
+        category="hosting",
+        share=D("25.00"),
+    )
+    analyze(Project, Tranche, Disbursement, CostLine, Allocation)
     return n
 
 
@@ -732,6 +766,29 @@ def build_lists(n) -> int:
         disbursed_on=LAUNCH,
         reference="SYN",
     )
+    # A cost line a project, and allocations of the maintenance tranches (even rows) to it.
+    replicate(
+        CostLine,
+        n,
+        {"project_id": one_of(projects)},
+        project_id=projects[0],
+        category="hosting",
+        annual_cost=D("50000.00"),
+        currency="USD",
+    )
+    maintenance_tranches = tranches[1::2]
+    replicate(
+        Allocation,
+        n,
+        {
+            "tranche_id": one_of(maintenance_tranches),
+            # Round again over the tranches with the next line, so no pair repeats.
+            "category": one_of(LINE_CATEGORIES, step=len(maintenance_tranches)),
+        },
+        tranche_id=maintenance_tranches[0],
+        category="hosting",
+        share=D("20.00"),
+    )
     # Repayments on the launch tranches (odd rows), which are loans here: two a loan.
     replicate(
         Repayment,
@@ -800,6 +857,7 @@ def build_lists(n) -> int:
         summary="Synthetic evaluation",
     )
     analyze(Organisation, ExchangeRate, Project, Tranche, Disbursement, Repayment, LapseFlag)
+    analyze(CostLine, Allocation)
     replicate(
         StandardIndicator,
         n,

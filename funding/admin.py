@@ -21,6 +21,7 @@ from portfolio.admin import HistoryAdmin, RowAccess
 
 from . import schedules, services
 from .models import (
+    Allocation,
     Disbursement,
     Instrument,
     LapseFlag,
@@ -550,3 +551,22 @@ class LapseReminderAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- Sustainability plans: which lines a maintenance tranche pays ----------------------------
+
+
+@admin.register(Allocation)
+class AllocationAdmin(ServiceSaves, RowAccess, HistoryAdmin):
+    list_display = ["tranche", "category", "amount", "share"]
+    list_filter = ["category"]
+    search_fields = ["tranche__project__code", "tranche__funder__name", "tranche__funder_reference"]
+    list_select_related = ["tranche__project", "tranche__funder"]
+    autocomplete_fields = ["tranche"]
+
+    def save_model(self, request, obj, form, change):
+        with through_service():
+            services.save_allocation(obj, request.user)
+
+    def delete_model(self, request, obj):
+        services.delete_allocation(obj, request.user)

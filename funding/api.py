@@ -40,6 +40,7 @@ from projects.models import Project
 
 from . import loans, schedules, selectors, services
 from .models import (
+    Allocation,
     Disbursement,
     DisbursementState,
     FlagKind,
@@ -479,6 +480,7 @@ class LapseFlagSerializer(serializers.ModelSerializer):
             "gap_end",
             "days_to_lapse",
             "shortfall",
+            "lines",
             "escalated_from",
             "raised_at",
             "last_seen_on",
@@ -630,6 +632,103 @@ class ProjectCoverageView(RoleTableMixin, generics.RetrieveAPIView):
                 days_to_lapse=a.days_to_lapse,
             )
         return Response(CoverageSerializer(report).data)
+
+
+class AllocationSerializer(ServiceModelSerializer):
+    service = services.save_allocation
+    currency = serializers.CharField(source="tranche.currency", read_only=True)
+
+    class Meta:
+        model = Allocation
+        fields = ["id", "tranche", "category", "amount", "share", "currency"]
+
+    def validate_tranche(self, tranche):
+        if self.instance is not None and tranche.pk != self.instance.tranche_id:
+            raise serializers.ValidationError("An allocation cannot move to another tranche.")
+        return tranche
+
+
+class AllocationFilter(filters.FilterSet):
+    project = row_filter("tranche__project", Project)
+
+    class Meta:
+        model = Allocation
+        fields = {"tranche": ["exact"], "category": ["exact"]}
+
+
+class AllocationViewSet(RoleTableViewSet):
+    """Which cost lines of the plan a maintenance tranche pays, as an amount (in the tranche's
+    currency) or a share; a tranche with none pays the whole plan. Written as its tranche is."""
+
+    queryset = Allocation.objects.select_related("tranche")
+    serializer_class = AllocationSerializer
+    filterset_class = AllocationFilter
+    ordering = ["id"]
+    ordering_fields = ["id"]
+
+    def perform_destroy(self, instance):
+        services.delete_allocation(instance, self.request.user)
+
+
+class PlanYearSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    cost = serializers.DecimalField(**MONEY_DIGITS)
+    secured = serializers.DecimalField(**MONEY_DIGITS)
+    shortfall = serializers.DecimalField(**MONEY_DIGITS)
+
+
+class PlanLineSerializer(serializers.Serializer):
+    category = serializers.CharField()
+    label = serializers.CharField()
+    due = IntervalSerializer(many=True, source="coverage.due")
+    secured = IntervalSerializer(many=True, source="coverage.secured")
+    pipeline = IntervalSerializer(many=True, source="coverage.pipeline")
+    gaps = IntervalSerializer(many=True, source="coverage.gaps")
+    months = serializers.SerializerMethodField()
+    years = PlanYearSerializer(many=True)
+    cost_lines = serializers.SerializerMethodField(help_text="Ids of the line's cost rows.")
+    successor = serializers.CharField(help_text="Who takes the line over; empty: nobody yet.")
+    handover_on = serializers.DateField(allow_null=True)
+    handover_document = serializers.CharField()
+
+    def get_months(self, line) -> list[str]:
+        return [m.state for m in line.coverage.months]
+
+    def get_cost_lines(self, line) -> list[int]:
+        return [row.pk for row in line.rows]
+
+
+class PlanSerializer(serializers.Serializer):
+    project = serializers.IntegerField(source="project_id")
+    as_of = serializers.DateField()
+    window = IntervalSerializer(allow_null=True)
+    currency = serializers.CharField(help_text="The reporting currency of cost and money.")
+    months = serializers.ListField(
+        child=serializers.DateField(), help_text="The months of each line's `months` grid."
+    )
+    unconverted = serializers.CharField(help_text="Why money per year is missing, if it is.")
+    lines = PlanLineSerializer(many=True)
+
+
+class ProjectPlanView(RoleTableMixin, generics.RetrieveAPIView):
+    """A project's sustainability plan on `as_of` (default today): per cost line the days it
+    is due, paid and left as gaps, a month grid over the obligation window (funded, planned,
+    gap, none), cost and secured money per calendar year, and who takes it over."""
+
+    detail = True
+    queryset = Project.objects.select_related("portfolio")
+    serializer_class = PlanSerializer
+
+    @extend_schema(
+        parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE, description="Default: today.")]
+    )
+    def get(self, request, *args, **kwargs):
+        project = self.get_object()
+        query = AsOfSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        as_of = query.validated_data.get("as_of") or timezone.localdate()
+        plan = selectors.project_plan(project, as_of)
+        return Response(PlanSerializer(plan).data)
 
 
 TEMPLATE_NAME = "tranche-template.xlsx"

@@ -47,6 +47,10 @@ NO_MAINTENANCE = "no_maintenance"
 UNDERFUNDED = "underfunded"
 DISBURSEMENT_OVERDUE = "disbursement_overdue"  # raised by the scan from expected payment dates
 REPAYMENT_OVERDUE = "repayment_overdue"  # raised by the scan from loans in arrears (funding.loans)
+# Sustainability plans (funding/lines.py): per cost line, and a service closed too early.
+LINE_UNFUNDED = "line_unfunded"
+NO_HANDOVER_PLAN = "no_handover_plan"
+CLOSED_WITHIN_WINDOW = "closed_within_window"
 
 ONE_DAY = timedelta(days=1)
 DAYS_PER_YEAR = 365
@@ -89,6 +93,7 @@ class Flag:
     gap_end: date | None
     days_to_lapse: int
     shortfall: Decimal | None = None
+    lines: str = ""  # the cost lines concerned, in words ("cybersecurity from 2026-03-01")
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,9 @@ FLAG_KINDS = (
     FlagKindRule(UNDERFUNDED, gettext_noop("Underfunded"), urgency=4),
     FlagKindRule(DISBURSEMENT_OVERDUE, gettext_noop("Disbursement overdue"), urgency=5),
     FlagKindRule(REPAYMENT_OVERDUE, gettext_noop("Repayment overdue"), urgency=6),
+    FlagKindRule(LINE_UNFUNDED, gettext_noop("Cost line unfunded"), urgency=2),
+    FlagKindRule(NO_HANDOVER_PLAN, gettext_noop("No handover plan"), urgency=4),
+    FlagKindRule(CLOSED_WITHIN_WINDOW, gettext_noop("Closed within its window"), urgency=1),
 )
 _KIND = {kind.value: kind for kind in FLAG_KINDS}
 

@@ -11,6 +11,7 @@ from portfolio.codelists import NOT_PAID_IN, currencies, money_currencies
 from portfolio.fields import TEXT_LENGTH, validate_calendar_date
 from portfolio.forms import PageFormMixin
 from portfolio.models import Organisation
+from projects.models import CostCategory, CostLine
 
 from . import selectors
 from .models import LoanTerms, Tranche
@@ -220,3 +221,48 @@ class UploadForm(forms.Form):
             }
         ),
     )
+
+
+class AllocationSharesForm(PageFormMixin, forms.Form):
+    """The share of a maintenance tranche each cost line of the project's plan gets; all empty,
+    the tranche pays the whole plan. One field per line of the plan, `share_<category>`."""
+
+    def __init__(self, *args, tranche, **kwargs):
+        super().__init__(*args, **kwargs)
+        labels = dict(CostCategory.choices)
+        categories = []
+        if tranche.project_id:
+            categories = list(
+                dict.fromkeys(
+                    CostLine.objects.filter(project_id=tranche.project_id)
+                    .order_by("category")
+                    .values_list("category", flat=True)
+                )
+            )
+        given = {}
+        if tranche.pk:
+            given = {a.category: a for a in tranche.allocations.all()}
+        order = {value: n for n, value in enumerate(CostCategory.values)}
+        for category in sorted(categories, key=order.get):
+            found = given.get(category)
+            self.fields[f"share_{category}"] = forms.DecimalField(
+                label=_("%(line)s (%% of the tranche)") % {"line": labels[category]},
+                required=False,
+                max_digits=5,
+                decimal_places=2,
+                min_value=Decimal("0.01"),
+                max_value=Decimal("100"),
+                localize=True,
+                initial=found.share if found is not None else None,
+                help_text=(
+                    _("Now an amount of %(amount)s; a share given here replaces it.")
+                    % {"amount": f"{found.amount:,.2f}"}
+                    if found is not None and found.amount is not None
+                    else ""
+                ),
+                widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+            )
+
+    def shares(self) -> dict:
+        """category -> share (None: the line is not paid by a share of this tranche)."""
+        return {name.removeprefix("share_"): value for name, value in self.cleaned_data.items()}

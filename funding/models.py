@@ -22,6 +22,7 @@ from portfolio.fields import (
     validate_rate,
 )
 from portfolio.tracking import StoredValues
+from projects.models import CostCategory
 
 from . import coverage, schedules
 
@@ -461,6 +462,62 @@ class Repayment(models.Model):
             raise ValidationError(errors)
 
 
+class Allocation(models.Model):
+    """The part of a maintenance tranche that pays one cost line of the project's plan, over the
+    tranche's cover period: an amount (in the tranche's currency) or a share of the tranche.
+
+    A maintenance tranche with no allocation pays the plan as a whole, as before plans existed.
+    """
+
+    tranche = models.ForeignKey(Tranche, on_delete=models.CASCADE, related_name="allocations")
+    category = models.CharField("cost line", max_length=20, choices=CostCategory.choices)
+    amount = MoneyField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text="In the tranche's currency; or give a share.",
+    )
+    share = models.DecimalField(
+        "share (%)",
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("100"))],
+        help_text="Percent of the tranche; or give an amount.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["tranche", "category"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tranche", "category"], name="allocation_one_per_tranche_and_line"
+            ),
+            models.CheckConstraint(
+                condition=(models.Q(amount__isnull=True) & models.Q(share__gt=0, share__lte=100))
+                | (models.Q(share__isnull=True) & models.Q(amount__gt=0)),
+                name="allocation_amount_or_share",
+            ),
+        ]
+
+    def __str__(self):
+        part = f"{self.share} %" if self.share is not None else f"{self.amount:,}"
+        return f"{part} of tranche {self.tranche_id} to {self.get_category_display()}"
+
+    def clean(self):
+        if (self.amount is None) == (self.share is None):
+            raise ValidationError({"amount": "Give either an amount or a share, not both."})
+        if self.tranche_id is None:
+            return
+        if self.tranche.purpose != Purpose.MAINTENANCE:
+            raise ValidationError(
+                {"tranche": "Only a maintenance tranche pays for the lines of a plan."}
+            )
+        if self.amount is not None and self.amount > self.tranche.amount:
+            raise ValidationError({"amount": "An allocation cannot exceed the tranche's amount."})
+
+
 # The kinds of flag, from their one list (coverage.FLAG_KINDS, which also carries urgency and
 # escalation): FlagKind.LAPSED, FlagKind.AT_RISK, ...
 FlagKind = models.TextChoices(
@@ -488,6 +545,11 @@ class LapseFlag(models.Model):
     gap_end = models.DateField(null=True, blank=True, help_text="Empty when the gap is open-ended.")
     shortfall = MoneyField(
         null=True, blank=True, help_text="Underfunded: missing money in the reporting currency."
+    )
+    lines = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="The cost lines the flag concerns, e.g. 'cybersecurity from 2026-03-01'.",
     )
     escalated_from = models.CharField(max_length=30, choices=FlagKind.choices, blank=True)
     raised_at = models.DateTimeField()

@@ -17,6 +17,7 @@ from . import coverage
 from .models import FlagKind, LapseFlag, LapseReminder, Tranche
 from .selectors import (
     assess_projects,
+    closed_within_window,
     disbursed_totals_out_of_step,
     overdue_disbursements,
     overdue_repayments,
@@ -60,54 +61,66 @@ class ScanResult:
         }
 
 
-def _wanted_flags(judged, overdue, as_of, in_arrears=None):
+def _wanted_flags(judged, overdue, as_of, closed=None, in_arrears=None):
     """(project_id, kind) -> field values of the flag that should be open."""
     wanted = {}
     for item in judged:
         for flag in item.assessment.flags:
-            wanted[(item.project_id, flag.kind)] = {
-                "gap_start": flag.gap_start,
-                "gap_end": flag.gap_end,
-                "shortfall": flag.shortfall,
-            }
+            wanted[(item.project_id, flag.kind)] = _values(flag)
     for project_id, first_expected in overdue.items():
         wanted[(project_id, FlagKind.DISBURSEMENT_OVERDUE)] = {
             "gap_start": first_expected,
             "gap_end": None,
             "shortfall": None,
+            "lines": "",
         }
+    for project_id, flag in (closed or {}).items():
+        wanted[(project_id, flag.kind)] = _values(flag)
     # A loan in arrears: the gap starts on the oldest unpaid due date, open-ended until paid.
     for project_id, first_due in (in_arrears or {}).items():
         wanted[(project_id, FlagKind.REPAYMENT_OVERDUE)] = {
             "gap_start": first_due,
             "gap_end": None,
             "shortfall": None,
+            "lines": "",
         }
     return wanted
+
+
+def _values(flag):
+    return {
+        "gap_start": flag.gap_start,
+        "gap_end": flag.gap_end,
+        "shortfall": flag.shortfall,
+        "lines": flag.lines,
+    }
 
 
 def _update_flags(flags):
     """Write changed gaps back. Underfunded gaps move every day, so this can be many rows:
     on PostgreSQL one UPDATE ... FROM (VALUES ...) per batch, which stays linear where
     bulk_update's CASE expressions grow with the square of the batch."""
-    fields = ["gap_start", "gap_end", "shortfall", "last_seen_on"]
+    fields = ["gap_start", "gap_end", "shortfall", "lines", "last_seen_on"]
     if connection.vendor != "postgresql":
         LapseFlag.objects.bulk_update(flags, fields, batch_size=BATCH)
         return
     table = LapseFlag._meta.db_table
     for start in range(0, len(flags), BATCH):
         batch = flags[start : start + BATCH]
-        rows = ", ".join(["(%s::bigint, %s::date, %s::date, %s::numeric, %s::date)"] * len(batch))
+        rows = ", ".join(
+            ["(%s::bigint, %s::date, %s::date, %s::numeric, %s::varchar, %s::date)"] * len(batch)
+        )
         params = [
             value
             for f in batch
-            for value in (f.pk, f.gap_start, f.gap_end, f.shortfall, f.last_seen_on)
+            for value in (f.pk, f.gap_start, f.gap_end, f.shortfall, f.lines, f.last_seen_on)
         ]
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {table} AS flag SET gap_start = v.gap_start, gap_end = v.gap_end, "  # noqa: S608 - table name is ours
-                f"shortfall = v.shortfall, last_seen_on = v.last_seen_on "
-                f"FROM (VALUES {rows}) AS v(id, gap_start, gap_end, shortfall, last_seen_on) WHERE flag.id = v.id",
+                f"shortfall = v.shortfall, lines = v.lines, last_seen_on = v.last_seen_on "
+                f"FROM (VALUES {rows}) AS v(id, gap_start, gap_end, shortfall, lines, last_seen_on) "
+                "WHERE flag.id = v.id",
                 params,
             )
 
@@ -153,7 +166,8 @@ def scan_lapses(as_of: date | None = None, projects=None, dry_run=False) -> Scan
         judged,
         overdue_disbursements(as_of, project_ids),
         as_of,
-        overdue_repayments(as_of, project_ids),
+        closed=closed_within_window(as_of, project_ids),
+        in_arrears=overdue_repayments(as_of, project_ids),
     )
     open_flags = {
         (flag.project_id, flag.kind): flag
@@ -327,7 +341,15 @@ def _digests(judged, new_flags, reminders):
     for flag in new_flags:
         event = "escalated" if flag.escalated_from else "new"
         events.append(
-            (flag.project_id, event, flag.kind, flag.gap_start, flag.gap_end, flag.days_to_lapse)
+            (
+                flag.project_id,
+                event,
+                flag.kind,
+                flag.gap_start,
+                flag.gap_end,
+                flag.days_to_lapse,
+                flag.lines,
+            )
         )
     for item, _ends_on, threshold in reminders:
         a = item.assessment
@@ -339,6 +361,7 @@ def _digests(judged, new_flags, reminders):
                 a.next_gap.start,
                 a.next_gap.end,
                 a.days_to_lapse,
+                "",
             )
         )
     if not events:
@@ -359,7 +382,7 @@ def _digests(judged, new_flags, reminders):
             .values_list("user__email", flat=True)
         )
     digests = defaultdict(list)
-    for project_id, event, kind, gap_start, gap_end, days in sorted(
+    for project_id, event, kind, gap_start, gap_end, days, line_names in sorted(
         events, key=lambda e: (titles[e[0]][0], e[1])
     ):
         code, title = titles[project_id]
@@ -371,6 +394,7 @@ def _digests(judged, new_flags, reminders):
             "gap_start": gap_start.isoformat() if gap_start else None,
             "gap_end": gap_end.isoformat() if gap_end else None,
             "days_to_lapse": days,
+            "lines": line_names,
             "kind_label": str(FlagKind(kind).label) if kind in FlagKind.values else "Reminder",
             "when": _when(days),
             "url": reverse("project-detail", args=[project_id]),

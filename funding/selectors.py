@@ -7,10 +7,11 @@ they count as planned on any day; cancellations are taken as they stand today.
 """
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from dateutil.relativedelta import relativedelta
 from django.db import models
 from django.db.models import Count, DecimalField, Exists, F, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
@@ -18,10 +19,11 @@ from django.utils import timezone
 
 from portfolio.models import ExchangeRate, NoRateError
 from portfolio.rates import RateTable, convert_tranche
-from projects.models import Project
+from projects.models import CostCategory, CostLine, Project
 
-from . import coverage, figures, loans, schedules
+from . import coverage, figures, lines, loans, schedules
 from .models import (
+    Allocation,
     Disbursement,
     Instrument,
     LapseFlag,
@@ -160,9 +162,11 @@ def assess_projects(as_of: date, project_ids=None):
         "covers_until",
         "amount",
         "currency",
+        "pk",
     )
     for project_id, *rest in rows.iterator(chunk_size=BATCH):
         tranches[project_id].append(rest)
+    plans = _plans(project_ids, Project.objects.launched())
     tables = rate_tables({p["portfolio__reporting_currency"] for p in projects}, as_of)
 
     judged = []
@@ -171,7 +175,7 @@ def assess_projects(as_of: date, project_ids=None):
         secured, planned, funded = [], [], []
         reporting = p["portfolio__reporting_currency"]
         unconverted = ""
-        for status, covers_from, covers_until, amount, currency in tranches[p["id"]]:
+        for status, covers_from, covers_until, amount, currency, _pk in tranches[p["id"]]:
             interval = coverage.Interval(covers_from, covers_until)
             if status == TrancheStatus.COMMITTED:
                 secured.append(interval)
@@ -205,12 +209,90 @@ def assess_projects(as_of: date, project_ids=None):
             annual_cost=annual_cost,
             funded=funded,
         )
+        plan = plans.get(p["id"])
+        if plan is not None:
+            assessment = _with_line_flags(assessment, plan, tranches[p["id"]], as_of)
         judged.append(
             ProjectCoverage(
                 p["id"], p["code"], p["title"], p["portfolio_id"], assessment, unconverted
             )
         )
     return judged
+
+
+@dataclass
+class Plan:
+    """A project's cost lines (days only: amounts are read where money is shown) and, per
+    line, whether somebody takes it over after the window."""
+
+    costs: list = field(default_factory=list)  # lines.LineCost
+    successors: dict = field(default_factory=dict)  # category -> bool
+    allocations: dict = field(default_factory=lambda: defaultdict(list))  # tranche id -> [category]
+
+
+def _plans(project_ids, projects) -> dict[int, Plan]:
+    """project id -> its plan, for the projects (of `projects`) that have one: two queries."""
+    plans = defaultdict(Plan)
+    last_start = {}
+    rows = scoped(CostLine.objects.filter(project__in=projects), project_ids).values_list(
+        "project_id", "category", "starts_on", "ends_on", "successor"
+    )
+    for project_id, category, starts_on, ends_on, successor in rows.iterator(chunk_size=BATCH):
+        plan = plans[project_id]
+        plan.costs.append(lines.LineCost(category, start=starts_on, end=ends_on))
+        # The line's handover is its last row's: the one that reaches the window's end.
+        key = (project_id, category)
+        if key not in last_start or (starts_on or date.min) >= last_start[key]:
+            last_start[key] = starts_on or date.min
+            plan.successors[category] = bool(successor.strip())
+    if plans:
+        allocated = scoped(
+            Allocation.objects.filter(tranche__project__in=projects),
+            project_ids,
+            "tranche__project_id",
+        ).values_list("tranche__project_id", "tranche_id", "category")
+        for project_id, tranche_id, category in allocated.iterator(chunk_size=BATCH):
+            if project_id in plans:
+                plans[project_id].allocations[tranche_id].append(category)
+    return dict(plans)
+
+
+def _with_line_flags(assessment, plan: Plan, tranche_rows, as_of):
+    line_tranches = [
+        lines.LineTranche(
+            covers_from,
+            covers_until,
+            status == TrancheStatus.COMMITTED,
+            allocations=tuple(lines.Allocation(c) for c in plan.allocations.get(pk, ())),
+        )
+        for status, covers_from, covers_until, _amount, _currency, pk in tranche_rows
+    ]
+    window = assessment.window
+    extra = [lines.handover_flag(window, plan.costs, plan.successors, as_of)]
+    if window.contains(as_of) and not lines.same_as_service(plan.costs, line_tranches):
+        found = lines.line_coverage(window, plan.costs, line_tranches)
+        extra.insert(0, lines.unfunded_flag(window, found, assessment.gaps, as_of))
+    return replace(assessment, flags=[*assessment.flags, *(f for f in extra if f is not None)])
+
+
+def closed_within_window(as_of: date, project_ids=None) -> dict:
+    """project id -> the closed_within_window flag of each project closed or cancelled while
+    its obligation window still runs on `as_of` (one query)."""
+    rows = scoped(
+        Project.objects.filter(
+            status__in=[Project.Status.CLOSED, Project.Status.CANCELLED],
+            launch_date__lte=as_of,
+        ),
+        project_ids,
+        "id",
+    ).values_list("id", "launch_date", "sustainability_months")
+    found = {}
+    for project_id, launch_date, months in rows.iterator(chunk_size=BATCH):
+        window = coverage.obligation_window(launch_date, months)
+        flag = lines.closed_flag(window, as_of)
+        if flag is not None:
+            found[project_id] = flag
+    return found
 
 
 def overdue_disbursements(as_of: date, project_ids=None):
@@ -498,3 +580,232 @@ def disbursed_totals_out_of_step() -> list[TotalOutOfStep]:
         TotalOutOfStep(pk, code, reference, currency, stored.quantize(cent), summed.quantize(cent))
         for pk, code, reference, currency, stored, summed in found
     ]
+
+
+# --- Sustainability plan, line by line -------------------------------------------------------
+
+PLAN_MONTHS_MAX = 60  # the grid shows the whole window, up to five years
+
+
+@dataclass
+class PlanLine:
+    """One line of a plan as the pages and the API show it."""
+
+    category: str
+    label: str
+    coverage: lines.LineCoverage
+    years: list  # lines.LineYear, in the reporting currency
+    rows: list  # the CostLine rows of the line, oldest first
+    successor: str
+    handover_on: date | None
+    handover_document: str
+
+
+@dataclass
+class ProjectPlan:
+    project_id: int
+    window: coverage.Interval | None
+    currency: str  # the reporting currency of the money per year
+    lines: list  # PlanLine, in the order of the categories
+    months: list  # the first day of each month of the grid
+    allocations: dict  # tranche id -> [Allocation rows]
+    unconverted: str = ""  # why money per year is missing (no exchange rate)
+    as_of: date | None = None
+
+
+def project_plan(project, as_of: date) -> ProjectPlan:
+    """A project's sustainability plan on `as_of`: per line, its coverage (and month grid over
+    the obligation window), its cost and secured money per calendar year in the portfolio's
+    reporting currency (at the as-of rate, as `underfunded` judges it) and its handover.
+    A fixed number of queries."""
+    return project_plans([project.pk], as_of, project.portfolio.reporting_currency)[project.pk]
+
+
+def project_plans(project_ids, as_of: date, currency: str) -> dict[int, ProjectPlan]:
+    """`project_plan` of each of the projects (ids), in five queries however many there are."""
+    project_ids = list(project_ids)
+    cost_rows = defaultdict(list)
+    for row in CostLine.objects.filter(project_id__in=project_ids).order_by(
+        "project_id", "category", "starts_on", "pk"
+    ):
+        cost_rows[row.project_id].append(row)
+    allocations = defaultdict(list)
+    for allocation in Allocation.objects.filter(tranche__project_id__in=project_ids).order_by(
+        "tranche_id", "category"
+    ):
+        allocations[allocation.tranche_id].append(allocation)
+    tranche_rows = defaultdict(list)
+    for project_id, *rest in (
+        existing_on(Tranche.objects.maintenance().not_cancelled(), as_of)
+        .filter(project_id__in=project_ids)
+        .order_by("project_id", "covers_from", "pk")
+        .values_list(
+            "project_id", "pk", "status", "covers_from", "covers_until", "amount", "currency"
+        )
+    ):
+        tranche_rows[project_id].append(rest)
+    windows = {
+        pk: (launch, months)
+        for pk, launch, months in Project.objects.filter(pk__in=project_ids).values_list(
+            "pk", "launch_date", "sustainability_months"
+        )
+    }
+    table = rate_tables([currency], as_of)[currency]
+    plans = {}
+    for project_id in project_ids:
+        tranches = tranche_rows[project_id]
+        own = {pk: allocations[pk] for pk, *_ in tranches if pk in allocations}
+        launch, months = windows.get(project_id, (None, None))
+        plans[project_id] = _build_plan(
+            project_id, launch, months, cost_rows[project_id], tranches, own, table, as_of
+        )
+    return plans
+
+
+def _build_plan(project_id, launch, months, rows, tranches, allocations, table, as_of):
+    plan = ProjectPlan(project_id, None, table.to_currency, [], [], allocations, as_of=as_of)
+    if not rows or not launch:
+        return plan
+    window = coverage.obligation_window(launch, months)
+    plan.window = window
+
+    def convert(amount, from_currency):
+        return table.convert(amount, from_currency, as_of).amount
+
+    try:
+        costs = [
+            lines.LineCost(
+                row.category, convert(row.annual_cost, row.currency), row.starts_on, row.ends_on
+            )
+            for row in rows
+        ]
+        line_tranches = [
+            lines.LineTranche(
+                covers_from,
+                covers_until,
+                status == TrancheStatus.COMMITTED,
+                convert(amount, tranche_currency),
+                tuple(
+                    lines.Allocation(
+                        a.category,
+                        None if a.amount is None else convert(a.amount, tranche_currency),
+                        a.share,
+                    )
+                    for a in allocations.get(pk, ())
+                ),
+            )
+            for pk, status, covers_from, covers_until, amount, tranche_currency in tranches
+        ]
+        years = lines.yearly(window, costs, line_tranches)
+    except NoRateError as error:
+        plan.unconverted = str(error)
+        costs = [lines.LineCost(r.category, ZERO, r.starts_on, r.ends_on) for r in rows]
+        line_tranches = [
+            lines.LineTranche(
+                f, u, s == TrancheStatus.COMMITTED, ZERO,
+                tuple(lines.Allocation(a.category) for a in allocations.get(pk, ())),
+            )
+            for pk, s, f, u, _amount, _currency in tranches
+        ]  # fmt: skip
+        years = []
+    count = min(
+        (window.end.year - window.start.year) * 12 + window.end.month - window.start.month + 1,
+        PLAN_MONTHS_MAX,
+    )
+    labels = dict(CostCategory.choices)
+    order = {value: n for n, value in enumerate(CostCategory.values)}
+    for line in sorted(
+        lines.line_coverage(window, costs, line_tranches),
+        key=lambda line: order.get(line.category, 99),
+    ):
+        line.months = lines.months(line, window.start, count)
+        own = [row for row in rows if row.category == line.category]
+        last = max(own, key=lambda row: (row.starts_on or date.min, row.pk))
+        plan.lines.append(
+            PlanLine(
+                category=line.category,
+                label=str(labels.get(line.category, line.category)),
+                coverage=line,
+                years=[y for y in years if y.category == line.category],
+                rows=own,
+                successor=last.successor,
+                handover_on=last.handover_on,
+                handover_document=last.handover_document,
+            )
+        )
+    plan.months = [m.month for m in plan.lines[0].coverage.months] if plan.lines else []
+    return plan
+
+
+@dataclass
+class CategoryCoverage:
+    """One category of cost line across launched services, on a day."""
+
+    category: str
+    label: str
+    lines: int  # launched services whose plan has this line, inside their window
+    unfunded_now: int  # of those, with no secured money today
+    unfunded_within_year: int  # with a gap in secured money within the next 12 months
+    handover_missing: int  # whose window ends within 12 months with nobody to take it over
+
+    @property
+    def funded_share(self) -> float:
+        """For ordering only: the share of lines with no gap in the coming year."""
+        return (self.lines - self.unfunded_within_year) / self.lines if self.lines else 1.0
+
+
+def lines_by_category(as_of: date, project_ids=None) -> list[CategoryCoverage]:
+    """Cost lines of launched services by category, the least funded first ("cybersecurity is
+    the least funded line"): a fixed number of queries."""
+    launched = Project.objects.launched()
+    windows = {
+        pk: coverage.obligation_window(launch, months)
+        for pk, launch, months in scoped(launched, project_ids, "id").values_list(
+            "id", "launch_date", "sustainability_months"
+        )
+    }
+    plans = _plans(project_ids, launched)
+    rows = defaultdict(list)
+    for project_id, *rest in (
+        scoped(
+            existing_on(Tranche.objects.maintenance().not_cancelled(), as_of).filter(
+                project__status=Project.Status.LAUNCHED
+            ),
+            project_ids,
+        )
+        .values_list("project_id", "status", "covers_from", "covers_until", "pk")
+        .iterator(chunk_size=BATCH)
+    ):
+        rows[project_id].append(rest)
+    year_ahead = coverage.Interval(as_of, as_of + relativedelta(years=1) - timedelta(days=1))
+    labels = dict(CostCategory.choices)
+    found = {c: CategoryCoverage(c, str(labels[c]), 0, 0, 0, 0) for c in CostCategory.values}
+    for project_id, plan in plans.items():
+        window = windows.get(project_id)
+        if window is None or not window.contains(as_of):
+            continue
+        tranches = [
+            lines.LineTranche(
+                f,
+                u,
+                s == TrancheStatus.COMMITTED,
+                allocations=tuple(lines.Allocation(c) for c in plan.allocations.get(pk, ())),
+            )
+            for s, f, u, pk in rows[project_id]
+        ]
+        missing = set(lines.without_successor(window, plan.costs, plan.successors, as_of))
+        for line in lines.line_coverage(window, plan.costs, tranches):
+            tally = found.get(line.category)
+            if tally is None:
+                continue
+            tally.lines += 1
+            tally.unfunded_now += any(gap.contains(as_of) for gap in line.gaps)
+            tally.unfunded_within_year += any(
+                gap.start <= year_ahead.end and gap.end >= as_of for gap in line.gaps
+            )
+            tally.handover_missing += line.category in missing
+    order = {c: n for n, c in enumerate(CostCategory.values)}
+    return sorted(
+        (t for t in found.values() if t.lines),
+        key=lambda t: (t.funded_share, order[t.category]),
+    )

@@ -15,6 +15,7 @@ from portfolio.bulk import copy_to_history, update_rows
 
 from . import selectors
 from .models import (
+    Allocation,
     Disbursement,
     Instrument,
     LoanTerms,
@@ -333,3 +334,86 @@ def undo_repayment(repayment, user=None, reason="") -> Repayment:
         locked._history_user = user
     locked.delete()
     return locked
+
+
+# --- Sustainability plans: which lines a maintenance tranche pays --------------------------
+
+
+@transaction.atomic
+def save_allocation(allocation: Allocation, user=None) -> Allocation:
+    """Give (or change) the part of a maintenance tranche that pays one cost line, as `user`
+    may: a donor officer allocates their own organisation's tranches.
+
+    The tranche is locked, so two allocations saved at once are checked one after the other:
+    together a tranche's allocations never give more than the tranche.
+    """
+    if user is not None:
+        access.check(user, access.CHANGE if allocation.pk else access.ADD, allocation)
+        allocation._history_user = user
+    locked = Tranche.objects.select_for_update().get(pk=allocation.tranche_id)
+    allocation.tranche = locked
+    allocation.full_clean()
+    others = Allocation.objects.filter(tranche=locked).exclude(pk=allocation.pk)
+    given = sum((_allocated(each, locked) for each in others), Decimal(0))
+    if given + _allocated(allocation, locked) > locked.amount:
+        left = max(locked.amount - given, Decimal(0))
+        raise ValidationError(
+            {
+                "amount": _(
+                    "The tranche's allocations would give more than the tranche: only "
+                    "%(left)s %(currency)s is left to allocate."
+                )
+                % {"left": f"{left:,.2f}", "currency": locked.currency}
+            }
+        )
+    allocation.save()
+    return allocation
+
+
+@transaction.atomic
+def delete_allocation(allocation: Allocation, user=None) -> None:
+    """Take a line out of what a tranche pays; with none left it pays the whole plan again."""
+    if user is not None:
+        access.check(user, access.DELETE, allocation)
+        allocation._history_user = user
+    Tranche.objects.select_for_update().get(pk=allocation.tranche_id)
+    allocation.delete()
+
+
+def _allocated(allocation: Allocation, tranche: Tranche) -> Decimal:
+    if allocation.amount is not None:
+        return allocation.amount
+    return tranche.amount * (allocation.share or 0) / 100
+
+
+class AllocationRefused(ValidationError):
+    """The shares given to a tranche's cost lines were refused (`allocate_shares`)."""
+
+
+@transaction.atomic
+def allocate_shares(tranche: Tranche, shares: dict, user=None) -> None:
+    """Set the share of `tranche` each named line gets (None takes the line's share away; an
+    amount is kept unless a share replaces it), as the tranche page asks. Lowered shares go
+    first, so moving money between lines never passes through more than the tranche."""
+    given = {a.category: a for a in Allocation.objects.filter(tranche=tranche)}
+
+    def change(item):
+        category, share = item
+        found = given.get(category)
+        before = found.share if found is not None and found.share is not None else Decimal(0)
+        return (share or Decimal(0)) - before
+
+    for category, share in sorted(shares.items(), key=change):
+        found = given.get(category)
+        if share is None:
+            if found is not None and found.share is not None:
+                delete_allocation(found, user)
+            continue
+        if found is not None and found.share == share:
+            continue
+        allocation = found or Allocation(tranche=tranche, category=category)
+        allocation.share, allocation.amount = share, None
+        try:
+            save_allocation(allocation, user)
+        except ValidationError as error:
+            raise AllocationRefused(error.messages) from error

@@ -12,10 +12,10 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from projects.models import Project
+from projects.models import CostLine, Project
 
 from . import scan
-from .models import Disbursement, LoanTerms, Repayment, Tranche
+from .models import Allocation, Disbursement, LoanTerms, Repayment, Tranche
 
 _paused = ContextVar("rescans_paused", default=False)
 _batch = ContextVar("rescan_batch", default=None)
@@ -86,3 +86,13 @@ def loan_changed(sender, instance, **kwargs):
 def project_changed(sender, instance, created, **kwargs):
     if created or instance.changed_for_coverage():
         rescan(instance.pk)
+
+
+@receiver([post_save, post_delete], sender=CostLine)
+def cost_line_changed(sender, instance, **kwargs):
+    rescan(instance.project_id)
+
+
+@receiver([post_save, post_delete], sender=Allocation)
+def allocation_changed(sender, instance, **kwargs):
+    rescan(instance.tranche.project_id)

@@ -4,6 +4,7 @@ the services, which check the role table."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -19,6 +20,7 @@ from projects.models import Project
 from . import selectors, services, tranche_import
 from .forms import (
     AcknowledgeForm,
+    AllocationSharesForm,
     DisbursementForm,
     LoanTermsForm,
     RepaymentForm,
@@ -27,7 +29,7 @@ from .forms import (
     UndoRepaymentForm,
     UploadForm,
 )
-from .models import Disbursement, Instrument, LapseFlag, LoanTerms, Repayment, Tranche
+from .models import Disbursement, Instrument, LapseFlag, LoanTerms, Purpose, Repayment, Tranche
 
 
 @reader_required
@@ -57,20 +59,31 @@ def _tranche_form(request, tranche, terms):
         loan_form = LoanTermsForm(
             instance=terms, prefix="loan", initial={k: v for k, v in typed.items() if v}
         )
+    lines_form = AllocationSharesForm(data, tranche=tranche, prefix="lines")
     if form.is_bound:
-        # Both forms are checked, so every mistake shows at once.
+        # Every form is checked, so every mistake shows at once.
         valid = form.is_valid()
         valid = (loan_form.is_valid() if is_loan else True) and valid
+        valid = lines_form.is_valid() and valid
         if valid:
             try:
-                # Loan terms that fail take the tranche back with them.
-                saved = services.save_tranche(
-                    form.instance,
-                    request.user,
-                    loan_terms=loan_form.cleaned_data if is_loan else services.UNCHANGED,
-                )
+                # Loan terms or allocations that fail take the tranche back with them.
+                with transaction.atomic():
+                    saved = services.save_tranche(
+                        form.instance,
+                        request.user,
+                        loan_terms=loan_form.cleaned_data if is_loan else services.UNCHANGED,
+                    )
+                    if saved.purpose == Purpose.MAINTENANCE:
+                        services.allocate_shares(saved, lines_form.shares(), request.user)
+                    elif saved.allocations.exists():
+                        raise ValidationError(
+                            {"purpose": _("Take the tranche's cost lines away first.")}
+                        )
             except services.LoanTermsRefused as error:
                 loan_form.add_service_error(error)
+            except services.AllocationRefused as error:
+                lines_form.add_service_error(error)
             except ValidationError as error:
                 form.add_service_error(error)
             else:
@@ -79,6 +92,7 @@ def _tranche_form(request, tranche, terms):
     context = {
         "form": form,
         "loan_form": loan_form,
+        "lines_form": lines_form,
         "project": tranche.project,
         "tranche": tranche,
         "is_loan": is_loan or (not form.is_bound and tranche.instrument == Instrument.LOAN),
@@ -87,7 +101,7 @@ def _tranche_form(request, tranche, terms):
         request,
         "funding/tranche_form.html",
         context,
-        status=form_status(form, loan_form if is_loan else None),
+        status=form_status(form, loan_form if is_loan else None, lines_form),
     )
 
 

@@ -46,6 +46,7 @@ WRITES = (ADD, CHANGE, DELETE)
 # The rows of money: donor officers write their own funders' (model labels).
 MONEY_MODELS = {
     "funding.tranche",
+    "funding.allocation",
     "funding.loanterms",
     "funding.disbursement",
     "evaluations.payoutterms",

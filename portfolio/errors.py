@@ -75,7 +75,24 @@ CONSTRAINTS = {
         "maintenance_cost_currency",
         _("An annual maintenance cost is a positive amount with its currency."),
     ),
+    "cost_line_amount_positive": (
+        "annual_cost",
+        _("The annual cost of a line must be more than zero."),
+    ),
+    "cost_line_currency_iso": (
+        "currency",
+        _("The currency must be a three-letter ISO 4217 code, such as USD."),
+    ),
+    "cost_line_period_ordered": ("ends_on", _("A cost cannot end before it starts.")),
     # funding
+    "allocation_one_per_tranche_and_line": (
+        "category",
+        _("This tranche already pays for this line; change that allocation instead."),
+    ),
+    "allocation_amount_or_share": (
+        "amount",
+        _("Give either an amount above zero or a share between 0 and 100 %, not both."),
+    ),
     "tranche_amount_positive": ("amount", _("The amount must be more than zero.")),
     "tranche_currency_iso": (
         "currency",
@@ -237,6 +254,9 @@ CONSTRAINTS = {
             "exchange_rate_valid_on_in_calendar": "valid_on",
             "project_planned_launch_date_in_calendar": "planned_launch_date",
             "project_launch_date_in_calendar": "launch_date",
+            "cost_line_starts_on_in_calendar": "starts_on",
+            "cost_line_ends_on_in_calendar": "ends_on",
+            "cost_line_handover_on_in_calendar": "handover_on",
             "tranche_committed_on_in_calendar": "committed_on",
             "tranche_expected_disbursement_on_in_calendar": "expected_disbursement_on",
             "tranche_covers_from_in_calendar": "covers_from",

@@ -6,8 +6,26 @@ from django.contrib import admin
 from evaluations.admin import EvaluationInline, IndicatorInline
 from funding.admin import ServiceSaves, TrancheInline
 from portfolio.admin import HistoryAdmin
+from portfolio.services import save_row
 
-from .models import Project
+from .models import CostLine, Project
+
+
+class CostLineInline(admin.TabularInline):
+    """The project's sustainability plan: its recurrent cost lines and their handover."""
+
+    model = CostLine
+    fields = [
+        "category",
+        "annual_cost",
+        "currency",
+        "starts_on",
+        "ends_on",
+        "successor",
+        "handover_on",
+        "handover_document",
+    ]
+    extra = 0
 
 
 @admin.register(Project)
@@ -69,8 +87,20 @@ class ProjectAdmin(ServiceSaves, HistoryAdmin):
         ),
         (None, {"fields": ["created_at", "updated_at"]}),
     ]
-    inlines = [TrancheInline, IndicatorInline, EvaluationInline]
+    inlines = [CostLineInline, TrancheInline, IndicatorInline, EvaluationInline]
 
     @admin.display(description="must stay funded until")
     def obligation_end(self, project):
         return project.obligation_end
+
+
+@admin.register(CostLine)
+class CostLineAdmin(HistoryAdmin):
+    list_display = ["project", "category", "annual_cost", "currency", "starts_on", "ends_on"]
+    list_filter = ["category", "project__portfolio"]
+    search_fields = ["project__code", "project__title", "successor"]
+    list_select_related = ["project"]
+    autocomplete_fields = ["project"]
+
+    def save_model(self, request, obj, form, change):
+        save_row(obj, request.user)

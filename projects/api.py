@@ -9,7 +9,7 @@ from portfolio.api import RoleTableViewSet, ServiceModelSerializer
 from portfolio.models import Organisation
 from portfolio.services import save_row
 
-from .models import Project, TargetGroup
+from .models import CostLine, Project, TargetGroup
 
 
 class ProjectSerializer(CountryFieldMixin, ServiceModelSerializer):
@@ -88,3 +88,42 @@ class ProjectViewSet(RoleTableViewSet):
     search_fields = ["code", "title"]
     ordering = ["portfolio_id", "code"]
     ordering_fields = ["code", "title", "launch_date", "id"]
+
+
+class CostLineSerializer(ServiceModelSerializer):
+    """One recurrent cost of a service's sustainability plan; portfolio managers write them."""
+
+    service = save_row
+
+    class Meta:
+        model = CostLine
+        fields = [
+            "id",
+            "project",
+            "category",
+            "annual_cost",
+            "currency",
+            "starts_on",
+            "ends_on",
+            "successor",
+            "handover_on",
+            "handover_document",
+        ]
+
+    def validate_project(self, project):
+        if self.instance is not None and project.pk != self.instance.project_id:
+            raise serializers.ValidationError(
+                "A cost line cannot move to another project; add it there and delete this one."
+            )
+        return project
+
+
+class CostLineViewSet(RoleTableViewSet):
+    """The cost lines of sustainability plans (`?project=` for one plan); a cost that grows is
+    a second row of the same category from the day it changes."""
+
+    queryset = CostLine.objects.all()
+    serializer_class = CostLineSerializer
+    filterset_fields = ["project", "category"]
+    ordering = ["project_id", "category", "starts_on", "id"]
+    ordering_fields = ["id", "category", "starts_on"]

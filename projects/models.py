@@ -267,3 +267,107 @@ class Project(StoredValues, models.Model):
             )
         if errors:
             raise ValidationError(errors)
+
+
+# --- Sustainability plan (issue 15): the recurrent costs that keep a launched service alive ---
+
+
+class CostCategory(models.TextChoices):
+    """The recurrent cost lines of a service. The codes are words, so a flag's text that names
+    a line ("cybersecurity from 2026-03-01") reads without a lookup."""
+
+    HOSTING = "hosting", _("Hosting and operations")
+    UPDATES = "updates", _("Software maintenance and updates")
+    CYBERSECURITY = "cybersecurity", _("Cybersecurity")
+    USER_SUPPORT = "user_support", _("User support and training")
+    LICENCES = "licences", _("Licences and connectivity")
+    OTHER = "other", _("Other")
+
+
+class CostLine(models.Model):
+    """One recurrent cost of a service's sustainability plan: an amount a year from a date.
+
+    A line is its category within the project; a cost that grows is a second row of the same
+    category from the date it changes, the first ending the day before. The handover (who pays
+    after the obligation window) is read from the line's last row.
+    """
+
+    Category = CostCategory
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="cost_lines")
+    category = models.CharField(max_length=20, choices=CostCategory.choices)
+    annual_cost = MoneyField(validators=[MinValueValidator(Decimal("0.01"))])
+    currency = CurrencyField()
+    starts_on = CalendarDateField(
+        null=True, blank=True, help_text="First day of this cost; empty: from the launch."
+    )
+    ends_on = CalendarDateField(
+        null=True,
+        blank=True,
+        help_text="Last day of this cost; empty: to the end of the obligation window.",
+    )
+    successor = models.CharField(
+        "taken over by",
+        max_length=200,
+        blank=True,
+        help_text=(
+            "Who pays this line after the obligation window, e.g. the ministry's budget line; "
+            "empty while nobody has committed to it."
+        ),
+    )
+    handover_on = CalendarDateField("handover date", null=True, blank=True)
+    handover_document = models.CharField(
+        max_length=200, blank=True, help_text="The commitment document: its title or link."
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["project", "category", "starts_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(annual_cost__gt=0), name="cost_line_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=currency_is_iso_shaped("currency"), name="cost_line_currency_iso"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(starts_on__isnull=True)
+                | models.Q(ends_on__isnull=True)
+                | models.Q(starts_on__lte=models.F("ends_on")),
+                name="cost_line_period_ordered",
+            ),
+            date_in_calendar("starts_on", "cost_line_starts_on_in_calendar"),
+            date_in_calendar("ends_on", "cost_line_ends_on_in_calendar"),
+            date_in_calendar("handover_on", "cost_line_handover_on_in_calendar"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_category_display()}: {self.currency} {self.annual_cost:,} a year"
+
+    def clean(self):
+        if self.starts_on and self.ends_on and self.starts_on > self.ends_on:
+            raise ValidationError({"ends_on": "A cost cannot end before it starts."})
+        if self.project_id is None or not self.category:
+            return
+        # Rows of one line follow one another: on any day a line has one cost.
+        others = CostLine.objects.filter(project_id=self.project_id, category=self.category)
+        if self.pk:
+            others = others.exclude(pk=self.pk)
+        for other in others.only("starts_on", "ends_on"):
+            if _periods_overlap(self.starts_on, self.ends_on, other.starts_on, other.ends_on):
+                raise ValidationError(
+                    {
+                        "starts_on": (
+                            f"This line already has a cost from {other.starts_on or 'the launch'}"
+                            f" to {other.ends_on or 'the end of the window'}; end that one the "
+                            "day before this one starts."
+                        )
+                    }
+                )
+
+
+def _periods_overlap(start, end, other_start, other_end) -> bool:
+    """Open ends (None) run to the edge of the calendar."""
+    return (start is None or other_end is None or start <= other_end) and (
+        other_start is None or end is None or other_start <= end
+    )

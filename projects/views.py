@@ -27,7 +27,7 @@ from reporting import dashboard
 from reporting.history import project_history
 
 from .forms import ProjectFilterForm
-from .models import Project
+from .models import CostLine, Project
 
 # The project list's columns people sort by: the name in the address, and the database's
 # order for it (the money columns are sorted once converted, in Python).
@@ -239,6 +239,8 @@ def project_detail(request, pk):
         "may_review": may_review,
         "evaluations": evaluations,
         "follow_up_choices": FollowUp.choices,
+        "plan": selectors.project_plan(project, today),
+        "may_change_plan": access.may(user, access.ADD, CostLine),
         "history": project_history(project),
         "may_add_tranche": access.may(user, access.ADD, project.tranches.model),
         "may_record_results": access.may(

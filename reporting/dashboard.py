@@ -61,6 +61,13 @@ def assessments(portfolio, today):
     return judged
 
 
+def cost_lines(portfolio, today):
+    """Recurrent cost lines of the portfolio's launched services by category, least funded
+    first (funding.selectors.lines_by_category)."""
+    ids = list(portfolio.projects.launched().values_list("id", flat=True))
+    return selectors.lines_by_category(today, ids) if ids else []
+
+
 def forecast_bars(judged, today, height):
     """The next months' shares of required service days secured, planned only and uncovered."""
     months = coverage.portfolio_forecast(

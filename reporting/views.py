@@ -57,6 +57,7 @@ def home(request):
                 "overdue_recommendations": dashboard.overdue_recommendations(
                     request.user, portfolio, today
                 ),
+                "cost_lines": dashboard.cost_lines(portfolio, today),
             }
         )
     return render(request, "reporting/home.html", context)

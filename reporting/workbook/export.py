@@ -24,7 +24,7 @@ from evaluations.models import (
 from evaluations.selectors import standard_results
 from funding import coverage, schedules
 from funding.models import FlagKind, Instrument, TrancheStatus
-from funding.selectors import assess_projects, loan_statuses
+from funding.selectors import assess_projects, loan_statuses, project_plans
 from portfolio.rates import NoRateError
 from portfolio.xlsx import Book, Sheet
 from projects.models import Status as ProjectStatus
@@ -41,6 +41,7 @@ from .sheets import (
     SCHEDULE_COLUMNS,
     SCHEDULES_SHEET,
     STANDARD_COLUMNS,
+    SUSTAINABILITY_COLUMNS,
     TRANCHE_COLUMNS,
     coverage_columns,
     long_date,
@@ -145,6 +146,7 @@ class PortfolioWorkbook:
             "tranches": Sheet(book, "Tranches", TRANCHE_COLUMNS),
             "disbursements": Sheet(book, "Disbursements", DISBURSEMENT_COLUMNS),
             "coverage": Sheet(book, "Maintenance coverage", coverage_columns(self.as_of)),
+            "sustainability": Sheet(book, "Sustainability", SUSTAINABILITY_COLUMNS),
             "results": Sheet(book, "Results", RESULT_COLUMNS),
             "standards": Sheet(book, "Standard indicators", STANDARD_COLUMNS),
             "loans": Sheet(book, "Loans", LOAN_COLUMNS, currency_column="Currency"),
@@ -185,6 +187,7 @@ class PortfolioWorkbook:
         progress = selectors.indicator_progress(ids, self.as_of)
         launched = [p["id"] for p in projects if p["status"] == ProjectStatus.LAUNCHED]
         assessed = {item.project_id: item for item in assess_projects(self.as_of, launched)}
+        plans = project_plans(launched, self.as_of, self.currency) if launched else {}
         for p in projects:
             self.write_project(
                 p,
@@ -195,6 +198,32 @@ class PortfolioWorkbook:
                 progress.get(p["id"], []),
                 assessed.get(p["id"]),
             )
+            if p["id"] in plans:
+                self.write_plan(p, plans[p["id"]])
+
+    def write_plan(self, p, plan):
+        """A line's cost and secured money per year; without a rate, its gaps alone."""
+        for line in plan.lines:
+            gaps = "; ".join(
+                f"{g.start.isoformat()} to {g.end.isoformat()}" for g in line.coverage.gaps
+            )
+            row = {
+                "portfolio": p["portfolio__name"],
+                "project": p["code"],
+                "line": line.label,
+                "gaps": gaps or "none",
+                "successor": line.successor or "nobody yet",
+            }
+            for year in line.years or [None]:
+                self.sheets["sustainability"].append(
+                    row
+                    | {
+                        "year": year.year if year else None,
+                        "cost": year.cost if year else None,
+                        "secured": year.secured if year else None,
+                        "shortfall": year.shortfall if year else None,
+                    }
+                )
 
     # --- one project, to every sheet ------------------------------------------------------
 

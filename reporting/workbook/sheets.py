@@ -119,6 +119,22 @@ STANDARD_COLUMNS = [
     Column("Measured until", key("measured_until"), DATE, width=12),
 ]
 
+# One row per cost line of a launched service's sustainability plan and calendar year of its
+# obligation window (funding.selectors.project_plans): cost against secured money, pro rata.
+SUSTAINABILITY_COLUMNS = [
+    Column("Portfolio", key("portfolio"), width=22),
+    Column("Project", key("project"), width=13),
+    Column("Cost line", key("line"), width=26),
+    Column("Year", key("year"), CODE, width=7),
+    Column("Cost (reporting currency, as-of rate)", key("cost"), REPORTING, width=16, total=True),
+    Column(
+        "Secured (reporting currency, as-of rate)", key("secured"), REPORTING, width=16, total=True
+    ),
+    Column("Short by", key("shortfall"), REPORTING, width=16, total=True),
+    Column("Gaps in secured money", key("gaps"), width=30),
+    Column("Taken over by", key("successor"), width=30),
+]
+
 # One row per committed loan: its terms and where its schedule stands on the as-of date.
 LOAN_COLUMNS = [
     Column("Portfolio", key("portfolio"), width=22),
@@ -207,6 +223,7 @@ SHEETS = [
     "Tranches",
     "Disbursements",
     "Maintenance coverage",
+    "Sustainability",
     "Results",
     "Standard indicators",
     "Loans",
@@ -240,5 +257,6 @@ __all__ = [
     "RESULT_COLUMNS",
     "SCHEDULE_COLUMNS",
     "SHEETS",
+    "SUSTAINABILITY_COLUMNS",
     "TRANCHE_COLUMNS",
 ]

@@ -10,7 +10,8 @@ from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from funding.models import LapseFlag, Repayment, Tranche
+from funding.models import Allocation, LapseFlag, Repayment, Tranche
+from projects.models import CostLine
 from tests.evaluations.factories import (
     EvaluationFactory,
     IndicatorFactory,
@@ -53,6 +54,8 @@ class World:
     flag: object
     rate: object
     repayment: object = None  # interest received on the bank's loan
+    cost_line: object = None  # a line of the project's sustainability plan
+    allocation: object = None  # half of the other funder's maintenance tranche, to hosting
 
 
 @pytest.fixture
@@ -73,6 +76,13 @@ def world(cast):
     disbursement = DisbursementFactory(tranche=tranche, amount=Decimal("1000.00"))
     Tranche.objects.filter(pk=tranche.pk).update(disbursed_amount=Decimal("1000.00"))
     indicator = IndicatorFactory(project=project)
+    # A sustainability plan line, and the other funder's maintenance paying half of one.
+    cost_line = CostLine.objects.create(
+        project=project, category="licences", annual_cost=Decimal("1200.00"), currency="USD"
+    )
+    allocation = Allocation.objects.create(
+        tranche=other_tranche, category="hosting", share=Decimal("50")
+    )
     return World(
         bank=bank,
         other_funder=other_funder,
@@ -97,6 +107,8 @@ def world(cast):
         repayment=Repayment.objects.create(
             tranche=tranche, received_on=date(2025, 3, 1), interest=Decimal("100.00")
         ),
+        cost_line=cost_line,
+        allocation=allocation,
     )
 
 

@@ -56,6 +56,8 @@ def row_of(world, path):
         "targets": world.target,
         "measurements": world.measurement,
         "evaluations": world.evaluation,
+        "cost-lines": world.cost_line,
+        "allocations": world.allocation,
     }
     return rows[resource].pk
 

@@ -311,3 +311,34 @@ def test_its_loans_are_repaid_but_one_is_in_arrears(without_results):
     assert Repayment.objects.filter(tranche__funder_reference__in=repaid).count() == len(
         set(Repayment.objects.values_list("reference", flat=True))
     )
+
+
+# What the scan finds in the demo's sustainability plans (devtools/demo_plans.py).
+EXPECTED_PLAN_FLAGS = {
+    "KE-ID-01": {coverage.LINE_UNFUNDED},
+    "NP-LAND-01": {coverage.NO_HANDOVER_PLAN},
+    "GH-PROC-01": {coverage.CLOSED_WITHIN_WINDOW},
+}
+PLAN_KINDS = {coverage.LINE_UNFUNDED, coverage.NO_HANDOVER_PLAN, coverage.CLOSED_WITHIN_WINDOW}
+
+
+@pytest.mark.usefixtures("without_results")
+@pytest.mark.parametrize(
+    "day",
+    [None, date(2030, 6, 15), date(2028, 2, 29), date(2027, 1, 31)],
+    ids=["today", "2030-06-15", "leap-day", "month-end"],
+)
+def test_the_plans_show_an_unfunded_line_a_missing_handover_and_a_project_closed_early(day):
+    from funding.models import LapseFlag
+
+    with travel_to(day):
+        seed()
+    found = {}
+    for code, kind, lines in LapseFlag.objects.open().values_list("project__code", "kind", "lines"):
+        if kind in PLAN_KINDS:
+            found.setdefault(code, set()).add(kind)
+            if kind == coverage.LINE_UNFUNDED:
+                assert lines.startswith("cybersecurity from "), lines
+            if kind == coverage.NO_HANDOVER_PLAN:
+                assert lines == "hosting"
+    assert found == EXPECTED_PLAN_FLAGS

@@ -121,9 +121,12 @@ def test_flag_kinds_are_one_list_for_the_database_urgency_and_escalation():
     assert coverage.by_urgency(FlagKind.values) == [
         "lapsed",
         "no_maintenance",
+        "closed_within_window",
         "at_risk",
+        "line_unfunded",
         "unsecured",
         "underfunded",
+        "no_handover_plan",
         "disbursement_overdue",
         "repayment_overdue",
     ]

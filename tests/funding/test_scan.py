@@ -201,7 +201,8 @@ def test_cancelled_tranches_count_for_nothing(funder, django_capture_on_commit_c
 def test_projects_not_live_are_never_flagged(status, django_capture_on_commit_callbacks):
     ProjectFactory(status=status, launch_date=LAUNCH if status == Project.Status.CLOSED else None)
 
-    result = scan(date(2026, 3, 1), django_capture_on_commit_callbacks)
+    # After the window: a project closed within it is no longer flagged either.
+    result = scan(date(2028, 1, 1), django_capture_on_commit_callbacks)
 
     assert result.open == 0 and not LapseFlag.objects.exists()
 
@@ -214,6 +215,12 @@ def test_closing_a_project_resolves_its_flags(funder, django_capture_on_commit_c
     Project.objects.filter(pk=project.pk).update(status=Project.Status.CLOSED)
     scan(date(2026, 3, 2), django_capture_on_commit_callbacks, projects=[project.pk])
 
+    # Monitoring does not stop silently: closing inside the window is a flag of its own.
+    assert open_kinds(project) == {"closed_within_window"}
+    flag = LapseFlag.objects.open().get(project=project)
+    assert (flag.gap_start, flag.gap_end) == (None, date(2027, 12, 31))
+
+    scan(date(2028, 1, 1), django_capture_on_commit_callbacks, projects=[project.pk])
     assert open_kinds(project) == set()
 
 

@@ -288,3 +288,44 @@ def test_a_duplicate_reference_is_refused_in_plain_words_next_to_it(world, login
     }
     assert "tranche_funder_reference_unique" not in response.content.decode()
     assert Tranche.objects.filter(funder_reference="A-1").count() == 1
+
+
+def test_an_officer_gives_each_cost_line_a_share_of_the_tranche_or_nothing_is_saved(world, login):
+    from funding.models import Allocation
+    from projects.models import CostLine
+
+    for category in ("hosting", "cybersecurity"):
+        CostLine.objects.create(
+            project=world.project, category=category, annual_cost=Decimal("1000"), currency="USD"
+        )
+    client = login(world.users["officer"])
+    url = f"/projects/{world.project.pk}/tranches/new/"
+    page = client.get(url)
+    assert "lines-share_hosting" in page.content.decode()
+
+    too_much = tranche_data(
+        **{
+            "tranche-funder": world.funder_a.pk,
+            "lines-share_hosting": "70",
+            "lines-share_cybersecurity": "40",
+        }
+    )
+    refused = client.post(url, too_much)
+    assert refused.status_code == 400
+    assert "more than the tranche" in refused.content.decode()
+    assert not Tranche.objects.filter(funder_reference="A-9").exists()
+
+    fine = dict(too_much, **{"lines-share_cybersecurity": "30"})
+    assert client.post(url, fine).status_code == 302
+    tranche = Tranche.objects.get(funder_reference="A-9")
+    assert dict(Allocation.objects.filter(tranche=tranche).values_list("category", "share")) == {
+        "hosting": Decimal("70.00"),
+        "cybersecurity": Decimal("30.00"),
+    }
+
+    # Moving money between lines never passes through more than the tranche.
+    moved = dict(fine, **{"lines-share_hosting": "30", "lines-share_cybersecurity": "70"})
+    assert client.post(f"/tranches/{tranche.pk}/edit/", moved).status_code == 302
+    emptied = dict(fine, **{"lines-share_hosting": "", "lines-share_cybersecurity": ""})
+    assert client.post(f"/tranches/{tranche.pk}/edit/", emptied).status_code == 302
+    assert not Allocation.objects.filter(tranche=tranche).exists()

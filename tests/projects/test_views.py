@@ -89,3 +89,44 @@ def test_a_project_not_launched_has_no_coverage_timeline(officer_page):
 
     assert not response.context["timeline"]
     assert "Coverage is tracked once the service has launched." in response.content.decode()
+
+
+def test_the_sustainability_plan_shows_each_lines_months_gaps_and_handover(bank, officer_page):
+    from funding.models import Allocation, Tranche
+    from projects.models import CostLine, Project
+
+    with time_machine.travel(date(2026, 1, 15)):
+        project = ProjectFactory(
+            status=Project.Status.LAUNCHED,
+            launch_date=date(2025, 1, 1),
+            sustainability_months=24,
+            portfolio__reporting_currency="USD",
+        )
+        for category, successor in (("hosting", "Ministry of ICT"), ("cybersecurity", "")):
+            CostLine.objects.create(
+                project=project,
+                category=category,
+                annual_cost=D("1000.00"),
+                currency="USD",
+                successor=successor,
+            )
+        tranche = TrancheFactory(
+            project=project,
+            funder=bank,
+            purpose=Tranche.Purpose.MAINTENANCE,
+            covers_from=date(2025, 1, 1),
+            covers_until=date(2026, 12, 31),
+            amount=D("2000.00"),
+            currency="USD",
+        )
+        Allocation.objects.create(tranche=tranche, category="hosting", share=D("100"))
+
+        response = officer_page(project)
+
+    html = response.content.decode()
+    plan = response.context["plan"]
+    assert [line.category for line in plan.lines] == ["hosting", "cybersecurity"]
+    assert html.count('class="pg-cell funded') == 24  # hosting, every month of the window
+    assert html.count('class="pg-cell gap') == 24  # security, never paid
+    assert "Ministry of ICT" in html and "nobody yet" in html
+    assert "style=" not in html.split('id="plan"')[1].split("</section>")[0]

@@ -213,3 +213,46 @@ def test_dashboard_page_shows_the_snapshot_asked_for_with_its_rates(client):
     assert unreadable.status_code == 200
     assert unreadable.context["today"] == timezone.localdate()
     assert "could not be read" in unreadable.content.decode()
+
+
+def test_the_dashboard_names_the_least_funded_cost_line(client):
+    from datetime import date as day
+    from decimal import Decimal as D
+
+    import time_machine
+
+    from funding.models import Allocation, Tranche
+    from portfolio.models import Role
+    from projects.models import CostLine, Project
+    from tests.factories import MembershipFactory, ProjectFactory, TrancheFactory
+
+    with time_machine.travel(day(2026, 1, 15)):
+        portfolio = None
+        for n in range(2):
+            project = ProjectFactory(
+                status=Project.Status.LAUNCHED, launch_date=day(2025, 1, 1), code=f"L-{n}"
+            )
+            if portfolio is None:
+                portfolio = project.portfolio
+            else:
+                Project.objects.filter(pk=project.pk).update(portfolio=portfolio)
+            for category in ("hosting", "cybersecurity"):
+                CostLine.objects.create(
+                    project=project, category=category, annual_cost=D("1"), currency="USD"
+                )
+            tranche = TrancheFactory(
+                project=project,
+                purpose=Tranche.Purpose.MAINTENANCE,
+                covers_from=day(2025, 1, 1),
+                covers_until=day(2027, 12, 31),
+            )
+            Allocation.objects.create(tranche=tranche, category="hosting", share=D("100"))
+        client.force_login(MembershipFactory(role=Role.PORTFOLIO_MANAGER).user)
+        response = client.get("/", {"portfolio": portfolio.pk})
+
+    lines = response.context["cost_lines"]
+    assert [(c.category, c.lines, c.unfunded_now) for c in lines] == [
+        ("cybersecurity", 2, 2),
+        ("hosting", 2, 0),
+    ]
+    assert "Cybersecurity is the least funded line." in response.content.decode()

@@ -413,3 +413,29 @@ def test_standard_indicators_sheet_adds_up_verified_results_across_projects(port
     assert by[("Sex: Female", "Portfolio total")]["Projects counted"] == 1
     assert by[("Total", f"P-9 {other.code}")]["Value"] == 100
     assert {row["Standard indicator"] for row in rows} == {"DPS-ID-1"}
+
+
+def test_sustainability_sheet_has_cost_and_secured_money_per_line_per_year(portfolio):
+    from projects.models import CostLine
+
+    live = portfolio.projects.get(code="KE-ID-01")
+    for category, cost in (("hosting", "36500.00"), ("cybersecurity", "=1+1")):
+        CostLine.objects.create(
+            project=live,
+            category=category,
+            annual_cost=Decimal("36500.00") if cost.startswith("=") else Decimal(cost),
+            currency="USD",
+            successor=cost if cost.startswith("=") else "",
+        )
+    _, out = export()
+
+    rows = records(calamine(out)["Sustainability"])
+    lines = {(row["Cost line"], row["Year"]) for row in rows if row["Project"] == "KE-ID-01"}
+    assert ("Hosting and operations", live.launch_date.year) in lines
+    assert ("Cybersecurity", live.launch_date.year) in lines
+    first = next(r for r in rows if r["Cost line"] == "Cybersecurity")
+    assert first["Taken over by"] == "=1+1"  # written as text, never a formula
+    cost = first["Cost (reporting currency, as-of rate)"]
+    secured = first["Secured (reporting currency, as-of rate)"]
+    assert first["Short by"] == pytest.approx(cost - secured)
+    assert 0 < secured < cost

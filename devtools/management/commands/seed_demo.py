@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
+from devtools.demo_plans import SUSTAINABILITY_MONTHS, seed_plans
 from devtools.demo_results import seed_results
 from devtools.demo_standards import seed_standards
 from funding import loans, selectors, services
@@ -79,6 +80,7 @@ MONTHLY_MOVE_PER_MILLE = (0, 4, -3, 6, 2, -5, 1, 7, -2, 3, -6, 5)
 #   BD-SCH-01 no maintenance tranche at all     NP-LAND-01 underfunded
 #   PE-MIG-01 fully covered, with a results-based tranche
 # CO-PAY-01 has a committed tranche whose expected disbursement date has passed.
+# GH-PROC-01 was closed within its obligation window. Sustainability plans: devtools/demo_plans.
 # code          country sector   partner     status          launch       annual upkeep   target groups            title
 PROJECTS = [
     ("KE-ID-01",   "KE", "15110", "savanna",  "launched",     "today-14m", "USD 300,000", "women,rural",           "Digital identity and e-KYC for public services"),
@@ -92,7 +94,7 @@ PROJECTS = [
     ("KE-AGRI-01", "KE", "31110", "savanna",  "implementing", "today+6m",  "KES 18,000,000", "rural,youth",     "E-vouchers for farm inputs"),
     ("PH-TEL-01",  "PH", "12220", "manila",   "approved",     "today+14m", "",            "rural,older_adults",    "Telemedicine referrals for rural health units"),
     ("RW-BIZ-01",  "RW", "25010", "kigali",   "pipeline",     "today+20m", "",            "youth,women",           "One-stop online business registration"),
-    ("GH-PROC-01", "GH", "15125", "accra",    "closed",       "today-62m", "",            "",                      "Electronic public procurement portal"),
+    ("GH-PROC-01", "GH", "15125", "accra",    "closed",       "today-30m", "",            "",                      "Electronic public procurement portal"),
     ("NP-DL-01",   "NP", "21020", "himalaya", "cancelled",    "",          "",            "",                      "Digital driving licences"),
 ]
 
@@ -293,7 +295,7 @@ def seed_projects(portfolio, organisations, today):
                 "status": status,
                 "planned_launch_date": launch_day,
                 "launch_date": launch_day if is_live else None,
-                "sustainability_months": 36,
+                "sustainability_months": SUSTAINABILITY_MONTHS.get(code, 36),
                 "annual_maintenance_cost": cost,
                 "maintenance_cost_currency": cost_currency,
                 "target_groups": groups.split(",") if groups else [],
@@ -449,6 +451,7 @@ class Command(BaseCommand):
         seed_loans(tranches, today)
         seed_disbursements(tranches, users, organisations, today)
         seed_repayments(tranches, users, today)
+        seed_plans(projects, tranches, upsert)
         users_by_role = {}  # the first user of each role acts for it in the seeded results
         for username, _first, _last, role, _org, _admin in USERS:
             users_by_role.setdefault(role, users[username])
