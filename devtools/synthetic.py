@@ -347,6 +347,21 @@ def build(
             for paid_on, amount in t.payments
         )
         built.disbursements += len(payments)
+        # The plan build_launched() writes: five lines a launched service, the 2026 tranche
+        # paying all but cybersecurity.
+        CostLine.objects.bulk_create(
+            CostLine(project=p, category=category, annual_cost=D("10000.00"), currency="USD")
+            for p in projects
+            if p.status == Project.Status.LAUNCHED
+            for category in LINE_CATEGORIES
+        )
+        Allocation.objects.bulk_create(
+            Allocation(tranche=t, category=category, share=D("25.00"))
+            for t in tranches
+            if t.purpose == P.MAINTENANCE and t.covers_from and t.covers_from.year == 2026
+            for category in LINE_CATEGORIES
+            if category != "cybersecurity"
+        )
     return built
 
 

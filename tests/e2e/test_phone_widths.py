@@ -11,12 +11,13 @@ from .conftest import PASSWORD, SCREENSHOTS
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 PHONE = {"width": 390, "height": 844}
-ROLES = ["manager", "officer", "evaluator", "finance"]
+ROLES = ["manager", "officer", "evaluator", "finance", "implementer"]
 
 
 def main_pages():
     project = Project.objects.get(code="KE-ID-01")
     tranche = Tranche.objects.filter(project=project, status="committed").first()
+    loan = Tranche.objects.filter(instrument="loan", status="committed").first()
     return {
         "dashboard": "/",
         "projects": "/projects/",
@@ -29,6 +30,9 @@ def main_pages():
         "rates": "/rates/",
         "export": "/exports/",
         "upload": "/tranches/upload/",
+        "loan": f"/tranches/{loan.pk}/loan/",
+        "my-results": "/measurements/mine/",
+        "standard-indicators": "/standard-indicators/",
     }
 
 
