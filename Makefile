@@ -25,9 +25,10 @@ run: $(VENV)/.installed
 	DEBUG=$${DEBUG:-1} PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
 
 # Tests run with DEBUG off, as production does; they need only a throwaway key. One pytest
-# worker a core (TEST_WORKERS=0 runs them in this process); tests/conftest.py keeps the tests
-# that share servers or Redis on one worker.
-TEST_WORKERS ?= auto
+# worker a core, and one more: tests/conftest.py keeps the tests that start servers, workers
+# or a browser on one worker, which spends most of its time waiting on them
+# (TEST_WORKERS=0 runs everything in this process).
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 test: $(VENV)/.installed
 	SECRET_KEY=$${SECRET_KEY:-test-only-secret} $(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 

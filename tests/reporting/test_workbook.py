@@ -352,7 +352,7 @@ def test_reads_in_a_fixed_number_of_queries(portfolio, django_assert_max_num_que
         project = ProjectFactory(portfolio=portfolio, code=f"X-{n}", launched=True)
         TrancheFactory(project=project, maintenance=True)
         IndicatorFactory(project=project)
-    with django_assert_max_num_queries(25):
+    with django_assert_max_num_queries(26):  # one read a sheet or so, whatever the size
         export()
 
 
