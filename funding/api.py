@@ -325,6 +325,21 @@ class UndoSerializer(serializers.Serializer):
     )
 
 
+def undone(request, undo, row):
+    """Undo `row` with the service `undo(row, user, reason)`, the reason from the body or the
+    query: 204, or 404 when somebody undid it first."""
+    reason = request.data.get("reason") if hasattr(request.data, "get") else None
+    checked = UndoSerializer(data={"reason": reason or request.query_params.get("reason", "")})
+    checked.is_valid(raise_exception=True)
+    try:
+        undo(row, request.user, checked.validated_data["reason"])
+    except (services.AlreadyUndone, services.RepaymentAlreadyUndone) as gone:
+        raise exceptions.NotFound(str(gone)) from gone
+    except ValidationError as error:
+        raise exceptions.ValidationError(field_errors(error)) from error
+    return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class DisbursementFilter(filters.FilterSet):
     project = row_filter("tranche__project", Project)
     portfolio = row_filter("tranche__project__portfolio", Portfolio)
@@ -361,17 +376,7 @@ class DisbursementViewSet(RoleTableViewSet):
     )
     def destroy(self, request, *args, **kwargs):
         """Undo a payment recorded in error, with the reason; a second undo is a 404."""
-        disbursement = self.get_object()
-        reason = request.data.get("reason") if hasattr(request.data, "get") else None
-        undo = UndoSerializer(data={"reason": reason or request.query_params.get("reason", "")})
-        undo.is_valid(raise_exception=True)
-        try:
-            services.undo_disbursement(disbursement, request.user, undo.validated_data["reason"])
-        except services.AlreadyUndone as gone:
-            raise exceptions.NotFound(str(gone)) from gone
-        except ValidationError as error:
-            raise exceptions.ValidationError(field_errors(error)) from error
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return undone(request, services.undo_disbursement, self.get_object())
 
 
 class RepaymentSerializer(ServiceModelSerializer):
@@ -442,17 +447,7 @@ class RepaymentViewSet(RoleTableViewSet):
     )
     def destroy(self, request, *args, **kwargs):
         """Undo a repayment recorded in error, with the reason; a second undo is a 404."""
-        repayment = self.get_object()
-        reason = request.data.get("reason") if hasattr(request.data, "get") else None
-        undo = UndoSerializer(data={"reason": reason or request.query_params.get("reason", "")})
-        undo.is_valid(raise_exception=True)
-        try:
-            services.undo_repayment(repayment, request.user, undo.validated_data["reason"])
-        except services.RepaymentAlreadyUndone as gone:
-            raise exceptions.NotFound(str(gone)) from gone
-        except ValidationError as error:
-            raise exceptions.ValidationError(field_errors(error)) from error
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return undone(request, services.undo_repayment, self.get_object())
 
 
 class LapseFlagSerializer(serializers.ModelSerializer):

@@ -37,29 +37,31 @@ class Cast:
         return {role: self[role] for role in ROLES}
 
 
-# Tests that start servers, workers or a browser, or share the one Redis.
-SHARED_SERVICES = (
-    "tests/system/",
-    "tests/e2e/",
-    "tests/config/test_celery.py",
-    "tests/funding/test_scan_triggers.py",
-    "tests/funding/test_scan_embedded.py",
-)
+# Tests that must not run beside each other: each group runs on one pytest-xdist worker, one
+# test at a time. Servers and Celery workers on the shared Redis would take each other's tasks;
+# browsers and the embedded stack are heavy, so each has a group of its own and the three
+# groups run side by side with the rest of the suite.
+GROUPS = {
+    "tests/system/": "shared-services",
+    "tests/config/test_celery.py": "shared-services",
+    "tests/funding/test_scan_triggers.py": "shared-services",
+    "tests/e2e/": "browser",
+    "tests/funding/test_scan_embedded.py": "embedded-stack",
+}
 
 
 def pytest_collection_modifyitems(items):
-    """Under pytest-xdist (`make test` runs one worker a core), the tests that start processes,
-    drive a browser or use the shared Redis run on one worker, one at a time: two Celery
-    workers on one queue would take each other's tasks, and two stacks of servers on two
-    cores would starve each other. The rest spread over the other workers."""
+    """Under pytest-xdist (`make test`), puts each test that shares a service in its group
+    (GROUPS above; any test that uses the shared Redis joins "shared-services")."""
     for item in items:
         path = str(item.fspath)
-        if (
-            any(part in path for part in SHARED_SERVICES)
-            or item.get_closest_marker("redis")
-            or "redis_url" in getattr(item, "fixturenames", ())
+        group = next((name for part, name in GROUPS.items() if part in path), None)
+        if group is None and (
+            item.get_closest_marker("redis") or "redis_url" in getattr(item, "fixturenames", ())
         ):
-            item.add_marker(pytest.mark.xdist_group("shared-services"))
+            group = "shared-services"
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture
