@@ -325,6 +325,22 @@ class UndoSerializer(serializers.Serializer):
     )
 
 
+def undo_schema(what):
+    """The OpenAPI description of an undo (DELETE with a reason) of a `what`."""
+    return extend_schema(
+        request=UndoSerializer,
+        parameters=[
+            OpenApiParameter(
+                "reason",
+                str,
+                description=f"Why the {what} is undone, if not in the body.",
+                required=False,
+            )
+        ],
+        responses={204: None},
+    )
+
+
 def undone(request, undo, row):
     """Undo `row` with the service `undo(row, user, reason)`, the reason from the body or the
     query: 204, or 404 when somebody undid it first."""
@@ -362,18 +378,7 @@ class DisbursementViewSet(RoleTableViewSet):
     ordering_fields = ["disbursed_on", "amount", "id"]
     http_method_names = ["get", "post", "delete", "head", "options"]
 
-    @extend_schema(
-        request=UndoSerializer,
-        parameters=[
-            OpenApiParameter(
-                "reason",
-                str,
-                description="Why the payment is undone, if not in the body.",
-                required=False,
-            )
-        ],
-        responses={204: None},
-    )
+    @undo_schema("payment")
     def destroy(self, request, *args, **kwargs):
         """Undo a payment recorded in error, with the reason; a second undo is a 404."""
         return undone(request, services.undo_disbursement, self.get_object())
@@ -433,18 +438,7 @@ class RepaymentViewSet(RoleTableViewSet):
     ordering_fields = ["received_on", "id"]
     http_method_names = ["get", "post", "delete", "head", "options"]
 
-    @extend_schema(
-        request=UndoSerializer,
-        parameters=[
-            OpenApiParameter(
-                "reason",
-                str,
-                description="Why the repayment is undone, if not in the body.",
-                required=False,
-            )
-        ],
-        responses={204: None},
-    )
+    @undo_schema("repayment")
     def destroy(self, request, *args, **kwargs):
         """Undo a repayment recorded in error, with the reason; a second undo is a 404."""
         return undone(request, services.undo_repayment, self.get_object())
