@@ -485,10 +485,26 @@ def _erase(queryset):
     queryset._raw_delete(queryset.db)
 
 
-@transaction.atomic
-@rescans_paused()
 def clean():
     """Remove every synthetic row, children first."""
+    # A throwaway PostgreSQL database that holds only synthetic projects is emptied of them by
+    # one TRUNCATE: deleting 300,000 tranches and their children row by row took minutes and ran
+    # the benchmark's scan part out of time. Inside a caller's transaction (the tests) the
+    # deferred checks of its own inserts forbid TRUNCATE, so rows are deleted there.
+    _clean(
+        truncate=connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and not real_projects_exist()
+    )
+
+
+@transaction.atomic
+@rescans_paused()
+def _clean(truncate):
+    if truncate:
+        with connection.cursor() as cursor:
+            # Every table that refers to a project, and those that refer to them, go too.
+            cursor.execute(f"TRUNCATE {connection.ops.quote_name(Project._meta.db_table)} CASCADE")
     synthetic = {"project__portfolio__name": PORTFOLIO_NAME}
     via_tranche = {"tranche__project__portfolio__name": PORTFOLIO_NAME}
     via_indicator = {"indicator__project__portfolio__name": PORTFOLIO_NAME}

@@ -107,3 +107,39 @@ def test_the_lapse_scan_bench_prints_figures_the_bench_tabulates():
     assert len(times) == 3
     assert all(bench.Command().figure(json.dumps(row)) for row in rows)
     assert all(row["value"].endswith(" s") and row["holds"] is True for row in times)
+
+
+def test_the_import_figure_is_the_rows_per_second_column(monkeypatch):
+    cmd, _ = command(parts="import")
+    printed = [
+        "    rows upload    wall s  CPU s  rows/s queries  result",
+        "  20,000 new         7.49   6.30   2,670      69  created 20,000, updated 0",
+        "  20,000 same        4.15   3.87   4,820      13  created 0, updated 0",
+    ]
+    monkeypatch.setattr(bench, "get_commands", lambda: {"bench_import": "devtools"})
+    monkeypatch.setattr(cmd, "stream", lambda *args, **kwargs: printed)
+
+    cmd.part_import()
+
+    assert cmd.after["import"] == "20,000 rows in 7.5 s (2,670 rows/s)"
+    assert cmd.held["import"] is True
+
+
+def test_a_scan_stopped_after_its_scans_keeps_their_figures(monkeypatch):
+    cmd, _ = command()
+    scans = [
+        {"part": "lapse scan", "figure": f"{label}: time", "value": value}
+        for label, value in (("first", "56.9 s"), ("second", "38.2 s"), ("next day", "48.3 s"))
+    ]
+
+    def stopped_while_cleaning(*args, lines):
+        lines.extend(json.dumps(row) for row in scans)
+        raise bench.Stopped("manage.py bench_lapse_scan ran past its time limit")
+
+    monkeypatch.setattr(cmd, "stream", stopped_while_cleaning)
+
+    with pytest.raises(bench.Stopped):
+        cmd.part_scan()
+
+    assert cmd.after["scan"] == "56.9 s at 100,000 projects"
+    assert cmd.held["scan"] is True

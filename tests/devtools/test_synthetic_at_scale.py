@@ -5,6 +5,7 @@ from datetime import date
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from devtools import synthetic
 from evaluations.models import Evaluation, Indicator, Measurement, Target
@@ -12,6 +13,7 @@ from funding import scan
 from funding.models import Disbursement, LapseFlag, Tranche
 from portfolio.models import ExchangeRate, Organisation
 from projects.models import Project
+from tests.factories import ProjectFactory, TrancheFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -87,3 +89,33 @@ def test_build_lists_fills_every_listed_table_with_valid_rows(postgres):
     synthetic.clean()
     for model in LISTED:
         assert not model.objects.exists(), model
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_throwaway_database_is_emptied_of_synthetic_rows_at_once(postgres):
+    synthetic.build_launched(20)
+    scan.scan_lapses(date(2026, 3, 1))
+    assert LapseFlag.objects.exists()
+
+    with CaptureQueriesContext(connection) as queries:
+        synthetic.clean()  # in autocommit, as the benchmark runs it
+
+    assert sum(q["sql"].startswith("TRUNCATE") for q in queries.captured_queries) == 1
+
+    for model in [Project, Tranche, Disbursement, LapseFlag]:
+        assert not model.objects.exists(), model
+    assert not Organisation.objects.filter(name__startswith=synthetic.ORGANISATION_PREFIX).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_real_projects_beside_synthetic_ones_are_kept(postgres):
+    real = ProjectFactory(code="REAL-01")
+    TrancheFactory(project=real)
+    synthetic.build_launched(5)
+
+    with CaptureQueriesContext(connection) as queries:
+        synthetic.clean()
+
+    assert not any(q["sql"].startswith("TRUNCATE") for q in queries.captured_queries)
+    assert list(Project.objects.values_list("code", flat=True)) == ["REAL-01"]
+    assert Tranche.objects.get().project == real
