@@ -1,8 +1,10 @@
 """Demo results for the seeded portfolio: indicators, targets, measurements, evaluations, a payout."""
 
+import textwrap
 from datetime import date
 from decimal import Decimal
 
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from evaluations import services
@@ -266,6 +268,8 @@ EVALUATIONS = [
             "impact": 4,
             "sustainability": 3,
         },
+        # Its evaluator let the report be published: the IATI file links it.
+        "report_is_public": True,
         "summary": "Online birth registration quadrupled in a year; rural uptake depends on clinic connectivity.",
         "findings": "Clinics with a working connection register 70% of births online, those without under 10%.",
         "recommendations": [
@@ -442,9 +446,51 @@ def _evaluation(project, evaluator_org, spec):
             **spec["ratings"],
         },
     )
+    if spec.get("report_is_public") and not evaluation.report:
+        # A fixed name, so seeding again (as the tests do) reuses the file instead of adding one.
+        name = f"evaluation-reports/demo/{project.code}-{spec['kind']}.pdf"
+        if not evaluation.report.storage.exists(name):
+            title = f"{evaluation.get_kind_display()} evaluation of {project.code}"
+            name = evaluation.report.storage.save(
+                name, ContentFile(report_pdf(title, [spec["summary"], spec["findings"]]))
+            )
+        evaluation.report.name = name
+        evaluation.report_is_public = True
+        evaluation.save(update_fields=["report", "report_is_public"])
     for text, owner, due_on, status in spec["recommendations"]:
         Recommendation.objects.get_or_create(
             evaluation=evaluation,
             text=text,
             defaults={"owner": owner, "due_on": due_on, "status": status},
         )
+
+
+def report_pdf(title, paragraphs) -> bytes:
+    """A one-page PDF of an evaluation's summary and findings: the demo's published report.
+
+    Written by hand, as the PDF format allows, rather than adding a PDF library for one demo
+    file: a catalogue, one page, one built-in font, one text stream and the offsets table.
+    """
+    lines = [title, ""]
+    for paragraph in paragraphs:
+        lines += [*textwrap.wrap(paragraph, 90), ""]
+    escaped = [line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") for line in lines]
+    shown = " ".join(f"({line}) Tj T*" for line in escaped)
+    stream = f"BT /F1 10 Tf 14 TL 56 780 Td {shown} ET"
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+        "/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+        f"<< /Length {len(stream.encode('cp1252'))} >>\nstream\n{stream}\nendstream",
+    ]
+    pdf, offsets = b"%PDF-1.4\n", []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(pdf))
+        pdf += f"{number} 0 obj\n{body}\nendobj\n".encode("cp1252")
+    table = len(pdf)
+    pdf += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    pdf += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    trailer = f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{table}\n%%EOF\n"
+    return pdf + trailer.encode()

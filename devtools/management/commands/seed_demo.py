@@ -278,6 +278,32 @@ def seed_users(organisations):
     return users, created
 
 
+# What IATI data users filter on (issue 21): DAC gender and disability markers (0 not targeted,
+# 1 significant, 2 principal), SDG goals and the first-level regions a service is rolled out in.
+# Projects not listed are not screened yet, so their file carries none of these.
+# code          gender disability SDG goals   regions
+IATI_FACTS = {
+    "KE-ID-01":   (2, 1, [16, 5],  ["Nakuru", "Kisumu", "Turkana"]),
+    "RW-EHR-01":  (1, 1, [3],      ["Northern Province", "Western Province"]),
+    "GH-PAY-01":  (2, 0, [1, 5],   []),
+    "SN-CRVS-01": (1, 0, [16],     ["Kolda", "Sedhiou"]),
+    "BD-SCH-01":  (1, 2, [4],      ["Rangpur", "Sylhet"]),
+    "NP-LAND-01": (2, 0, [1, 5],   ["Karnali"]),
+    "PE-MIG-01":  (1, 0, [10, 16], ["Lima", "Tumbes"]),
+    "CO-PAY-01":  (1, 0, [1, 10],  []),
+}  # fmt: skip
+
+
+def iati_facts(code):
+    gender, disability, goals, regions = IATI_FACTS.get(code, (None, None, [], []))
+    return {
+        "gender_marker": gender,
+        "disability_marker": disability,
+        "sdg_goals": goals,
+        "admin_regions": regions,
+    }
+
+
 def seed_projects(portfolio, organisations, today):
     projects = {}
     for code, country, sector, partner, status, launch, upkeep, groups, title in PROJECTS:
@@ -299,6 +325,7 @@ def seed_projects(portfolio, organisations, today):
                 "annual_maintenance_cost": cost,
                 "maintenance_cost_currency": cost_currency,
                 "target_groups": groups.split(",") if groups else [],
+                **iati_facts(code),
             },
         )
     return projects
