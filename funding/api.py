@@ -349,7 +349,7 @@ def undone(request, undo, row):
     checked.is_valid(raise_exception=True)
     try:
         undo(row, request.user, checked.validated_data["reason"])
-    except (services.AlreadyUndone, services.RepaymentAlreadyUndone) as gone:
+    except services.AlreadyUndone as gone:
         raise exceptions.NotFound(str(gone)) from gone
     except ValidationError as error:
         raise exceptions.ValidationError(field_errors(error)) from error

@@ -4,7 +4,7 @@ undoing, each checked against the role table and done under the tranche's row lo
 from datetime import date
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
@@ -205,8 +205,9 @@ def disburse(tranche, amount, disbursed_on: date, reference="", recorded_by=None
 UNDO_REASON_MAX = 100  # the history's change reason holds this many characters
 
 
-class AlreadyUndone(Disbursement.DoesNotExist):
-    """The disbursement was undone meanwhile (by another request): nothing moves twice."""
+class AlreadyUndone(ObjectDoesNotExist):
+    """The disbursement or repayment was undone meanwhile (by another request): nothing moves
+    twice. Its message names which."""
 
 
 @transaction.atomic
@@ -307,15 +308,11 @@ def record_repayment(
     return repayment
 
 
-class RepaymentAlreadyUndone(Repayment.DoesNotExist):
-    """The repayment was undone meanwhile (by another request): nothing is undone twice."""
-
-
 @transaction.atomic
 def undo_repayment(repayment, user=None, reason="") -> Repayment:
     """Remove a repayment recorded in error. As `undo_disbursement`: the tranche is locked
     first, the repayment locked and read again, and a second undo finds nothing
-    (`RepaymentAlreadyUndone`). The deletion stays in the history, with who and why."""
+    (`AlreadyUndone`). The deletion stays in the history, with who and why."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Say why this repayment is undone.")})
@@ -328,7 +325,7 @@ def undo_repayment(repayment, user=None, reason="") -> Repayment:
     Tranche.objects.select_for_update().get(pk=repayment.tranche_id)
     locked = Repayment.objects.select_for_update().filter(pk=repayment.pk).first()
     if locked is None:
-        raise RepaymentAlreadyUndone(_("This repayment has already been undone."))
+        raise AlreadyUndone(_("This repayment has already been undone."))
     locked._change_reason = reason
     if user is not None:
         locked._history_user = user

@@ -218,7 +218,7 @@ def repayment_undo(request, pk):
     if request.method == "POST" and form.is_valid():
         try:
             services.undo_repayment(repayment, request.user, form.cleaned_data["reason"])
-        except services.RepaymentAlreadyUndone as gone:
+        except services.AlreadyUndone as gone:
             raise Http404(str(gone)) from gone
         except ValidationError as error:
             form.add_service_error(error)

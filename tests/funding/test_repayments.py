@@ -119,7 +119,7 @@ def test_a_repayment_is_undone_once_with_its_reason_kept():
     services.undo_repayment(repayment, reason="Bank reversed it")
     assert not Repayment.objects.exists()
     assert repayment.history.latest().history_change_reason == "Bank reversed it"
-    with pytest.raises(services.RepaymentAlreadyUndone):
+    with pytest.raises(services.AlreadyUndone):
         services.undo_repayment(repayment, reason="Again")
 
 
