@@ -17,7 +17,7 @@ from portfolio.decorators import reader_required
 from portfolio.forms import form_status, posted
 from projects.models import Project
 
-from . import services
+from . import selectors, services
 from .forms import (
     CommentForm,
     EvaluationForm,
@@ -107,7 +107,11 @@ def review_queue(request):
         .select_related("indicator__project", "reported_by")
         .order_by(F("submitted_at").asc(nulls_first=True), "reported_at", "pk")
     )
-    mine = [each for each in waiting if access.may_verify(request.user, each)]
+    mine = [
+        each
+        for each in selectors.with_review_facts(waiting)
+        if access.may_verify(request.user, each)
+    ]
     names = category_names()
     for measurement in mine:
         measurement.category = category_label(measurement.disaggregation, names)

@@ -12,6 +12,7 @@ from portfolio import access
 from portfolio.models import Membership, Role
 from portfolio.outbox import enqueue_on_commit
 
+from .. import selectors
 from ..models import CommentKind, MeasurementNotice
 
 SEND_MEASUREMENT_NOTICE = "evaluations.tasks.send_measurement_notice"
@@ -34,7 +35,8 @@ def measurement_changed(measurement, kind) -> MeasurementNotice:
 
 def recipients(notice) -> list[str]:
     """The addresses of whoever the change concerns, never of who caused it."""
-    measurement = notice.measurement
+    # Read once what the independence rule needs, not once per reviewer.
+    (measurement,) = selectors.with_review_facts([notice.measurement])
     people = []
     if notice.kind in FOR_REPORTER and measurement.reported_by is not None:
         people.append(measurement.reported_by)

@@ -1,11 +1,14 @@
 """The implementer and verifier roles through the API, the pages and the admin; evidence and
 report downloads refused to outsiders; evaluations' independence and participation."""
 
+import re
 from datetime import date
 from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from evaluations import services
@@ -302,3 +305,41 @@ def test_page_supersedes_a_verified_value_with_a_reason(world, client):
     assert response.url == f"/measurements/{correction.pk}/review/"
     assert (correction.status, correction.value) == (MeasurementStatus.SUBMITTED, Decimal("450"))
     assert Measurement.objects.get(pk=measurement.pk).status == MeasurementStatus.SUPERSEDED
+
+
+ROW_LINK = re.compile(r"/measurements/(\d+)/review/")
+
+
+def submitted(world, reporter, n, first=0):
+    """`n` measurements of successive quarters from quarter `first` of 2024."""
+    for quarter in range(first, first + n):
+        start = date(2024 + quarter // 4, 1 + 3 * (quarter % 4), 1)
+        services.report_measurement(
+            Measurement(
+                indicator=world.indicator,
+                period_start=start,
+                period_end=date(start.year, start.month + 2, 28),
+                value=Decimal("100"),
+                source="registry",
+            ),
+            reporter,
+        )
+
+
+def test_the_review_queue_reads_the_same_queries_for_two_rows_or_eight(
+    world, client, django_assert_max_num_queries
+):
+    client.force_login(world.verifier)
+    submitted(world, world.implementer, 1)
+    submitted(world, world.colleague, 1, first=1)
+    with CaptureQueriesContext(connection) as two:
+        page = client.get("/measurements/review/").content.decode()
+    assert len(set(ROW_LINK.findall(page))) == 2
+
+    submitted(world, world.colleague, 6, first=2)
+    with django_assert_max_num_queries(len(two.captured_queries)):
+        page = client.get("/measurements/review/").content.decode()
+    assert len(set(ROW_LINK.findall(page))) == 8
+    # Independence still holds row by row: the partner's own verifier is offered none.
+    client.force_login(world.partner_verifier)
+    assert ROW_LINK.findall(client.get("/measurements/review/").content.decode()) == []
