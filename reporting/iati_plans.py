@@ -144,10 +144,11 @@ def budgets(tranches, today: date, plan: Plan | None = None) -> list[Budget]:
 
     A launched service with a sustainability plan (issue 21): in the years the plan covers,
     the service's recurrent cost is the plan's cost of the year, per currency, in place of the
-    maintenance tranches (they are the money that pays that cost; counting both would count it
-    twice). Other tranches (the launch, capacity, results-based payments) are not part of the
-    plan and count in their years as before. Years outside the plan are the tranches' alone,
-    so a project without a plan has exactly the budgets it had before plans existed.
+    maintenance tranches' money for the days of its window (that money pays the cost; counting
+    both would count it twice). What maintenance pays outside the window (before the launch,
+    after the handover) and the other tranches (the launch, capacity, results-based payments)
+    are not the plan's and count as before. Years outside the plan are the tranches' alone, so
+    a project without a plan has exactly the budgets it had before plans existed.
     """
     plan_years = set(plan.years) if plan is not None else set()
     totals = defaultdict(lambda: ZERO)
@@ -155,7 +156,7 @@ def budgets(tranches, today: date, plan: Plan | None = None) -> list[Budget]:
         status = COMMITTED if tranche.committed else INDICATIVE
         for year, amount in _by_year(tranche, today):
             if tranche.maintenance and year in plan_years:
-                continue  # the plan's cost is this year's recurrent budget
+                amount = _outside(tranche.covers, year, plan.window, amount)
             totals[(year, status, tranche.currency)] += amount
     if plan is not None:
         # Indicative: a plan is the service's estimate of what it will cost, which nobody has
@@ -185,6 +186,19 @@ def plan_cost(plan: Plan) -> dict[tuple[int, str], Decimal]:
         for line_year in lines.yearly(plan.window, rows, ()):
             found[(line_year.year, currency)] += line_year.cost
     return dict(found)
+
+
+def _outside(covers, year, window: Interval, amount: Decimal) -> Decimal:
+    """What of a maintenance tranche's money for `year` pays days outside the plan's window,
+    by days, to the cent; none of it when no cover period says which days it pays."""
+    if covers is None:
+        return ZERO
+    start, end = max(covers[0], date(year, 1, 1)), min(covers[1], date(year, 12, 31))
+    inside = (min(end, window.end) - max(start, window.start)).days + 1
+    if inside <= 0:
+        return amount
+    covered = (end - start).days + 1
+    return (amount * (covered - inside) / covered).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def _by_year(tranche, today):
