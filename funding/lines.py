@@ -36,8 +36,9 @@ ZERO = Decimal("0.00")
 
 @dataclass(frozen=True)
 class LineCost:
-    """One row of a line: its annual cost (in the reporting currency) from `start` to `end`;
-    an open end runs to the window's edge."""
+    """One row of a line: its annual cost (in one currency for all rows given together: the
+    reporting currency where it is set against tranches) from `start` to `end`; an open end
+    runs to the window's edge."""
 
     category: str
     annual_cost: Decimal = ZERO

@@ -32,7 +32,7 @@ from evaluations.models import (
 )
 from evaluations.progress import DECREASE, current_value
 from funding import coverage, loans, schedules
-from funding.models import Instrument, LoanTerms, Tranche, TrancheStatus
+from funding.models import Instrument, LoanTerms, Purpose, Tranche, TrancheStatus
 from portfolio.models import Organisation, Role
 from projects.models import Project, Status, TargetGroup
 
@@ -263,6 +263,7 @@ def _projects(portfolio):
             ),
             "tranches__disbursements",
             "tranches__repayments",
+            "cost_lines",
             Prefetch(
                 "indicators", queryset=Indicator.objects.select_related("standard").order_by("code")
             ),
@@ -418,7 +419,7 @@ class Activity:
             activity, "default-aid-type", {"code": AID_TYPE_PROJECT, "vocabulary": VOCABULARY_DAC}
         )
         money = self.money()
-        self.budgets(activity, money)
+        self.budgets(activity, money, self.plan())
         self.planned_disbursements(activity, money)
         self.transactions(activity)
         self.documents(activity)
@@ -533,12 +534,31 @@ class Activity:
                 covers=(tranche.covers_from, tranche.covers_until)
                 if tranche.covers_from and tranche.covers_until
                 else None,
+                maintenance=tranche.purpose == Purpose.MAINTENANCE,
             )
             for tranche in self.tranches
         ]
 
-    def budgets(self, activity, money):
-        for budget in iati_plans.budgets(money, self.today):
+    def plan(self):
+        """The sustainability plan of a launched service, as the budgets read it (iati_plans);
+        None without one. As for the workbook's Sustainability sheet, only a launched service's
+        plan counts: a closed or cancelled service will not spend what its plan foresaw."""
+        project = self.project
+        rows = list(project.cost_lines.all())
+        if not rows or project.status != Status.LAUNCHED or not project.launch_date:
+            return None
+        return iati_plans.Plan(
+            coverage.obligation_window(project.launch_date, project.sustainability_months),
+            tuple(
+                iati_plans.PlanCost(
+                    row.category, row.annual_cost, row.currency, row.starts_on, row.ends_on
+                )
+                for row in rows
+            ),
+        )
+
+    def budgets(self, activity, money, plan):
+        for budget in iati_plans.budgets(money, self.today, plan):
             element = _child(activity, "budget", {"type": budget.type, "status": budget.status})
             _child(element, "period-start", {"iso-date": budget.period_start})
             _child(element, "period-end", {"iso-date": budget.period_end})

@@ -21,7 +21,7 @@ from evaluations.models import Level, Measure, PayoutRule
 from funding import selectors, services
 from funding.models import Instrument, LoanTerms, Tranche
 from portfolio.models import Organisation, Portfolio, Role
-from projects.models import PolicySignificance, Project
+from projects.models import CostLine, PolicySignificance, Project
 from reporting import iati, iati_plans
 from tests.evaluations.factories import (
     EvaluationFactory,
@@ -289,6 +289,33 @@ def test_the_closed_demo_project_ends_and_the_cancelled_one_too(demo, export):
     assert len(ended) == 1
 
 
+def test_the_demo_plans_are_the_budgets_of_their_years_as_the_sustainability_sheet_has_them(
+    demo, export
+):
+    """A launched service's plan in the reporting currency: each year of its window is budgeted
+    at the plan's cost of that year as the workbook shows it (funding.selectors.project_plan),
+    indicative; its maintenance tranches pay days of the window only, so they add nothing."""
+    root = export(demo, reporting_org=None)
+    today = timezone.localdate()
+    for code in ("KE-ID-01", "NP-LAND-01"):
+        project = Project.objects.get(portfolio=demo, code=code)
+        plan = selectors.project_plan(project, today)
+        assert plan.currency == "USD" and not plan.unconverted
+        cost = defaultdict(Decimal)
+        for line in plan.lines:
+            for year in line.years:
+                cost[year.year] += year.cost
+        activity = root.xpath(f"//iati-activity[iati-identifier='XM-DAC-46990-{code}']")[0]
+        found = {}
+        for budget in activity.iter("budget"):
+            year = int(budget.find("period-start").get("iso-date")[:4])
+            if plan.window.start.year <= year <= plan.window.end.year:
+                value = budget.find("value")
+                assert (budget.get("status"), value.get("currency")) == ("1", None), code
+                found[year] = Decimal(value.text)
+        assert found == cost, code
+
+
 def test_demo_file_holds_all_the_money_and_clean_results(demo, export):
     """What the issue found missing or noisy in the demo's file, checked on the whole file."""
     root = export(demo, reporting_org=None)
@@ -324,14 +351,24 @@ def test_demo_file_holds_all_the_money_and_clean_results(demo, export):
             if tranche.undisbursed_amount > 0:
                 assert tranche.funder_reference in ahead, tranche.funder_reference
 
-    # Budgets by year add up to the tranches, per currency, each at most a year long.
+    # Budgets by year add up to the tranches, per currency, each at most a year long, for
+    # projects without a launched service's plan (the plans: the test below).
+    with_plans = set(
+        Project.objects.filter(portfolio=demo, status=Project.Status.LAUNCHED)
+        .filter(cost_lines__isnull=False)
+        .values_list("code", flat=True)
+    )
+    assert with_plans == {"KE-ID-01", "NP-LAND-01", "PE-MIG-01"}
     budgeted = defaultdict(Decimal)
-    for budget in root.iter("budget"):
-        assert budget.get("type") == "1" and budget.get("status") in {"1", "2"}
-        value = budget.find("value")
-        budgeted[value.get("currency") or "USD"] += Decimal(value.text)
+    for activity in root.iter("iati-activity"):
+        if activity.find(iati.ext("project")).get("code") in with_plans:
+            continue
+        for budget in activity.iter("budget"):
+            assert budget.get("type") == "1" and budget.get("status") in {"1", "2"}
+            value = budget.find("value")
+            budgeted[value.get("currency") or "USD"] += Decimal(value.text)
     expected = defaultdict(Decimal)
-    for tranche in tranches:
+    for tranche in tranches.exclude(project__code__in=with_plans):
         expected[tranche.currency] += tranche.amount
     assert budgeted == expected
 
@@ -654,6 +691,59 @@ def test_grant_commitment_disbursement_and_what_remains(export, reporter):
     planned_end = activity.find("activity-date[@type='3']")
     assert planned_end.get("iso-date") == "2027-12-31"
     assert "launched on 2025-01-01" in planned_end.findtext("narrative")
+
+
+def budgets_of(activity):
+    return [
+        (
+            budget.find("period-start").get("iso-date")[:4],
+            budget.get("status"),
+            budget.find("value").get("currency"),
+            budget.find("value").text,
+        )
+        for budget in activity.findall("budget")
+    ]
+
+
+@time_machine.travel(TODAY, tick=False)
+def test_a_launched_services_plan_is_the_budget_of_its_years_else_the_tranches_are(
+    export, reporter
+):
+    # Launched 1 January 2025, to stay funded for two years: the plan covers 2025 and 2026.
+    project = ProjectFactory(
+        launched=True, sustainability_months=24, portfolio__reporting_currency="USD"
+    )
+    TrancheFactory(project=project, funder=reporter, expected_disbursement_on=date(2024, 6, 1))
+    TrancheFactory(
+        project=project, funder=reporter, maintenance=True, amount=Decimal("300000"), currency="EUR"
+    )
+    tranches_only = [
+        ("2024", "2", None, "100000.00"),  # the launch tranche
+        ("2025", "2", "EUR", "300000.00"),  # the maintenance it pays for, committed
+    ]
+    assert budgets_of(only_activity(export(project.portfolio))) == tranches_only
+
+    CostLine.objects.create(
+        project=project, category="hosting", annual_cost=Decimal("48000"), currency="USD"
+    )
+    CostLine.objects.create(
+        project=project,
+        category="cybersecurity",
+        annual_cost=Decimal("36500"),
+        currency="GBP",
+        starts_on=date(2026, 7, 1),  # 184 days of 2026: 18,400.00
+    )
+    with_plan = [
+        ("2024", "2", None, "100000.00"),  # before the plan: the tranches
+        ("2025", "1", None, "48000.00"),  # the plan, indicative, in each line's currency
+        ("2026", "1", "GBP", "18400.00"),
+        ("2026", "1", None, "48000.00"),
+    ]
+    assert budgets_of(only_activity(export(project.portfolio))) == with_plan
+
+    # A closed service will not spend what its plan foresaw: its tranches are its budgets.
+    Project.objects.filter(pk=project.pk).update(status=Project.Status.CLOSED)
+    assert budgets_of(only_activity(export(project.portfolio))) == tranches_only
 
 
 @time_machine.travel(TODAY, tick=False)

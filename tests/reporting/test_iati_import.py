@@ -17,7 +17,7 @@ from lxml import etree
 from devtools.management.commands.seed_demo import PORTFOLIO_NAME
 from funding.models import Disbursement, Tranche
 from portfolio.models import Organisation, Portfolio, Role
-from projects.models import Project
+from projects.models import CostLine, Project
 from reporting import iati
 from reporting.iati_import import import_activities
 from tests.factories import (
@@ -503,16 +503,19 @@ def test_the_command_lists_every_problem(tmp_path, portfolio, manager):
 # Our own export, into an empty database
 
 
-def comparable(data):
+def comparable(data, budgets_left_out_of=()):
     """The file without its timestamps, and without results, their conditions and the reports
     linked from them: those are the evaluators' records, which the import does not create.
     Nor does it read loan repayments yet (transactions 5 and 6, crs-add/loan-status): they
-    are left out too."""
+    are left out too. Optionally without the budgets of the projects named (by code)."""
     root = etree.fromstring(data)
     root.attrib.pop("generated-datetime")
     for activity in root:
         activity.attrib.pop("last-updated-datetime")
-        for tag in ("result", "conditions", "document-link"):
+        tags = ["result", "conditions", "document-link"]
+        if activity.find(iati.ext("project")).get("code") in budgets_left_out_of:
+            tags.append("budget")
+        for tag in tags:
             for element in activity.findall(tag):
                 activity.remove(element)
         for element in activity.xpath(
@@ -537,12 +540,28 @@ def money(portfolio):
 # A real transaction: the database is emptied (flush) halfway, as a fresh installation would be.
 @pytest.mark.django_db(transaction=True)
 def test_our_export_imported_into_an_empty_database_exports_the_same_file():
+    """Strict on projects and money: the file the import gives back is the demo's own, line for
+    line, but for what `comparable` leaves out and for one thing more. The import cannot give
+    back a sustainability plan: IATI has no element for a cost line, and a budget is a year's
+    sum over a plan's lines, not the lines (the importer reads no budget). So the budgets of
+    the years a launched service's plan covers cannot come back. The re-export is compared,
+    whole and budgets included, with the demo's file without its plans (its cost lines deleted
+    before the flush); and the demo's file with its plans differs from that one only in the
+    budgets of the three services with a plan."""
     call_command("seed_demo", force=True, stdout=StringIO())
     demo = Portfolio.objects.get(name=PORTFOLIO_NAME)
     first = BytesIO()
     iati.write_activities(first, demo, "XM-DAC-46990")
     original_money = money(demo)
     assert etree.fromstring(first.getvalue()).find(".//result") is not None
+    with_plans = {"KE-ID-01", "NP-LAND-01", "PE-MIG-01"}  # launched, each with cost lines
+    CostLine.objects.filter(project__portfolio=demo).delete()
+    without_plans = BytesIO()
+    iati.write_activities(without_plans, demo, "XM-DAC-46990")
+    assert comparable(without_plans.getvalue()) != comparable(first.getvalue())
+    assert comparable(without_plans.getvalue(), with_plans) == comparable(
+        first.getvalue(), with_plans
+    )
 
     call_command("flush", interactive=False, verbosity=0)
     ContentType.objects.clear_cache()
@@ -556,7 +575,7 @@ def test_our_export_imported_into_an_empty_database_exports_the_same_file():
     assert money(portfolio) == original_money
     second = BytesIO()
     iati.write_activities(second, portfolio, "XM-DAC-46990")
-    assert comparable(second.getvalue()) == comparable(first.getvalue())
+    assert comparable(second.getvalue()) == comparable(without_plans.getvalue())
     # And once more: nothing changes.
     again = import_activities(BytesIO(first.getvalue()), portfolio, manager)
     assert again.ok
