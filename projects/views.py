@@ -25,6 +25,7 @@ from portfolio import access
 from portfolio.decorators import reader_required
 from reporting import dashboard
 from reporting.history import project_history
+from reporting.iati import codelist_names
 
 from .forms import ProjectFilterForm
 from .models import CostLine, Project
@@ -240,6 +241,7 @@ def project_detail(request, pk):
         "evaluations": evaluations,
         "follow_up_choices": FollowUp.choices,
         "plan": selectors.project_plan(project, today),
+        "sdg_goals": sdg_goals(project),
         "may_change_plan": access.may(user, access.ADD, CostLine),
         "history": project_history(project),
         "may_add_tranche": access.may(user, access.ADD, project.tranches.model),
@@ -249,3 +251,11 @@ def project_detail(request, pk):
         "may_record_evaluation": access.may(user, access.ADD, Evaluation),
     }
     return render(request, "projects/project_detail.html", context)
+
+
+def sdg_goals(project) -> list[tuple[int, str]]:
+    """The project's SDG goals with their names, as the IATI file tags them."""
+    if not project.sdg_goals:
+        return []
+    names = codelist_names("UNSDG-Goals")
+    return [(goal, names.get(str(goal), "")) for goal in sorted(project.sdg_goals)]

@@ -130,3 +130,22 @@ def test_the_sustainability_plan_shows_each_lines_months_gaps_and_handover(bank,
     assert html.count('class="pg-cell gap') == 24  # security, never paid
     assert "Ministry of ICT" in html and "nobody yet" in html
     assert "style=" not in html.split('id="plan"')[1].split("</section>")[0]
+
+
+def test_the_page_shows_what_the_iati_file_tags_the_project_with(officer_page):
+    project = ProjectFactory(
+        gender_marker=2, disability_marker=0, sdg_goals=[16, 5], admin_regions=["Nakuru", "Kisumu"]
+    )
+
+    page = officer_page(project).content.decode()
+
+    assert "Gender equality: principal objective; Disability: not targeted" in page
+    assert "Goal 5. Achieve gender equality and empower all women and girls; Goal 16. " in page
+    assert "Nakuru, Kisumu" in page
+
+
+def test_a_project_not_screened_claims_no_marker_goal_or_region(officer_page):
+    page = officer_page(ProjectFactory()).content.decode()
+
+    for label in ("Policy markers", "SDG goals", "Regions"):
+        assert f"<dt>{label}</dt>" not in page
