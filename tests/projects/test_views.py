@@ -11,6 +11,7 @@ from tests.evaluations.factories import PayoutTermsFactory
 from tests.factories import (
     DisbursementFactory,
     FunderFactory,
+    LoanTermsFactory,
     MembershipFactory,
     ProjectFactory,
     TrancheFactory,
@@ -149,3 +150,19 @@ def test_a_project_not_screened_claims_no_marker_goal_or_region(officer_page):
 
     for label in ("Policy markers", "SDG goals", "Regions"):
         assert f"<dt>{label}</dt>" not in page
+
+
+def test_a_loans_schedule_says_it_is_on_the_whole_amount_and_links_what_is_owed(
+    bank, officer_page, client
+):
+    loan = TrancheFactory(funder=bank, instrument="loan", funder_reference="L-1")
+    LoanTermsFactory(tranche=loan)
+
+    page = officer_page(loan.project).content.decode()
+    assert "Loan schedule of L-1 on the whole amount" in page
+    assert f'href="/tranches/{loan.pk}/loan/">the loan' in page
+
+    client.cookies["django_language"] = "fr"
+    page = officer_page(loan.project).content.decode()
+    assert "Échéancier de L-1 sur le montant total" in page
+    assert f'href="/tranches/{loan.pk}/loan/">la page du prêt' in page
