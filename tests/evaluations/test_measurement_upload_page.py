@@ -166,7 +166,7 @@ def test_a_bad_workbook_answers_400_names_each_bad_cell_and_saves_nothing(
     ]
     body = response.content.decode()
     assert "Nothing was saved: 5 problems in the workbook" in body
-    assert "Project %s has no indicator NOPE." % code in body
+    assert f"Project {code} has no indicator NOPE." in body
     assert "<td>E (Group)</td>" in body
     assert not Measurement.objects.exists()
 
