@@ -5,6 +5,7 @@ The sheet "Measurements" has a header row naming its columns (any order): Projec
 Period start, Period end, Group, Value, Numerator, Denominator, Source, Comment. A group is
 written as the API writes it: blank for the total, ``sex:female``, ``location:rural+sex:female``
 with the portfolio's own dimensions and values. Every refusal is listed by sheet, row and column.
+`measurement_template` writes the workbook to fill in.
 """
 
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from openpyxl.utils import get_column_letter
 
 from funding.tranche_import import CellError, ImportResult
 from portfolio import access
+from portfolio.xlsx import DATE, Book, Column, Sheet, key
 from portfolio.xlsx_upload import Refused, distrusted_sheet
 
 from . import services
@@ -40,6 +42,25 @@ HEADERS = {
 REQUIRED = ("Project", "Indicator", "Period start", "Period end", "Source")
 DATES = ("period_start", "period_end")
 NUMBERS = ("value", "numerator", "denominator")
+WIDTHS = {"Group": 28, "Source": 24, "Comment": 30}
+# The template's Measurements sheet: the import's columns, in their order, and nothing else.
+TEMPLATE_COLUMNS = [
+    Column(
+        title,
+        key(name),
+        DATE if name in DATES else "General" if name in NUMBERS else "",
+        width=WIDTHS.get(title, 13),
+    )
+    for title, name in HEADERS.items()
+]
+INDICATOR_COLUMNS = [
+    Column("Project", key("project"), width=14),
+    Column("Indicator", key("indicator"), width=13),
+    Column("Name", key("name"), width=40),
+    Column("Unit", key("unit"), width=12),
+    Column("Measure", key("measure"), width=22),
+    Column("Disaggregated by", key("dimensions"), width=24),
+]
 
 
 @dataclass
@@ -188,3 +209,71 @@ def _number(value, name, row):
         row.errors[name] = ["Write a number, such as 1250 or 12.5."]
         return None
     return number
+
+
+def measurement_template(out, indicators, dimensions):
+    """The workbook an evaluator or implementer fills in: an empty Measurements sheet (so the
+    template uploaded as it is reports nothing), how to fill each column with the groups of
+    ``dimensions``, and the ``indicators`` the person may report on."""
+    book = Book(out, "", footer="Measurement import template")
+    Sheet(book, SHEET, TEMPLATE_COLUMNS).close()
+    book.notes_sheet("How to fill", _how_to_fill(dimensions))
+    sheet = Sheet(book, "Indicators", INDICATOR_COLUMNS)
+    for indicator in indicators:
+        sheet.append(
+            {
+                "project": indicator.project.code,
+                "indicator": indicator.code,
+                "name": indicator.name,
+                "unit": indicator.unit,
+                "measure": indicator.get_measure_display(),
+                "dimensions": ", ".join(indicator.disaggregations or []),
+            }
+        )
+    sheet.close()
+    book.save()
+
+
+def _how_to_fill(dimensions):
+    lines = [
+        "Fill in one row per measurement on the Measurements sheet; keep the header row as it "
+        "is. Every row is checked first: if any cell is wrong, nothing is saved and each bad "
+        "cell is listed. Saved rows go to review; they count once an independent verifier "
+        "verifies them.",
+        "Project: the project code. Indicator: the indicator code. The Indicators sheet lists "
+        "the indicators you may report on.",
+        "Period start and Period end: the first and last day the measurement covers, as dates "
+        "(type 2025-01-01 or use an Excel date). The period must have ended.",
+        "Group: leave it blank for the total. For one group write dimension:value, such as "
+        "sex:female; for a combination join them with +, such as location:rural+sex:female. "
+        "Use only the dimensions the indicator is disaggregated by (the Indicators sheet says "
+        "which), with the values of its portfolio, listed below.",
+        "Value: the observed number or score. For a percentage indicator leave Value blank and "
+        "give Numerator and Denominator instead (women with an ID, and all women asked); the "
+        "percentage is worked out from them.",
+        "Source: where the figure comes from, such as a survey or a registry (required). "
+        "Comment: anything a reviewer should know (optional).",
+        "Type values, not formulas.",
+        "",
+        "Groups you may use, by portfolio:",
+    ]
+    portfolio = None
+    for dimension in dimensions:
+        if dimension.portfolio != portfolio:
+            portfolio = dimension.portfolio
+            lines.append(f"{portfolio.name}:")
+        values = [
+            f"{dimension.code}:{value.code} ({value.name})" for value in dimension.values.all()
+        ]
+        lines.append(
+            f"    {dimension.name}: "
+            + (
+                ", ".join(values)
+                if values
+                else f"no values yet for {dimension.code} (a portfolio manager adds them)"
+            )
+            + "."
+        )
+    if portfolio is None:
+        lines.append("None yet: report totals only.")
+    return lines

@@ -1,5 +1,6 @@
 """Read models of results across the portfolio: what the projects adopting each standard
-indicator add up to, from verified measurements only, read in a fixed number of queries."""
+indicator add up to, from verified measurements only, read in a fixed number of queries; and
+what one person may report on (the measurement import template)."""
 
 from collections import defaultdict
 from dataclasses import dataclass
@@ -8,10 +9,18 @@ from datetime import date
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from portfolio.models import Membership
+from portfolio import access
+from portfolio.models import Membership, Portfolio
 
 from . import portfolio_results
-from .models import Indicator, Measurement, StandardIndicator, category_label, category_names
+from .models import (
+    DisaggregationDimension,
+    Indicator,
+    Measurement,
+    StandardIndicator,
+    category_label,
+    category_names,
+)
 
 
 @dataclass(frozen=True)
@@ -109,3 +118,24 @@ def with_review_facts(measurements) -> list:
             organisations[measurement.reported_by_id],
         )
     return measurements
+
+
+def indicators_to_report(user) -> list:
+    """The indicators `user` may report measurements on (an implementer: its own
+    organisation's projects), by project code and indicator code."""
+    found = access.visible(
+        user, Indicator.objects.select_related("project").order_by("project__code", "code")
+    )
+    return [each for each in found if access.may(user, access.ADD, Measurement(indicator=each))]
+
+
+def dimensions_seen(user):
+    """The disaggregation dimensions, with their values, of the portfolios `user` sees."""
+    return (
+        DisaggregationDimension.objects.filter(
+            portfolio__in=access.visible(user, Portfolio.objects.all())
+        )
+        .select_related("portfolio")
+        .prefetch_related("values")
+        .order_by("portfolio__name", "position", "code")
+    )

@@ -10,6 +10,12 @@ urlpatterns = [
         views.measurement_new,
         name="measurement-new",
     ),
+    path("measurements/upload/", views.measurement_upload, name="measurement-upload"),
+    path(
+        "measurements/upload/template/",
+        views.measurement_upload_template,
+        name="measurement-template",
+    ),
     path("measurements/review/", views.review_queue, name="review-queue"),
     path("measurements/mine/", views.returned_queue, name="returned-queue"),
     path("measurements/<int:pk>/review/", views.measurement_review, name="measurement-review"),

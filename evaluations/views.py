@@ -1,5 +1,6 @@
-"""Results pages: record and revise a measurement, review it, comment and attach evidence,
-the queues of what waits for each, evidence and report downloads, record an evaluation."""
+"""Results pages: record and revise a measurement, report many from a workbook, review it,
+comment and attach evidence, the queues of what waits for each, evidence and report
+downloads, record an evaluation."""
 
 import mimetypes
 from pathlib import PurePath
@@ -7,17 +8,20 @@ from pathlib import PurePath
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F, Prefetch
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from funding.forms import UploadForm
 from portfolio import access
 from portfolio.decorators import reader_required
 from portfolio.forms import form_status, posted
+from portfolio.xlsx import XLSX
 from projects.models import Project
 
-from . import selectors, services
+from . import measurement_import, selectors, services
 from .forms import (
     CommentForm,
     EvaluationForm,
@@ -68,6 +72,54 @@ def measurement_new(request, project_pk):
         {"form": form, "project": project},
         status=form_status(form),
     )
+
+
+@reader_required
+def measurement_upload(request):
+    """Report many measurements from a workbook: every bad cell is listed, and nothing is saved
+    unless all rows are good (the import is one transaction)."""
+    access.check(request.user, access.ADD, Measurement)
+    form = UploadForm(
+        posted(request),
+        request.FILES if request.method == "POST" else None,
+        label=_("Measurement workbook (.xlsx)"),
+    )
+    result = None
+    if request.method == "POST" and form.is_valid():
+        result = measurement_import.import_measurements(form.cleaned_data["workbook"], request.user)
+        if result.ok:
+            messages.success(
+                request,
+                ngettext(
+                    "Workbook imported: %(created)s measurement submitted; it counts once an "
+                    "independent verifier verifies it.",
+                    "Workbook imported: %(created)s measurements submitted; they count once an "
+                    "independent verifier verifies them.",
+                    result.created,
+                )
+                % {"created": result.created},
+            )
+            return redirect("measurement-upload")
+    failed = form.errors or (result is not None and result.errors)
+    return render(
+        request,
+        "evaluations/measurement_upload.html",
+        {"form": form, "result": result},
+        status=400 if failed else 200,
+    )
+
+
+@reader_required
+def measurement_upload_template(request):
+    access.check(request.user, access.ADD, Measurement)
+    response = HttpResponse(content_type=XLSX)
+    response["Content-Disposition"] = 'attachment; filename="measurement-template.xlsx"'
+    measurement_import.measurement_template(
+        response,
+        selectors.indicators_to_report(request.user),
+        selectors.dimensions_seen(request.user),
+    )
+    return response
 
 
 @reader_required

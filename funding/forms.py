@@ -213,6 +213,8 @@ class AcknowledgeForm(PageFormMixin, forms.Form):
 
 
 class UploadForm(forms.Form):
+    """One workbook to import; `label` names what it holds (tranches unless told)."""
+
     workbook = forms.FileField(
         label=_("Tranche workbook (.xlsx)"),
         widget=forms.ClearableFileInput(
@@ -221,6 +223,11 @@ class UploadForm(forms.Form):
             }
         ),
     )
+
+    def __init__(self, *args, label=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if label is not None:
+            self.fields["workbook"].label = label
 
 
 class AllocationSharesForm(PageFormMixin, forms.Form):

@@ -30,6 +30,7 @@ def main_pages():
         "rates": "/rates/",
         "export": "/exports/",
         "upload": "/tranches/upload/",
+        "measurement-upload": "/measurements/upload/",
         "loan": f"/tranches/{loan.pk}/loan/",
         "my-results": "/measurements/mine/",
         "standard-indicators": "/standard-indicators/",

@@ -18,6 +18,7 @@ PAGES = {
     "disburse": {"officer", "manager"},
     "acknowledge": {"officer", "other_officer", "manager"},  # both funders fund the project
     "measurement_new": {"evaluator", "manager"},
+    "measurement_upload": {"evaluator", "manager"},
     "review_queue": {"evaluator", "manager"},
     # Every reader opens a measurement's page; only reviewers post a decision on it.
     "review": set(ROLES) - {"no_role"},
@@ -41,6 +42,7 @@ def url(world, page):
         "disburse": f"/tranches/{world.maintenance.pk}/disburse/",
         "acknowledge": f"/flags/{world.flag.pk}/acknowledge/",
         "measurement_new": f"/projects/{p}/measurements/new/",
+        "measurement_upload": "/measurements/upload/",
         "review_queue": "/measurements/review/",
         "review": f"/measurements/{world.measurement.pk}/review/",
         "evaluation_new": f"/projects/{p}/evaluations/new/",
@@ -92,14 +94,14 @@ def test_forbidden_page_says_why(world, client):
 def test_navigation_shows_each_role_what_it_can_do(world, client):
     links = {
         "officer": {"Projects", "Exchange rates"},
-        "evaluator": {"Results to review"},
+        "evaluator": {"Results to review", "Upload measurements"},
         "finance": {"Exchange rates"},
-        "manager": {"Results to review", "Admin"},
+        "manager": {"Results to review", "Upload measurements", "Admin"},
     }
     hidden = {
-        "officer": {"Results to review", "Admin"},
+        "officer": {"Results to review", "Upload measurements", "Admin"},
         "evaluator": {"Admin"},
-        "finance": {"Results to review", "Admin"},
+        "finance": {"Results to review", "Upload measurements", "Admin"},
         "manager": set(),
     }
     for role in links:

@@ -109,6 +109,7 @@ def test_every_input_has_a_label(world, login):
         f"/projects/{world.project.pk}/tranches/new/",
         f"/tranches/{world.maintenance.pk}/disburse/",
         f"/projects/{world.project.pk}/measurements/new/",
+        "/measurements/upload/",
         f"/projects/{world.project.pk}/evaluations/new/",
         "/rates/",
         "/exports/",
