@@ -1,14 +1,18 @@
-"""Shared fixtures: the cast of users, one per role; and the rule that a test needing a
-missing service fails under CI."""
+"""Shared fixtures: the cast of users, one per role; the demo portfolio, seeded once a module;
+and the rule that a test needing a missing service fails under CI."""
 
 import socket
 from dataclasses import dataclass
+from io import StringIO
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.test.utils import override_settings
 
-from portfolio.models import Organisation, Role
+from devtools.management.commands.seed_demo import PORTFOLIO_NAME
+from portfolio.models import Organisation, Portfolio, Role
 from tests.factories import EvaluatorOrgFactory, FunderFactory, MembershipFactory, UserFactory
 
 ROLES = ("manager", "officer", "other_officer", "evaluator", "finance", "no_role")
@@ -88,6 +92,41 @@ def cast(db):
     )
 
 
+@pytest.fixture(scope="module")
+def seeded_demo(django_db_setup, django_db_blocker):
+    """manage.py seed_demo (8 to 10 s) once for the module that asks for it, inside a
+    transaction rolled back when the module ends. Each test still runs in a savepoint of its
+    own (the `db` fixture), so what one test writes is gone before the next reads the demo.
+
+    Seeded as of the real today: a test that travels in time sees a demo dated before it left.
+    The rows are there for every later test of the module, asked for or not, so a module using
+    them holds only tests on the demo, and none with `transaction=True` (its flush would empty
+    the database under the other tests; tests/e2e seeds a committed demo of its own)."""
+    from funding.signals import rescans_paused
+
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            # As each test's own autouse fixtures would have it: fast hashes, no rescan per save.
+            with override_settings(PASSWORD_HASHERS=FAST_PASSWORD_HASHERS), rescans_paused():
+                call_command("seed_demo", force=True, stdout=StringIO())
+        except BaseException:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+            raise
+    yield
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        outer.__exit__(None, None, None)
+
+
+@pytest.fixture
+def demo(db, seeded_demo):
+    """The demo portfolio (manage.py seed_demo), as seeded for the module (`seeded_demo`)."""
+    return Portfolio.objects.get(name=PORTFOLIO_NAME)
+
+
 def _require(service, available):
     if available:
         return
@@ -141,10 +180,13 @@ def rescans_on_save():
     """Saves rescan their projects inside their transaction, as in production."""
 
 
+FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Real hashers cost ~0.3 s a user by design; tests need speed, not resistance."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
 
 
 @pytest.fixture(autouse=True)
