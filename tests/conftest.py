@@ -16,6 +16,7 @@ from portfolio.models import Organisation, Portfolio, Role
 from tests.factories import EvaluatorOrgFactory, FunderFactory, MembershipFactory, UserFactory
 
 ROLES = ("manager", "officer", "other_officer", "evaluator", "finance", "no_role")
+FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @dataclass
@@ -54,16 +55,23 @@ GROUPS = {
 }
 
 
+# tryfirst: pytest-xdist reads the groups in its own hook of the same name, which the
+# workers register after this file; without it, the groups would come too late and be ignored.
+# (pytest-xdist 3.8 under pytest 9.2 ignores every group anyway: pytest-dev/pytest-xdist#1386.)
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
     """Under pytest-xdist (`make test`), puts each test that shares a service in its group
-    (GROUPS above; any test that uses the shared Redis joins "shared-services")."""
+    (GROUPS above; any test that uses the shared Redis joins "shared-services"), and the tests
+    of a module on the demo in a group of their own, so the module seeds it once (seeded_demo)
+    rather than once on each worker its tests are spread over."""
     for item in items:
         path = str(item.fspath)
+        fixtures = getattr(item, "fixturenames", ())
         group = next((name for part, name in GROUPS.items() if part in path), None)
-        if group is None and (
-            item.get_closest_marker("redis") or "redis_url" in getattr(item, "fixturenames", ())
-        ):
+        if group is None and (item.get_closest_marker("redis") or "redis_url" in fixtures):
             group = "shared-services"
+        if group is None and "seeded_demo" in fixtures:
+            group = f"demo-{item.module.__name__}"
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
 
@@ -100,8 +108,9 @@ def seeded_demo(django_db_setup, django_db_blocker):
 
     Seeded as of the real today: a test that travels in time sees a demo dated before it left.
     The rows are there for every later test of the module, asked for or not, so a module using
-    them holds only tests on the demo, and none with `transaction=True` (its flush would empty
-    the database under the other tests; tests/e2e seeds a committed demo of its own)."""
+    them holds no test that needs a database without the demo. A test with `transaction=True`
+    must not ask for it: its commits would not be real and its flush would empty the database
+    (tests/e2e seeds a committed demo of its own)."""
     from funding.signals import rescans_paused
 
     with django_db_blocker.unblock():
@@ -178,9 +187,6 @@ def rescans_only_when_asked(request):
 @pytest.fixture
 def rescans_on_save():
     """Saves rescan their projects inside their transaction, as in production."""
-
-
-FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)
