@@ -6,10 +6,13 @@ from dataclasses import dataclass
 from io import StringIO
 
 import pytest
+from django.apps import apps
 from django.conf import settings
+from django.core import serializers
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.test.utils import override_settings
+from django.utils import timezone
 
 from devtools.management.commands.seed_demo import PORTFOLIO_NAME
 from portfolio.models import Organisation, Portfolio, Role
@@ -100,13 +103,22 @@ def cast(db):
     )
 
 
+# The rows manage.py seed_demo leaves, by the day it was seeded on, for this pytest process.
+DEMO_ROWS = {}
+# Written by the migrations alone: never copied with the demo.
+NOT_DEMO_ROWS = {"contenttypes.contenttype", "auth.permission", "sessions.session"}
+
+
 @pytest.fixture(scope="module")
 def seeded_demo(django_db_setup, django_db_blocker):
-    """manage.py seed_demo (8 to 10 s) once for the module that asks for it, inside a
-    transaction rolled back when the module ends. Each test still runs in a savepoint of its
-    own (the `db` fixture), so what one test writes is gone before the next reads the demo.
+    """The demo portfolio for the module that asks for it, inside a transaction rolled back
+    when the module ends. Each test still runs in a savepoint of its own (the `db` fixture), so
+    what one test writes is gone before the next reads the demo.
 
+    manage.py seed_demo (8 to 10 s) runs once a day in each pytest process; the next modules
+    get a copy of the rows it left (about a second), the same to the microsecond, ids and all.
     Seeded as of the real today: a test that travels in time sees a demo dated before it left.
+
     The rows are there for every later test of the module, asked for or not, so a module using
     them holds no test that needs a database without the demo. A test with `transaction=True`
     must not ask for it: its commits would not be real and its flush would empty the database
@@ -119,7 +131,13 @@ def seeded_demo(django_db_setup, django_db_blocker):
         try:
             # As each test's own autouse fixtures would have it: fast hashes, no rescan per save.
             with override_settings(PASSWORD_HASHERS=FAST_PASSWORD_HASHERS), rescans_paused():
-                call_command("seed_demo", force=True, stdout=StringIO())
+                today = timezone.localdate()
+                if today in DEMO_ROWS:
+                    for row in serializers.deserialize("python", DEMO_ROWS[today]):
+                        row.save()
+                else:
+                    call_command("seed_demo", force=True, stdout=StringIO())
+                    DEMO_ROWS[today] = every_row()
         except BaseException:
             transaction.set_rollback(True)
             outer.__exit__(None, None, None)
@@ -128,6 +146,18 @@ def seeded_demo(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         transaction.set_rollback(True)
         outer.__exit__(None, None, None)
+
+
+def every_row():
+    """Every row of the database but NOT_DEMO_ROWS, as Python values (no rounding of times).
+    Saved back in this order, parents come before their children; the database checks the
+    foreign keys at the end of the transaction in any case. Ids are kept: the sequences have
+    moved past them, so rows created later never collide with the copy."""
+    rows = []
+    for model in apps.get_models():
+        if not model._meta.proxy and model._meta.label_lower not in NOT_DEMO_ROWS:
+            rows += serializers.serialize("python", model._base_manager.order_by("pk"))
+    return rows
 
 
 @pytest.fixture
