@@ -1,5 +1,5 @@
-"""Shared fixtures: the cast of users, one per role; the demo portfolio, seeded once a module;
-and the rule that a test needing a missing service fails under CI."""
+"""Shared fixtures: the cast of users, one per role; the demo portfolio, seeded once and copied
+into each module that asks; and the rule that a test needing a missing service fails under CI."""
 
 import socket
 from dataclasses import dataclass
@@ -64,17 +64,14 @@ GROUPS = {
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
     """Under pytest-xdist (`make test`), puts each test that shares a service in its group
-    (GROUPS above; any test that uses the shared Redis joins "shared-services"), and the tests
-    of a module on the demo in a group of their own, so the module seeds it once (seeded_demo)
-    rather than once on each worker its tests are spread over."""
+    (GROUPS above; any test that uses the shared Redis joins "shared-services")."""
     for item in items:
         path = str(item.fspath)
-        fixtures = getattr(item, "fixturenames", ())
         group = next((name for part, name in GROUPS.items() if part in path), None)
-        if group is None and (item.get_closest_marker("redis") or "redis_url" in fixtures):
+        if group is None and (
+            item.get_closest_marker("redis") or "redis_url" in getattr(item, "fixturenames", ())
+        ):
             group = "shared-services"
-        if group is None and "seeded_demo" in fixtures:
-            group = f"demo-{item.module.__name__}"
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
 
@@ -150,9 +147,9 @@ def seeded_demo(django_db_setup, django_db_blocker):
 
 def every_row():
     """Every row of the database but NOT_DEMO_ROWS, as Python values (no rounding of times).
-    Saved back in this order, parents come before their children; the database checks the
-    foreign keys at the end of the transaction in any case. Ids are kept: the sequences have
-    moved past them, so rows created later never collide with the copy."""
+    The order they are saved back in does not matter: foreign keys are checked at the end of
+    the transaction. Ids are kept; the sequences have moved past them, so rows created later
+    never collide with the copy."""
     rows = []
     for model in apps.get_models():
         if not model._meta.proxy and model._meta.label_lower not in NOT_DEMO_ROWS:
