@@ -1,17 +1,25 @@
-"""Shared fixtures: the cast of users, one per role; and the rule that a test needing a
-missing service fails under CI."""
+"""Shared fixtures: the cast of users, one per role; the demo portfolio, seeded once and copied
+into each module that asks; and the rule that a test needing a missing service fails under CI."""
 
 import socket
 from dataclasses import dataclass
+from io import StringIO
 
 import pytest
+from django.apps import apps
 from django.conf import settings
-from django.db import connection
+from django.core import serializers
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.test.utils import override_settings
+from django.utils import timezone
 
-from portfolio.models import Organisation, Role
+from devtools.management.commands.seed_demo import PORTFOLIO_NAME
+from portfolio.models import Organisation, Portfolio, Role
 from tests.factories import EvaluatorOrgFactory, FunderFactory, MembershipFactory, UserFactory
 
 ROLES = ("manager", "officer", "other_officer", "evaluator", "finance", "no_role")
+FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @dataclass
@@ -50,6 +58,10 @@ GROUPS = {
 }
 
 
+# tryfirst: pytest-xdist reads the groups in its own hook of the same name, which the
+# workers register after this file; without it, the groups would come too late and be ignored.
+# (pytest-xdist 3.8 under pytest 9.2 ignores every group anyway: pytest-dev/pytest-xdist#1386.)
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
     """Under pytest-xdist (`make test`), puts each test that shares a service in its group
     (GROUPS above; any test that uses the shared Redis joins "shared-services")."""
@@ -86,6 +98,69 @@ def cast(db):
         finance=member("finance", funder_a, Role.FINANCE),
         no_role=UserFactory(username="no_role"),
     )
+
+
+# The rows manage.py seed_demo leaves, by the day it was seeded on, for this pytest process.
+DEMO_ROWS = {}
+# Written by the migrations alone: never copied with the demo.
+NOT_DEMO_ROWS = {"contenttypes.contenttype", "auth.permission", "sessions.session"}
+
+
+@pytest.fixture(scope="module")
+def seeded_demo(django_db_setup, django_db_blocker):
+    """The demo portfolio for the module that asks for it, inside a transaction rolled back
+    when the module ends. Each test still runs in a savepoint of its own (the `db` fixture), so
+    what one test writes is gone before the next reads the demo.
+
+    manage.py seed_demo (8 to 10 s) runs once a day in each pytest process; the next modules
+    get a copy of the rows it left (about a second), the same to the microsecond, ids and all.
+    Seeded as of the real today: a test that travels in time sees a demo dated before it left.
+
+    The rows are there for every later test of the module, asked for or not, so a module using
+    them holds no test that needs a database without the demo. A test with `transaction=True`
+    must not ask for it: its commits would not be real and its flush would empty the database
+    (tests/e2e seeds a committed demo of its own)."""
+    from funding.signals import rescans_paused
+
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            # As each test's own autouse fixtures would have it: fast hashes, no rescan per save.
+            with override_settings(PASSWORD_HASHERS=FAST_PASSWORD_HASHERS), rescans_paused():
+                today = timezone.localdate()
+                if today in DEMO_ROWS:
+                    for row in serializers.deserialize("python", DEMO_ROWS[today]):
+                        row.save()
+                else:
+                    call_command("seed_demo", force=True, stdout=StringIO())
+                    DEMO_ROWS[today] = every_row()
+        except BaseException:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+            raise
+    yield
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        outer.__exit__(None, None, None)
+
+
+def every_row():
+    """Every row of the database but NOT_DEMO_ROWS, as Python values (no rounding of times).
+    The order they are saved back in does not matter: foreign keys are checked at the end of
+    the transaction. Ids are kept; the sequences have moved past them, so rows created later
+    never collide with the copy."""
+    rows = []
+    for model in apps.get_models():
+        if not model._meta.proxy and model._meta.label_lower not in NOT_DEMO_ROWS:
+            rows += serializers.serialize("python", model._base_manager.order_by("pk"))
+    return rows
+
+
+@pytest.fixture
+def demo(db, seeded_demo):
+    """The demo portfolio (manage.py seed_demo), as seeded for the module (`seeded_demo`)."""
+    return Portfolio.objects.get(name=PORTFOLIO_NAME)
 
 
 def _require(service, available):
@@ -144,7 +219,7 @@ def rescans_on_save():
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Real hashers cost ~0.3 s a user by design; tests need speed, not resistance."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
 
 
 @pytest.fixture(autouse=True)

@@ -5,19 +5,17 @@ file agree to the cent, and the open flags are those a scan would raise."""
 from collections import Counter
 from datetime import date
 from decimal import Decimal
-from io import BytesIO, StringIO
+from io import BytesIO
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 from lxml import etree
 from python_calamine import CalamineWorkbook
 from rest_framework.test import APIClient
 
-from devtools.management.commands.seed_demo import PORTFOLIO_NAME
 from funding import figures, scan
 from funding.models import FlagKind, Instrument, Purpose
-from portfolio.models import ExchangeRate, Membership, Portfolio, Role
+from portfolio.models import ExchangeRate, Membership, Role
 from portfolio.rates import RateTable
 from reporting import iati
 from reporting.workbook import ExportFilters, write_workbook
@@ -26,14 +24,6 @@ from reporting.workbook.summary import PURPOSE_SHORT
 pytestmark = pytest.mark.django_db
 
 ZERO = Decimal("0.00")
-
-
-@pytest.fixture
-def demo(monkeypatch):
-    # The demo results (indicators, measurements) carry no money; they are most of the seeding.
-    monkeypatch.setattr("devtools.demo_results.seed_results", lambda *args: None)
-    call_command("seed_demo", force=True, stdout=StringIO())
-    return Portfolio.objects.get(name=PORTFOLIO_NAME)
 
 
 @pytest.fixture

@@ -2,14 +2,11 @@
 
 import json
 from copy import deepcopy
-from io import BytesIO, StringIO
+from io import BytesIO
 
 import pytest
-from django.core.management import call_command
 from lxml import etree
 
-from devtools.management.commands.seed_demo import PORTFOLIO_NAME
-from portfolio.models import Portfolio
 from reporting import iati
 from tests.reporting import iati_rules
 
@@ -33,10 +30,9 @@ def test_every_rule_kind_the_ruleset_uses_is_implemented():
 
 
 @pytest.fixture
-def demo_file():
-    call_command("seed_demo", force=True, stdout=StringIO())
+def demo_file(demo):
     out = BytesIO()
-    iati.write_activities(out, Portfolio.objects.get(name=PORTFOLIO_NAME))
+    iati.write_activities(out, demo)
     return etree.fromstring(out.getvalue())
 
 
