@@ -13,6 +13,7 @@ from portfolio import access
 from portfolio.api import InputSerializer, RoleTableViewSet, ServiceModelSerializer, row_filter
 from portfolio.fields import TEXT_LENGTH
 from portfolio.models import Portfolio
+from portfolio.rows import Prefetched, prefetch
 from projects.models import Project
 
 from . import services
@@ -150,6 +151,7 @@ class EvidenceSerializer(serializers.ModelSerializer):
         model = Evidence
         fields = ["id", "name", "uploaded_by", "uploaded_at", "download"]
         read_only_fields = fields
+        list_serializer_class = Prefetched
 
     def get_download(self, evidence) -> str:
         return reverse("evidence-download", args=[evidence.pk])
@@ -160,6 +162,7 @@ class CommentSerializer(serializers.ModelSerializer):
         model = MeasurementComment
         fields = ["id", "kind", "author", "text", "created_at"]
         read_only_fields = fields
+        list_serializer_class = Prefetched
 
 
 class MeasurementSerializer(ServiceModelSerializer):
@@ -296,7 +299,16 @@ class MeasurementViewSet(RoleTableViewSet):
     }
 
     def get_queryset(self):
-        return super().get_queryset().prefetch_related("evidence", "comments")
+        # Each measurement's files and comments in their models' order, which within one
+        # measurement is by time and id (no join to order by the measurement's own order).
+        return (
+            super()
+            .get_queryset()
+            .prefetch_related(
+                prefetch("evidence", Evidence.objects.order_by("uploaded_at", "id")),
+                prefetch("comments", MeasurementComment.objects.order_by("created_at", "id")),
+            )
+        )
 
     def perform_destroy(self, measurement):
         services.delete_measurement(measurement, self.request.user)
