@@ -13,6 +13,7 @@ builds it, so the answer is the same, field for field.
 
 import copy
 import threading
+from decimal import Decimal
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Prefetch
@@ -135,7 +136,12 @@ def reader(name, field, parent):
 
 def representation(field):
     """The field's to_representation(), with what DRF works out for every value worked out
-    once for the page: a date and time's time zone."""
+    once for the page: a date and time's time zone; whether a decimal already has the
+    field's places (then rounding it to them changes nothing); a country's code."""
+    if type(field) is fields.DecimalField:
+        return decimal_representation(field)
+    if type(field) is CountryField:
+        return memo(field.to_representation, key=str)
     if type(field) is fields.DateTimeField:
         output_format = getattr(field, "format", api_settings.DATETIME_FORMAT)
         zone = field.timezone if hasattr(field, "timezone") else field.default_timezone()
@@ -152,6 +158,35 @@ def representation(field):
 
             return iso
     return field.to_representation
+
+
+def decimal_representation(field):
+    as_text = getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
+    if not as_text or field.decimal_places is None or field.normalize_output or field.localize:
+        return field.to_representation
+    exponent, most = -field.decimal_places, field.max_digits
+
+    def text(value):
+        if type(value) is Decimal and value.is_finite():
+            _, digits, found = value.as_tuple()
+            if found == exponent and (most is None or len(digits) <= most):
+                return f"{value:f}"
+        return field.to_representation(value)
+
+    return text
+
+
+def memo(represent, key):
+    """`represent`, remembering its answer for each key of a value (a page repeats them)."""
+    answers = {}
+
+    def remembered(value):
+        found = key(value)
+        if found not in answers:
+            answers[found] = represent(value)
+        return answers[found]
+
+    return remembered
 
 
 def id_column(model, name):
