@@ -143,6 +143,14 @@ class TargetViewSet(RoleTableViewSet):
     ordering = ["indicator_id", "disaggregation", "due_on"]
     ordering_fields = ["due_on", "id"]
 
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "list":
+            # Not the times a target was created and changed, which a page does not show
+            # (reading a time costs more than the rest of a target).
+            queryset = queryset.only("id", "indicator", "due_on", "value", "disaggregation")
+        return queryset
+
 
 class EvidenceSerializer(serializers.ModelSerializer):
     download = serializers.SerializerMethodField()
