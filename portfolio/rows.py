@@ -15,7 +15,7 @@ import copy
 import threading
 from decimal import Decimal
 
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db.models import Prefetch
 from django.utils import timezone
 from django_countries.serializer_fields import CountryField
@@ -50,16 +50,17 @@ class Rows(serializers.ListSerializer):
 
     def to_representation(self, data):
         readers = [reader(name, field, self.child) for name, field in readable(self.child)]
-        rows = []
-        for row in data:
-            out = {}
-            for name, read in readers:
-                try:  # noqa: SIM105 - a `with suppress()` a field costs more than the field
-                    out[name] = read(row)
-                except fields.SkipField:  # as DRF does, the field is left out
-                    pass
-            rows.append(out)
-        return rows
+        return [write(readers, row) for row in data]
+
+
+def write(readers, row):
+    out = {}
+    for name, read in readers:
+        try:  # noqa: SIM105 - a `with suppress()` a field costs more than the field
+            out[name] = read(row)
+        except fields.SkipField:  # as DRF does, the field is left out
+            pass
+    return out
 
 
 _readable = {}  # serializer class -> [(name, field built once)]
@@ -102,6 +103,8 @@ def reader(name, field, parent):
         return general(own, row)
 
     attrs = field.source_attrs
+    if one_row(field) and len(attrs) == 1:
+        return name, nested(name, field, parent, attrs[0])
     if not value_only(field) or len(attrs) != 1:
         return name, drf
     (attr,) = attrs
@@ -132,6 +135,37 @@ def reader(name, field, parent):
         return represent(value)
 
     return name, read
+
+
+def one_row(field):
+    """A related row written by a serializer of its own, the way DRF's Serializer writes it."""
+    return (
+        isinstance(field, serializers.Serializer)
+        and type(field).to_representation is serializers.Serializer.to_representation
+        and type(field).get_attribute is fields.Field.get_attribute
+    )
+
+
+def nested(name, field, parent, attr):
+    """A related row (a tranche's loan terms), its fields read the same short ways."""
+    own = copy.deepcopy(field)
+    own.bind(name, parent)
+    readers = [reader(each, template, own) for each, template in readable(own)]
+
+    def read(row):
+        try:
+            value = getattr(row, attr)
+        except ObjectDoesNotExist:
+            return None  # as DRF answers for a missing related row
+        except AttributeError:
+            return general(own, row)
+        if value is None:
+            return None
+        if callable(value):
+            return general(own, row)
+        return write(readers, value)
+
+    return read
 
 
 def representation(field):
