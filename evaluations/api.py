@@ -13,6 +13,7 @@ from portfolio import access
 from portfolio.api import InputSerializer, RoleTableViewSet, ServiceModelSerializer, row_filter
 from portfolio.fields import TEXT_LENGTH
 from portfolio.models import Portfolio
+from portfolio.rows import Prefetched, prefetch
 from projects.models import Project
 
 from . import services
@@ -142,6 +143,14 @@ class TargetViewSet(RoleTableViewSet):
     ordering = ["indicator_id", "disaggregation", "due_on"]
     ordering_fields = ["due_on", "id"]
 
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "list":
+            # Not the times a target was created and changed, which a page does not show
+            # (reading a time costs more than the rest of a target).
+            queryset = queryset.only("id", "indicator", "due_on", "value", "disaggregation")
+        return queryset
+
 
 class EvidenceSerializer(serializers.ModelSerializer):
     download = serializers.SerializerMethodField()
@@ -150,6 +159,7 @@ class EvidenceSerializer(serializers.ModelSerializer):
         model = Evidence
         fields = ["id", "name", "uploaded_by", "uploaded_at", "download"]
         read_only_fields = fields
+        list_serializer_class = Prefetched
 
     def get_download(self, evidence) -> str:
         return reverse("evidence-download", args=[evidence.pk])
@@ -160,6 +170,7 @@ class CommentSerializer(serializers.ModelSerializer):
         model = MeasurementComment
         fields = ["id", "kind", "author", "text", "created_at"]
         read_only_fields = fields
+        list_serializer_class = Prefetched
 
 
 class MeasurementSerializer(ServiceModelSerializer):
@@ -296,7 +307,16 @@ class MeasurementViewSet(RoleTableViewSet):
     }
 
     def get_queryset(self):
-        return super().get_queryset().prefetch_related("evidence", "comments")
+        # Each measurement's files and comments in their models' order, which within one
+        # measurement is by time and id (no join to order by the measurement's own order).
+        return (
+            super()
+            .get_queryset()
+            .prefetch_related(
+                prefetch("evidence", Evidence.objects.order_by("uploaded_at", "id")),
+                prefetch("comments", MeasurementComment.objects.order_by("created_at", "id")),
+            )
+        )
 
     def perform_destroy(self, measurement):
         services.delete_measurement(measurement, self.request.user)

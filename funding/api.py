@@ -378,6 +378,17 @@ class DisbursementViewSet(RoleTableViewSet):
     ordering_fields = ["disbursed_on", "amount", "id"]
     http_method_names = ["get", "post", "delete", "head", "options"]
 
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "list":
+            # A page shows only the currency of each payment's tranche: reading the whole
+            # tranche for every row cost more than the rest of the row.
+            queryset = queryset.only(
+                *(name for name in DisbursementSerializer.Meta.fields if name != "currency"),
+                "tranche__currency",
+            )
+        return queryset
+
     @undo_schema("payment")
     def destroy(self, request, *args, **kwargs):
         """Undo a payment recorded in error, with the reason; a second undo is a 404."""

@@ -197,6 +197,32 @@ class SearchFilter(drf_filters.SearchFilter):
             raise exceptions.ValidationError({self.search_param: error.detail}) from error
 
 
+class FilterBackend(filters.DjangoFilterBackend):
+    """django-filter's backend, which builds the list's filters and their form for every
+    request: a request that names none of them (`?page_size=50`) gets the list unfiltered
+    without building them, as it would with them (each filter leaves a list alone when
+    its value is missing)."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None and not self.asked_of(filterset_class, request):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
+
+    @staticmethod
+    def asked_of(filterset_class, request):
+        """Does the request name one of the filters (each form field reads its own name, or
+        its name with a suffix), or may the filter set filter when none is named?"""
+        if (
+            filterset_class.filter_queryset is not filters.FilterSet.filter_queryset
+            or filterset_class.qs is not filters.FilterSet.qs
+            or any(f.extra.get("required") for f in filterset_class.base_filters.values())
+        ):
+            return True
+        names = tuple(filterset_class.base_filters)
+        return any(key.startswith(names) for key in request.query_params)
+
+
 def row_filter(field_name, model, **kwargs):
     """Filter by a related row's id: an id that names no row is a 400, never a crash."""
     return filters.ModelChoiceFilter(field_name=field_name, queryset=model.objects.all(), **kwargs)
@@ -302,7 +328,7 @@ class RoleTableMixin:
     """A model's resource: lists what the user may see, writes as the role table allows."""
 
     permission_classes = [RoleTable]
-    filter_backends = [filters.DjangoFilterBackend, drf_filters.OrderingFilter, SearchFilter]
+    filter_backends = [FilterBackend, drf_filters.OrderingFilter, SearchFilter]
     pagination_class = Pagination
     # Any path segment reaches the view, which answers a JSON 404 for a bad id rather than
     # leaving it to the URL resolver's HTML page.

@@ -2,67 +2,114 @@
 
 DRF reads every field of every row through the same general path: the field's
 `get_attribute()` walks its source, tests each step for a callable and a mapping, and wraps
-a related id in an object, for a page of 50 rows and 20 fields a thousand times over. Most
-fields are a plain attribute of the row, or a foreign key whose id the row already holds:
-`Rows` reads those directly and leaves every other field (nested serializers, computed
-fields, sources through relations) to DRF, so the answer is the same, field for field.
+a related id in an object, for a page of 50 rows and 20 fields a thousand times over; and it
+builds the serializer's fields anew for every request. Most fields are a plain attribute of
+the row, or a foreign key whose id the row already holds, written by a field whose answer
+depends on nothing but the value: `Rows` builds those fields once per serializer class, reads
+them directly, and leaves every other field (nested serializers, computed fields, sources
+through relations, any field class not known here) to DRF, built for the request as DRF
+builds it, so the answer is the same, field for field.
 """
 
-from contextlib import suppress
+import copy
+import threading
+from decimal import Decimal
 
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
+from django.db.models import Prefetch
+from django.utils import timezone
+from django_countries.serializer_fields import CountryField
 from rest_framework import fields, relations, serializers
+from rest_framework.settings import api_settings
+
+# Fields whose representation depends on the value alone (never on the request, the context
+# or the parent), so one instance a serializer class serves every request. Exact classes: a
+# subclass may read or write its value another way.
+VALUE_ONLY = {
+    fields.BooleanField,
+    fields.CharField,
+    fields.ChoiceField,
+    fields.DateField,
+    fields.DateTimeField,
+    fields.DecimalField,
+    fields.EmailField,
+    fields.FloatField,
+    fields.IntegerField,
+    fields.JSONField,
+    fields.SlugField,
+    fields.URLField,
+    fields.UUIDField,
+    fields.ListField,
+    relations.PrimaryKeyRelatedField,
+    CountryField,
+}
 
 
 class Rows(serializers.ListSerializer):
     """A list of rows read for an answer (never for writing)."""
 
     def to_representation(self, data):
-        readers = [reader(field) for field in self.child._readable_fields]
-        rows = []
-        for row in data:
-            out = {}
-            for name, read in readers:
-                with suppress(fields.SkipField):  # as DRF does, the field is left out
-                    out[name] = read(row)
-            rows.append(out)
-        return rows
+        readers = [reader(name, field, self.child) for name, field in readable(self.child)]
+        return [write(readers, row) for row in data]
 
 
-def reader(field):
-    """(name, function of a row giving the field's representation)."""
-    represent = field.to_representation
+def write(readers, row):
+    out = {}
+    for name, read in readers:
+        try:  # noqa: SIM105 - a `with suppress()` a field costs more than the field
+            out[name] = read(row)
+        except fields.SkipField:  # as DRF does, the field is left out
+            pass
+    return out
+
+
+_readable = {}  # serializer class -> [(name, field built once)]
+_building = threading.Lock()
+
+
+def readable(serializer):
+    """The fields a serializer of this class writes, built once for the class (its fields are
+    the same for every request: no serializer here chooses them by the request)."""
+    cls = type(serializer)
+    found = _readable.get(cls)
+    if found is None:
+        with _building:
+            built = cls(context={})
+            found = [(name, field) for name, field in built.fields.items() if not field.write_only]
+            _readable[cls] = found
+    return found
+
+
+def value_only(field):
+    if type(field) not in VALUE_ONLY:
+        return False
+    if isinstance(field, fields.ListField):
+        return value_only(field.child)
+    if isinstance(field, relations.PrimaryKeyRelatedField):
+        return field.pk_field is None
+    return True
+
+
+def reader(name, field, parent):
+    """A function of a row giving the field's representation. Any field read DRF's way is
+    first built for the request, as DRF's own get_fields() copies a declared field."""
+    own = None
+
+    def drf(row):
+        nonlocal own
+        if own is None:
+            own = copy.deepcopy(field)
+            own.bind(name, parent)
+        return general(own, row)
+
     attrs = field.source_attrs
-    plain = (
-        type(field).get_attribute is fields.Field.get_attribute
-        and not isinstance(field, serializers.BaseSerializer)
-        and len(attrs) == 1
-    )
-    if plain:
-        (attr,) = attrs
+    if one_row(field) and len(attrs) == 1:
+        return name, nested(name, field, parent, attrs[0])
+    if not value_only(field) or len(attrs) != 1:
+        return name, drf
+    (attr,) = attrs
 
-        def read(row):
-            try:
-                value = getattr(row, attr)
-            except AttributeError:
-                return general(field, row)
-            if value is None:
-                return None
-            if callable(value):
-                return general(field, row)
-            return represent(value)
-
-        return field.field_name, read
-
-    by_id = (
-        isinstance(field, relations.PrimaryKeyRelatedField)
-        and type(field).get_attribute is relations.RelatedField.get_attribute
-        and type(field).to_representation is relations.PrimaryKeyRelatedField.to_representation
-        and field.pk_field is None
-        and len(attrs) == 1
-    )
-    if by_id:
-        (attr,) = attrs
+    if isinstance(field, relations.PrimaryKeyRelatedField):
         columns = {}  # model -> the column holding the related row's id, or None
 
         def read(row):
@@ -70,11 +117,110 @@ def reader(field):
             if model not in columns:
                 columns[model] = id_column(model, attr)
             column = columns[model]
-            return general(field, row) if column is None else getattr(row, column)
+            return drf(row) if column is None else getattr(row, column)
 
-        return field.field_name, read
+        return name, read
 
-    return field.field_name, lambda row: general(field, row)
+    represent = representation(field)
+
+    def read(row):
+        try:
+            value = getattr(row, attr)
+        except AttributeError:
+            return drf(row)
+        if value is None:
+            return None
+        if callable(value):
+            return drf(row)
+        return represent(value)
+
+    return name, read
+
+
+def one_row(field):
+    """A related row written by a serializer of its own, the way DRF's Serializer writes it."""
+    return (
+        isinstance(field, serializers.Serializer)
+        and type(field).to_representation is serializers.Serializer.to_representation
+        and type(field).get_attribute is fields.Field.get_attribute
+    )
+
+
+def nested(name, field, parent, attr):
+    """A related row (a tranche's loan terms), its fields read the same short ways."""
+    own = copy.deepcopy(field)
+    own.bind(name, parent)
+    readers = [reader(each, template, own) for each, template in readable(own)]
+
+    def read(row):
+        try:
+            value = getattr(row, attr)
+        except ObjectDoesNotExist:
+            return None  # as DRF answers for a missing related row
+        except AttributeError:
+            return general(own, row)
+        if value is None:
+            return None
+        if callable(value):
+            return general(own, row)
+        return write(readers, value)
+
+    return read
+
+
+def representation(field):
+    """The field's to_representation(), with what DRF works out for every value worked out
+    once for the page: a date and time's time zone; whether a decimal already has the
+    field's places (then rounding it to them changes nothing); a country's code."""
+    if type(field) is fields.DecimalField:
+        return decimal_representation(field)
+    if type(field) is CountryField:
+        return memo(field.to_representation, key=str)
+    if type(field) is fields.DateTimeField:
+        output_format = getattr(field, "format", api_settings.DATETIME_FORMAT)
+        zone = field.timezone if hasattr(field, "timezone") else field.default_timezone()
+        if isinstance(output_format, str) and output_format.lower() == fields.ISO_8601 and zone:
+
+            def iso(value):
+                if isinstance(value, str) or not timezone.is_aware(value):
+                    return field.to_representation(value)
+                try:
+                    text = value.astimezone(zone).isoformat()
+                except OverflowError:
+                    return field.to_representation(value)  # DRF's refusal
+                return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+            return iso
+    return field.to_representation
+
+
+def decimal_representation(field):
+    as_text = getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
+    if not as_text or field.decimal_places is None or field.normalize_output or field.localize:
+        return field.to_representation
+    exponent, most = -field.decimal_places, field.max_digits
+
+    def text(value):
+        if type(value) is Decimal and value.is_finite():
+            _, digits, found = value.as_tuple()
+            if found == exponent and (most is None or len(digits) <= most):
+                return f"{value:f}"
+        return field.to_representation(value)
+
+    return text
+
+
+def memo(represent, key):
+    """`represent`, remembering its answer for each key of a value (a page repeats them)."""
+    answers = {}
+
+    def remembered(value):
+        found = key(value)
+        if found not in answers:
+            answers[found] = represent(value)
+        return answers[found]
+
+    return remembered
 
 
 def id_column(model, name):
@@ -92,3 +238,27 @@ def general(field, row):
     attribute = field.get_attribute(row)
     check_for_none = attribute.pk if isinstance(attribute, relations.PKOnlyObject) else attribute
     return None if check_for_none is None else field.to_representation(attribute)
+
+
+# --- A to-many relation of the page's rows, read in one query -------------------------------
+
+PREFETCHED = "page_{}"
+
+
+def prefetch(relation, queryset):
+    """Read `relation` of every row of a page in one query, into a plain list on each row.
+    Django's own prefetch into the relation's manager builds a queryset for every row, which
+    costs more than the query itself."""
+    return Prefetch(relation, queryset=queryset, to_attr=PREFETCHED.format(relation))
+
+
+class Prefetched(serializers.ListSerializer):
+    """A nested list (a serializer's `Meta.list_serializer_class`) that reads what
+    `prefetch()` read for the page, or the relation itself for a row read on its own."""
+
+    def get_attribute(self, instance):
+        if len(self.source_attrs) == 1:
+            found = getattr(instance, PREFETCHED.format(self.source_attrs[0]), None)
+            if found is not None:
+                return found
+        return super().get_attribute(instance)

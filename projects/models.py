@@ -228,11 +228,8 @@ class Project(StoredValues, models.Model):
         """Last day the service must stay funded, or None before launch."""
         if not self.launch_date:
             return None
-        return (
-            self.launch_date
-            + relativedelta(months=self.sustainability_months)
-            - relativedelta(days=1)
-        )
+        # One relativedelta: months first, then the day back (a list page reads this per row).
+        return self.launch_date + relativedelta(months=self.sustainability_months, days=-1)
 
     def clean(self):
         errors = {}

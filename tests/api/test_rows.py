@@ -2,13 +2,17 @@
 faster (portfolio.rows): each list of the API, compared row by row."""
 
 import json
+from datetime import UTC, date, datetime
 
 import pytest
 from rest_framework.renderers import JSONRenderer
 
 from config.api_urls import router
+from evaluations.models import Evidence, MeasurementComment
 from tests.evaluations.factories import (
+    MeasurementFactory,
     PayoutTermsFactory,
+    PersonFactory,
     RecommendationFactory,
     StandardIndicatorFactory,
 )
@@ -32,3 +36,48 @@ def test_list_rows_are_what_drf_writes_for_them(api, world, prefix):
     found = viewset.queryset.in_bulk(ids)
     written = viewset.serializer_class([found[i] for i in ids], many=True, context={})
     assert body["results"] == json.loads(JSONRenderer().render(written.data))
+
+
+def test_each_measurement_in_a_list_has_its_own_files_and_comments_in_time_order(api, world):
+    """The page reads every row's files and comments in one query each; each row still shows
+    its own, in the order its own page shows them (by time, not as they were added)."""
+    other = MeasurementFactory(
+        indicator=world.indicator,
+        reported_by=PersonFactory(),
+        period_start=date(2024, 1, 1),
+        period_end=date(2024, 3, 31),
+    )
+    author = PersonFactory()
+    for measurement in (world.measurement, other):
+        for hour in (3, 1, 2):
+            at = datetime(2025, 1, 1, hour, tzinfo=UTC)
+            MeasurementComment.objects.create(
+                measurement=measurement, author=author, text=f"{hour} o'clock", created_at=at
+            )
+            Evidence.objects.create(
+                measurement=measurement,
+                file=f"evidence/{measurement.pk}-{hour}.pdf",
+                name=f"{hour}.pdf",
+                uploaded_by=author,
+                uploaded_at=at,
+            )
+    viewset = LISTS["measurements"]
+
+    body = api("manager").get("/api/v1/measurements/", {"page_size": 500}).json()
+
+    rows = {row["id"]: row for row in body["results"]}
+    for measurement in (world.measurement, other):
+        alone = viewset.serializer_class(
+            [viewset.queryset.get(pk=measurement.pk)], many=True, context={}
+        ).data[0]
+        assert [c["text"] for c in rows[measurement.pk]["comments"]] == [
+            "1 o'clock",
+            "2 o'clock",
+            "3 o'clock",
+        ]
+        assert rows[measurement.pk]["evidence"] == json.loads(
+            JSONRenderer().render(alone["evidence"])
+        )
+        assert rows[measurement.pk]["comments"] == json.loads(
+            JSONRenderer().render(alone["comments"])
+        )
