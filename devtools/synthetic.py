@@ -296,8 +296,6 @@ def build(
                 status=Project.Status.LAUNCHED if launched(i) else Project.Status.IMPLEMENTING,
                 planned_launch_date=LAUNCH,
                 launch_date=LAUNCH if launched(i) else None,
-                annual_maintenance_cost=D("50000.00"),
-                maintenance_cost_currency="USD",
             )
             for i in numbers
         )
@@ -347,8 +345,9 @@ def build(
             for paid_on, amount in t.payments
         )
         built.disbursements += len(payments)
-        # The plan build_launched() writes: five lines a launched service, the 2026 tranche
-        # paying all but cybersecurity.
+        # The plan build_launched() writes: five lines a launched service (50,000 USD a year,
+        # what `underfunded` sets against the 52,000 a year), the 2026 tranche paying all but
+        # cybersecurity.
         CostLine.objects.bulk_create(
             CostLine(project=p, category=category, annual_cost=D("10000.00"), currency="USD")
             for p in projects
@@ -623,8 +622,6 @@ def build_launched(n) -> int:
         status=Project.Status.LAUNCHED,
         planned_launch_date=LAUNCH,
         launch_date=LAUNCH,
-        annual_maintenance_cost=D("50000.00"),
-        maintenance_cost_currency="USD",
     )
     # Row g is year k = (g - 1) % 3 of project i = (g - 1) / 3, as _maintenance_period() has
     # it: 2026 cut short for every fifth project, 2027 only planned for every third; the first
@@ -674,7 +671,8 @@ def build_launched(n) -> int:
         disbursed_on=LAUNCH,
         reference="SYN",
     )
-    # A sustainability plan of five lines each; the 2026 tranche pays four of them, so
+    # A sustainability plan of five lines each (50,000 USD a year, against tranches of 52,000
+    # a year); the 2026 tranche pays four of them, so
     # cybersecurity is unfunded in 2026 while the service is covered (issue 15's benchmark:
     # five lines and three tranches a project).
     categories = LINE_CATEGORIES
@@ -760,8 +758,6 @@ def build_lists(n) -> int:
         country="KE",
         sector_code="22040",
         planned_launch_date=LAUNCH,
-        annual_maintenance_cost=D("50000.00"),
-        maintenance_cost_currency="USD",
     )
     # Every other tranche pays for maintenance (a cover period), the rest for the launch (none).
     maintenance = "mod(g, 2) = 0"

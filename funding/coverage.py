@@ -18,12 +18,13 @@ nothing. The caller leaves out projects that are not launched.
 - ``no_maintenance``: the project has no maintenance tranche that is not cancelled.
   The flag names the whole window. It comes on top of the others, since such a
   project has also lapsed.
-- ``underfunded``: only when an annual maintenance cost is known. The next 12 months
-  are ``as_of`` up to a year later less one day, cut at the window end. The need is the
-  annual cost times the days of that period over 365. Secured money is each funded
-  period's amount times the share of its days that fall in that period. Both are
-  rounded to cents (half up) before they are compared; when the money falls short
-  the flag names that period, ``days_to_lapse`` is 0 and ``shortfall`` is need minus money.
+- ``underfunded``: only for a service with a sustainability plan (``plan_cost`` given). The
+  next 12 months are ``as_of`` up to a year later less one day, cut at the window end. The
+  need is what the plan costs over that period (``plan_cost``: ``funding.lines.cost_over``
+  of its lines, pro rata by days over 365). Secured money is each funded period's amount
+  times the share of its days that fall in that period. Both are rounded to cents (half up)
+  before they are compared; when the money falls short the flag names that period,
+  ``days_to_lapse`` is 0 and ``shortfall`` is need minus money.
 
 Flags come in that order: the lapse flag, then ``no_maintenance``, then ``underfunded``.
 
@@ -32,7 +33,7 @@ This module is also the one home of three rules every door shows: the obligation
 of flag with their urgency and escalation (``FLAG_KINDS``).
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -223,9 +224,11 @@ def assess(
     *,
     warning_days: int = 90,
     has_maintenance: bool = True,
-    annual_cost: Decimal | None = None,
+    plan_cost: Callable[[Interval], Decimal] | None = None,
     funded: Iterable[FundedPeriod] = (),
 ) -> Assessment:
+    """`plan_cost`: what the service's plan costs over a period (reporting currency), or None
+    for a service without a plan."""
     # Callers may pass generators, and secured intervals are read twice.
     secured = list(secured)
     secured_coverage = clip(merge(secured), window)
@@ -243,8 +246,8 @@ def assess(
             flags.append(
                 Flag(NO_MAINTENANCE, window.start, window.end, (window.start - as_of).days)
             )
-        if annual_cost is not None:
-            underfunded = _underfunded_flag(window, as_of, annual_cost, funded)
+        if plan_cost is not None:
+            underfunded = _underfunded_flag(window, as_of, plan_cost, funded)
             if underfunded is not None:
                 flags.append(underfunded)
 
@@ -325,12 +328,12 @@ def _lapse_flag(
 def _underfunded_flag(
     window: Interval,
     as_of: date,
-    annual_cost: Decimal,
+    plan_cost: Callable[[Interval], Decimal],
     funded: Iterable[FundedPeriod],
 ) -> Flag | None:
     year_end = min(as_of + relativedelta(years=1) - ONE_DAY, window.end)
     next_year = Interval(as_of, year_end)
-    need = annual_cost * next_year.days() / DAYS_PER_YEAR
+    need = plan_cost(next_year)
 
     money = Decimal(0)
     # A fixed order keeps the sum identical however the caller ordered the periods.

@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import partial
 
 from dateutil.relativedelta import relativedelta
 from django.db import models
@@ -143,8 +144,6 @@ def assess_projects(as_of: date, project_ids=None):
             "portfolio_id",
             "launch_date",
             "sustainability_months",
-            "annual_maintenance_cost",
-            "maintenance_cost_currency",
             "portfolio__reporting_currency",
             "portfolio__lapse_warning_days",
         )
@@ -189,14 +188,11 @@ def assess_projects(as_of: date, project_ids=None):
                 funded.append(coverage.FundedPeriod(covers_from, covers_until, value))
             else:
                 planned.append(interval)
-        annual_cost = None
-        if p["annual_maintenance_cost"] is not None and not unconverted:
+        plan = plans.get(p["id"])
+        plan_cost = None
+        if plan is not None and not unconverted:
             try:
-                annual_cost = (
-                    tables[reporting]
-                    .convert(p["annual_maintenance_cost"], p["maintenance_cost_currency"], as_of)
-                    .amount
-                )
+                plan_cost = plan.cost_over(tables[reporting], as_of)
             except NoRateError as error:
                 unconverted = str(error)
         assessment = coverage.assess(
@@ -206,10 +202,9 @@ def assess_projects(as_of: date, project_ids=None):
             as_of,
             warning_days=p["portfolio__lapse_warning_days"],
             has_maintenance=bool(tranches[p["id"]]),
-            annual_cost=annual_cost,
+            plan_cost=plan_cost,
             funded=funded,
         )
-        plan = plans.get(p["id"])
         if plan is not None:
             assessment = _with_line_flags(assessment, plan, tranches[p["id"]], as_of)
         judged.append(
@@ -222,12 +217,22 @@ def assess_projects(as_of: date, project_ids=None):
 
 @dataclass
 class Plan:
-    """A project's cost lines (days only: amounts are read where money is shown) and, per
+    """A project's cost lines (days only: amounts in their own currencies apart) and, per
     line, whether somebody takes it over after the window."""
 
     costs: list = field(default_factory=list)  # lines.LineCost
+    amounts: list = field(default_factory=list)  # (annual cost, currency) of each of `costs`
     successors: dict = field(default_factory=dict)  # category -> bool
     allocations: dict = field(default_factory=lambda: defaultdict(list))  # tranche id -> [category]
+
+    def cost_over(self, table: RateTable, as_of: date):
+        """What the plan costs over a period (what `underfunded` sets against the money), its
+        lines converted at the as-of rate as the tranches' money is. Raises NoRateError."""
+        costs = [
+            replace(cost, annual_cost=table.convert(amount, currency, as_of).amount)
+            for cost, (amount, currency) in zip(self.costs, self.amounts, strict=True)
+        ]
+        return partial(lines.cost_over, costs, None)
 
 
 def _plans(project_ids, projects) -> dict[int, Plan]:
@@ -235,11 +240,14 @@ def _plans(project_ids, projects) -> dict[int, Plan]:
     plans = defaultdict(Plan)
     last_start = {}
     rows = scoped(CostLine.objects.filter(project__in=projects), project_ids).values_list(
-        "project_id", "category", "starts_on", "ends_on", "successor"
+        "project_id", "category", "starts_on", "ends_on", "successor", "annual_cost", "currency"
     )
-    for project_id, category, starts_on, ends_on, successor in rows.iterator(chunk_size=BATCH):
+    for project_id, category, starts_on, ends_on, successor, cost, currency in rows.iterator(
+        chunk_size=BATCH
+    ):
         plan = plans[project_id]
         plan.costs.append(lines.LineCost(category, start=starts_on, end=ends_on))
+        plan.amounts.append((cost, currency))
         # The line's handover is its last row's: the one that reaches the window's end.
         key = (project_id, category)
         if key not in last_start or (starts_on or date.min) >= last_start[key]:

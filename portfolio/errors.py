@@ -71,10 +71,6 @@ CONSTRAINTS = {
         "sustainability_months",
         _("The service must stay funded for at least one month after launch."),
     ),
-    "project_maintenance_cost_positive_with_currency": (
-        "maintenance_cost_currency",
-        _("An annual maintenance cost is a positive amount with its currency."),
-    ),
     "cost_line_amount_positive": (
         "annual_cost",
         _("The annual cost of a line must be more than zero."),

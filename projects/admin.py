@@ -70,7 +70,6 @@ class ProjectAdmin(ServiceSaves, HistoryAdmin):
             {
                 "fields": [
                     ("sustainability_months", "obligation_end"),
-                    ("annual_maintenance_cost", "maintenance_cost_currency"),
                 ]
             },
         ),

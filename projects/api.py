@@ -45,8 +45,6 @@ class ProjectSerializer(CountryFieldMixin, ServiceModelSerializer):
             "launch_date",
             "sustainability_months",
             "obligation_end",
-            "annual_maintenance_cost",
-            "maintenance_cost_currency",
             "target_groups",
             "gender_marker",
             "disability_marker",

@@ -123,10 +123,6 @@ class Project(StoredValues, models.Model):
         validators=[MinValueValidator(1)],
         help_text="How long after launch the service must stay funded.",
     )
-    annual_maintenance_cost = MoneyField(
-        null=True, blank=True, validators=[MinValueValidator(Decimal("0.01"))]
-    )
-    maintenance_cost_currency = CurrencyField(blank=True)
     target_groups = models.JSONField(default=list, blank=True, validators=[validate_target_groups])
     # IATI (issue 21): what data users filter on. Markers are empty while not screened.
     gender_marker = models.PositiveSmallIntegerField(
@@ -179,14 +175,6 @@ class Project(StoredValues, models.Model):
                 condition=models.Q(sustainability_months__gt=0),
                 name="project_sustainability_positive",
             ),
-            models.CheckConstraint(
-                condition=models.Q(annual_maintenance_cost__isnull=True)
-                | (
-                    models.Q(annual_maintenance_cost__gt=0)
-                    & currency_is_iso_shaped("maintenance_cost_currency")
-                ),
-                name="project_maintenance_cost_positive_with_currency",
-            ),
             date_in_calendar("planned_launch_date", "project_planned_launch_date_in_calendar"),
             date_in_calendar("launch_date", "project_launch_date_in_calendar"),
         ]
@@ -206,7 +194,8 @@ class Project(StoredValues, models.Model):
 
     # What was stored is remembered (StoredValues) to check status transitions and to notice
     # the changes that require a coverage rescan.
-    RESCAN_FIELDS = ("status", "launch_date", "sustainability_months", "annual_maintenance_cost")
+    # (What the service costs is its plan's: a cost line's change rescans it on its own.)
+    RESCAN_FIELDS = ("status", "launch_date", "sustainability_months")
     TRACKED_FIELDS = RESCAN_FIELDS
 
     @property
@@ -258,10 +247,6 @@ class Project(StoredValues, models.Model):
                 errors["sustainability_months"] = (
                     "The obligation window cannot end after the year 9999."
                 )
-        if self.annual_maintenance_cost is not None and not self.maintenance_cost_currency:
-            errors["maintenance_cost_currency"] = (
-                "Give the currency of the annual maintenance cost."
-            )
         if errors:
             raise ValidationError(errors)
 

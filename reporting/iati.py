@@ -872,8 +872,6 @@ class Activity:
             "planned-launch-date": project.planned_launch_date,
             "launch-date": project.launch_date,
             "sustainability-months": project.sustainability_months,
-            "annual-maintenance-cost": project.annual_maintenance_cost,
-            "maintenance-cost-currency": project.maintenance_cost_currency,
             "target-groups": " ".join(project.target_groups),
         }
         _child(activity, ext("project"), attributes)

@@ -15,7 +15,8 @@ schedule; read too, so that importing a portfolio's export into an empty one giv
 Without it: commitments (transaction type 2 or 11) become committed tranches, disbursements
 (3 or 1) are paid on the commitment of the same provider they name or, failing that, on its
 earliest commitment with room left, and planned disbursements of a provider with no commitment
-become planned tranches. Other transaction types, results and documents are not imported.
+become planned tranches. Other transaction types, results, documents and sustainability plans
+(IATI has no cost line; budgets are sums) are not imported.
 
 The file is not trusted: its size is checked before it is read, and it is parsed by defusedxml,
 which refuses any DTD, so neither entity expansion (a "billion laughs") nor external entities
@@ -83,8 +84,6 @@ PROJECT_FIELDS = [
     "planned_launch_date",
     "launch_date",
     "sustainability_months",
-    "annual_maintenance_cost",
-    "maintenance_cost_currency",
     "target_groups",
     "gender_marker",
     "disability_marker",
@@ -567,16 +566,6 @@ class Parser:
             else:
                 self.problem(extension.at("sustainability-months"), _("A whole number of months."))
             where["sustainability_months"] = extension.at("sustainability-months")
-        cost = extension.get("annual-maintenance-cost")
-        fields["annual_maintenance_cost"] = None
-        if cost:
-            try:
-                fields["annual_maintenance_cost"] = Decimal(cost)
-            except InvalidOperation:
-                self.problem(extension.at("annual-maintenance-cost"), _("Not an amount."))
-        where["annual_maintenance_cost"] = extension.at("annual-maintenance-cost")
-        fields["maintenance_cost_currency"] = extension.get("maintenance-cost-currency")
-        where["maintenance_cost_currency"] = extension.at("maintenance-cost-currency")
         groups = extension.get("target-groups").split()
         unknown = [group for group in groups if group not in TargetGroup.values]
         if unknown:

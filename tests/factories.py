@@ -9,7 +9,7 @@ from django.db.models import F
 
 from funding.models import Disbursement, LoanTerms, Tranche
 from portfolio.models import ExchangeRate, Membership, Organisation, Portfolio, Role
-from projects.models import Project
+from projects.models import CostLine, Project
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -89,6 +89,19 @@ class ProjectFactory(factory.django.DjangoModelFactory):
 
     class Params:
         launched = factory.Trait(status=Project.Status.LAUNCHED, launch_date=date(2025, 1, 1))
+
+
+class CostLineFactory(factory.django.DjangoModelFactory):
+    """A line of a sustainability plan; by default what 0006 made of an annual maintenance
+    cost: the plan's one "other" line, over the whole window."""
+
+    class Meta:
+        model = CostLine
+
+    project = factory.SubFactory(ProjectFactory)
+    category = CostLine.Category.OTHER
+    annual_cost = Decimal("50000.00")
+    currency = "USD"
 
 
 class TrancheFactory(factory.django.DjangoModelFactory):

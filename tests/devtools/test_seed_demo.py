@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from devtools.management.commands.seed_demo import DEMO_PASSWORD, PORTFOLIO_NAME
 from funding import coverage
+from funding.lines import LineCost, cost_over
 from funding.models import (
     Disbursement,
     Instrument,
@@ -95,7 +96,8 @@ def demo_tranches():
 
 
 def flags_by_project(today):
-    """Lapse flag kinds of each launched demo project, from its maintenance tranches."""
+    """Lapse flag kinds of each launched demo project, from its maintenance tranches and what
+    its plan costs."""
     portfolio = Portfolio.objects.get(name=PORTFOLIO_NAME)
     rates = ExchangeRate.table(portfolio.reporting_currency)
     found = {}
@@ -110,11 +112,15 @@ def flags_by_project(today):
                 funded.append(coverage.FundedPeriod(interval.start, interval.end, value))
             else:
                 planned.append(interval)
-        annual_cost = None
-        if project.annual_maintenance_cost is not None:
-            annual_cost = rates.convert(
-                project.annual_maintenance_cost, project.maintenance_cost_currency, today
-            ).amount
+        plan = [
+            LineCost(
+                row.category,
+                rates.convert(row.annual_cost, row.currency, today).amount,
+                row.starts_on,
+                row.ends_on,
+            )
+            for row in project.cost_lines.all()
+        ]
         assessment = coverage.assess(
             coverage.obligation_window(project.launch_date, project.sustainability_months),
             secured,
@@ -122,7 +128,7 @@ def flags_by_project(today):
             today,
             warning_days=portfolio.lapse_warning_days,
             has_maintenance=bool(maintenance),
-            annual_cost=annual_cost,
+            plan_cost=(lambda period, plan=plan: cost_over(plan, None, period)) if plan else None,
             funded=funded,
         )
         found[project.code] = {flag.kind for flag in assessment.flags}

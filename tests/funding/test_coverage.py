@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from funding import coverage
+from funding import coverage, lines
 from funding.coverage import (
     AT_RISK,
     LAPSED,
@@ -38,6 +38,13 @@ def span(start, end):
 
 WINDOW = span("2025-01-01", "2027-12-31")
 AS_OF = d("2026-03-01")
+
+
+def a_year(amount):
+    """A plan of one line costing `amount` a year over the whole window, as the scan passes it:
+    what it costs over a period."""
+    plan = [lines.LineCost("other", Decimal(amount))]
+    return lambda period: lines.cost_over(plan, None, period)
 
 
 # The design's worked examples
@@ -140,7 +147,7 @@ def test_uncovered_last_day_of_window_has_lapsed():
 
 def test_day_after_window_raises_nothing():
     result = assess(
-        WINDOW, [], [], d("2028-01-01"), has_maintenance=False, annual_cost=Decimal("1000")
+        WINDOW, [], [], d("2028-01-01"), has_maintenance=False, plan_cost=a_year("1000")
     )
     assert result.flags == []
     assert result.gaps == [WINDOW]
@@ -149,7 +156,7 @@ def test_day_after_window_raises_nothing():
 
 def test_before_launch_raises_nothing_but_shows_the_gap():
     result = assess(
-        WINDOW, [], [], d("2024-12-31"), has_maintenance=False, annual_cost=Decimal("1000")
+        WINDOW, [], [], d("2024-12-31"), has_maintenance=False, plan_cost=a_year("1000")
     )
     assert result.flags == []
     assert result.gaps == [WINDOW]
@@ -166,7 +173,7 @@ def test_no_maintenance_names_the_whole_window_beside_lapsed():
 
 
 def test_flags_come_lapse_then_no_maintenance_then_underfunded():
-    result = assess(WINDOW, [], [], AS_OF, has_maintenance=False, annual_cost=Decimal("100"))
+    result = assess(WINDOW, [], [], AS_OF, has_maintenance=False, plan_cost=a_year("100"))
     assert [flag.kind for flag in result.flags] == [LAPSED, NO_MAINTENANCE, UNDERFUNDED]
 
 
@@ -290,7 +297,7 @@ def assess_money(funded, annual_cost="3650", window=WINDOW):
         [window],
         [],
         AS_OF,
-        annual_cost=Decimal(annual_cost),
+        plan_cost=a_year(annual_cost),
         funded=funded,
     ).flags
 
@@ -349,7 +356,19 @@ def test_shortfall_is_rounded_to_cents_half_up():
     assert assess_money([], annual_cost="1000.005")[0].shortfall == Decimal("1000.01")
 
 
-def test_no_annual_cost_means_no_underfunded_flag():
+def test_the_need_is_what_each_line_of_the_plan_costs_in_the_next_12_months():
+    # Cybersecurity starts on 2026-09-01: 181 of the 365 days, 3650 * 181 / 365 = 1810.
+    plan = [
+        lines.LineCost("hosting", Decimal("3650")),
+        lines.LineCost("cybersecurity", Decimal("3650"), start=d("2026-09-01")),
+    ]
+    result = assess(
+        WINDOW, [WINDOW], [], AS_OF, plan_cost=lambda period: lines.cost_over(plan, None, period)
+    )
+    assert [flag.shortfall for flag in result.flags] == [Decimal("5460.00")]
+
+
+def test_no_plan_means_no_underfunded_flag():
     result = assess(WINDOW, [WINDOW], [], AS_OF, funded=[])
     assert result.flags == []
 
@@ -417,7 +436,7 @@ funded_periods = st.builds(
     small_intervals,
     st.integers(0, 1_000_000),
 )
-annual_costs = st.none() | st.integers(0, 1_000_000).map(lambda cents: Decimal(cents) / 100)
+plan_costs = st.none() | st.integers(0, 1_000_000).map(lambda cents: a_year(Decimal(cents) / 100))
 
 
 def each_day(interval):
@@ -446,11 +465,11 @@ def test_secured_coverage_and_gaps_together_are_exactly_the_window(window, secur
     as_of=as_of_dates,
     warning_days=st.integers(0, 60),
     has_maintenance=st.booleans(),
-    annual_cost=annual_costs,
+    plan_cost=plan_costs,
     funded=st.lists(funded_periods, max_size=4),
 )
 def test_no_flag_names_a_date_outside_the_window(
-    window, secured, planned, as_of, warning_days, has_maintenance, annual_cost, funded
+    window, secured, planned, as_of, warning_days, has_maintenance, plan_cost, funded
 ):
     result = assess(
         window,
@@ -459,7 +478,7 @@ def test_no_flag_names_a_date_outside_the_window(
         as_of,
         warning_days=warning_days,
         has_maintenance=has_maintenance,
-        annual_cost=annual_cost,
+        plan_cost=plan_cost,
         funded=funded,
     )
     for flag in result.flags:
@@ -476,16 +495,16 @@ def test_no_flag_names_a_date_outside_the_window(
     secured=interval_lists,
     planned=interval_lists,
     as_of=as_of_dates,
-    annual_cost=annual_costs,
+    plan_cost=plan_costs,
     funded=st.lists(funded_periods, max_size=4),
     data=st.data(),
 )
 def test_order_of_the_intervals_does_not_matter(
-    window, secured, planned, as_of, annual_cost, funded, data
+    window, secured, planned, as_of, plan_cost, funded, data
 ):
     def run(secured, planned, funded):
         return assess(
-            window, secured, planned, as_of, warning_days=30, annual_cost=annual_cost, funded=funded
+            window, secured, planned, as_of, warning_days=30, plan_cost=plan_cost, funded=funded
         )
 
     shuffled = run(

@@ -1,6 +1,6 @@
 """The lapse scan on the database: flags raised, updated, resolved, announced once."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -10,12 +10,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from config.celery import app
+from funding import coverage, services
 from funding import scan as lapse_scan
-from funding import services
 from funding.models import LapseFlag, LapseReminder, Tranche
 from portfolio.models import Role
 from projects.models import Project
 from tests.factories import (
+    CostLineFactory,
+    ExchangeRateFactory,
     FunderFactory,
     MembershipFactory,
     ProjectFactory,
@@ -58,6 +60,13 @@ def manager():
 
 def launched(**kwargs):
     return ProjectFactory(status=Project.Status.LAUNCHED, launch_date=LAUNCH, **kwargs)
+
+
+def costing(project, amount, currency="USD"):
+    """The project's plan: one "other" line of `amount` a year (what 0006 made of an annual
+    maintenance cost)."""
+    CostLineFactory(project=project, annual_cost=Decimal(amount), currency=currency)
+    return project
 
 
 def maintenance(project, funder, start, end, status=Tranche.Status.COMMITTED, **kwargs):
@@ -279,14 +288,10 @@ def test_reminders_are_sent_once_per_threshold(
 
 
 def test_underfunded_uses_converted_amounts(funder, django_capture_on_commit_callbacks):
-    from tests.factories import ExchangeRateFactory
-
     ExchangeRateFactory(
         currency="EUR", to_currency="USD", rate=Decimal("1.10"), valid_on=date(2026, 1, 1)
     )
-    project = launched(
-        annual_maintenance_cost=Decimal("120000.00"), maintenance_cost_currency="USD"
-    )
+    project = costing(launched(), "120000.00")
     # 300,000 EUR over three years is 100,000 EUR = 110,000 USD a year: 10,000 short of 120,000.
     maintenance(
         project, funder, LAUNCH, date(2027, 12, 31), amount=Decimal("300000.00"), currency="EUR"
@@ -296,6 +301,56 @@ def test_underfunded_uses_converted_amounts(funder, django_capture_on_commit_cal
 
     assert open_kinds(project) == {"underfunded"}
     assert LapseFlag.objects.get(project=project).shortfall == Decimal("10000.00")
+
+
+def test_a_plan_of_one_other_line_raises_the_flags_its_annual_cost_did(
+    funder, django_capture_on_commit_callbacks
+):
+    """What migration 0006 made of an annual maintenance cost, the plan's one "other" line
+    over the whole window, is judged as that cost was on every day: the need over the next 12
+    months is the cost at the as-of rate times the days over 365 (the old rule, written out
+    here), through the window's last year, where the period is cut at its end."""
+    ExchangeRateFactory(
+        currency="EUR", to_currency="USD", rate=Decimal("1.10"), valid_on=date(2024, 12, 1)
+    )
+    ExchangeRateFactory(
+        currency="EUR", to_currency="USD", rate=Decimal("1.20"), valid_on=date(2026, 1, 1)
+    )
+    project = costing(launched(sustainability_months=24), "100000.00", currency="EUR")
+    signed = [
+        maintenance(project, funder, LAUNCH, date(2026, 6, 30), amount=Decimal("150000.00")),
+        maintenance(
+            project, funder, date(2026, 1, 1), date(2026, 3, 31), amount=Decimal("20000.00")
+        ),
+    ]
+    planned = maintenance(
+        project, funder, date(2026, 7, 1), date(2026, 12, 31), status=Tranche.Status.PLANNED
+    )
+
+    def annual_cost_was(as_of):
+        rate = Decimal("1.20") if as_of >= date(2026, 1, 1) else Decimal("1.10")
+        annual = (Decimal("100000.00") * rate).quantize(Decimal("0.01"))
+        return lambda period: annual * period.days() / 365
+
+    service_wide = {"lapsed", "at_risk", "unsecured", "no_maintenance", "underfunded"}
+    seen = set()
+    for as_of in (LAUNCH + timedelta(days=40 * n) for n in range(20)):
+        scan(as_of, django_capture_on_commit_callbacks)
+        was = coverage.assess(
+            coverage.obligation_window(LAUNCH, 24),
+            [coverage.Interval(t.covers_from, t.covers_until) for t in signed],
+            [coverage.Interval(planned.covers_from, planned.covers_until)],
+            as_of,
+            warning_days=project.portfolio.lapse_warning_days,
+            plan_cost=annual_cost_was(as_of),
+            funded=[coverage.FundedPeriod(t.covers_from, t.covers_until, t.amount) for t in signed],
+        ).flags
+        found = LapseFlag.objects.open().filter(project=project, kind__in=service_wide)
+        assert {(f.kind, f.gap_start, f.gap_end, f.shortfall) for f in found} == {
+            (f.kind, f.gap_start, f.gap_end, f.shortfall) for f in was
+        }, as_of
+        seen |= {f.kind for f in was}
+    assert seen == {"underfunded", "unsecured", "lapsed"}
 
 
 def test_dry_run_saves_nothing(funder, django_capture_on_commit_callbacks):
@@ -311,9 +366,7 @@ def test_scan_queries_do_not_grow_with_projects(
 ):
     def build(n):
         for i in range(n):
-            project = launched(
-                annual_maintenance_cost=Decimal("50000.00"), maintenance_cost_currency="USD"
-            )
+            project = costing(launched(), "50000.00")
             maintenance(project, funder, LAUNCH, date(2026, 1, 31 if i % 2 else 28))
             maintenance(
                 project, funder, date(2026, 2, 1), date(2027, 12, 31), status=Tranche.Status.PLANNED
@@ -341,9 +394,7 @@ def test_scan_queries_do_not_grow_with_projects(
 
 
 def test_open_flag_follows_its_moving_gap(funder, django_capture_on_commit_callbacks):
-    project = launched(
-        annual_maintenance_cost=Decimal("120000.00"), maintenance_cost_currency="USD"
-    )
+    project = costing(launched(), "120000.00")
     maintenance(project, funder, LAUNCH, date(2027, 12, 31), amount=Decimal("150000.00"))
     scan(date(2026, 3, 1), django_capture_on_commit_callbacks)
 

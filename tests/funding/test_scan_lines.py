@@ -60,12 +60,14 @@ def scan(as_of, capture, **kwargs):
 @pytest.fixture
 def digital_id():
     """Hosting paid by a bank for the whole window, security and support by a foundation
-    until the end of February 2026: security is unfunded from 1 March."""
+    until the end of February 2026: security is unfunded from 1 March. The bank gives more
+    than the whole plan costs a year, so the service as a whole is not underfunded."""
     project = launched(code="KE-ID-01")
     for category in ("hosting", "cybersecurity", "user_support"):
         line(project, category)
     bank, foundation = FunderFactory(name="Bank"), FunderFactory(name="Foundation")
-    allocate(maintenance(project, bank, LAUNCH, date(2027, 12, 31)), "hosting", share=100)
+    hosting = maintenance(project, bank, LAUNCH, date(2027, 12, 31), amount="100000")
+    allocate(hosting, "hosting", share=100)
     foundation_tranche = maintenance(project, foundation, LAUNCH, date(2026, 2, 28))
     allocate(foundation_tranche, "cybersecurity", amount=Decimal("20000"))
     allocate(foundation_tranche, "user_support", amount=Decimal("10000"))
@@ -114,10 +116,30 @@ def test_saving_a_line_or_an_allocation_rescans_its_project(rescans_on_save):
     security = line(project, "cybersecurity")
     line(project, "hosting")
     with time_machine.travel(date(2026, 1, 15)):
-        tranche = maintenance(project, FunderFactory(), LAUNCH, date(2027, 12, 31))
+        # 20,000 a year, what the two lines cost: the service is not underfunded.
+        tranche = maintenance(project, FunderFactory(), LAUNCH, date(2027, 12, 31), amount="60000")
         assert open_flags(project) == {}
         allocate(tranche, "hosting", share=100)
         assert open_flags(project)["line_unfunded"].lines == "cybersecurity from 2025-01-01"
+        security.delete()
+        assert open_flags(project) == {}
+
+
+def test_underfunded_judges_what_the_plan_costs_so_editing_the_plan_rescans_it(rescans_on_save):
+    project = launched()
+    line(project, "hosting", "10000")
+    with time_machine.travel(date(2026, 1, 15)):
+        maintenance(project, FunderFactory(), LAUNCH, date(2027, 12, 31))  # 10,000 a year
+        assert open_flags(project) == {}
+
+        security = line(project, "cybersecurity", "5000", starts_on=date(2026, 7, 1))
+        # 2026-07-01 .. 2027-01-14 is 198 of the next 365 days: 5000 * 198 / 365.
+        assert open_flags(project)["underfunded"].shortfall == Decimal("2712.33")
+
+        security.annual_cost = Decimal("3650")
+        security.save()
+        assert open_flags(project)["underfunded"].shortfall == Decimal("1980.00")
+
         security.delete()
         assert open_flags(project) == {}
 
@@ -133,7 +155,7 @@ def test_a_project_without_a_plan_is_judged_exactly_as_before(
 
 
 def test_a_single_whole_plan_line_adds_no_flag_to_a_lapse(django_capture_on_commit_callbacks):
-    project = launched(annual_maintenance_cost=Decimal("1000"), maintenance_cost_currency="USD")
+    project = launched()
     line(project, "other", "1000")
     maintenance(project, FunderFactory(), LAUNCH, date(2026, 2, 28))
     scan(date(2026, 3, 1), django_capture_on_commit_callbacks)

@@ -8,7 +8,13 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from projects.models import TRANSITIONS, Project, TargetGroup
-from tests.factories import ImplementerFactory, PortfolioFactory, ProjectFactory, UserFactory
+from tests.factories import (
+    CostLineFactory,
+    ImplementerFactory,
+    PortfolioFactory,
+    ProjectFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -221,49 +227,45 @@ def test_sector_name_comes_from_the_codelist():
     )
 
 
-@pytest.mark.parametrize("currency", ["EUR", "KES", "USD"])
-def test_iso_4217_maintenance_cost_currency_is_accepted(currency):
-    project = stored_project(S.PIPELINE)
-    project.annual_maintenance_cost = Decimal("12000.00")
-    project.maintenance_cost_currency = currency
+# What a service costs to run is its plan's cost lines (the project holds no cost of its own).
 
-    project.full_clean()
+
+def cost_line(**fields):
+    return CostLineFactory.build(project=stored_project(S.LAUNCHED), **fields)
+
+
+@pytest.mark.parametrize("currency", ["EUR", "KES", "USD"])
+def test_iso_4217_cost_line_currency_is_accepted(currency):
+    cost_line(currency=currency).full_clean()
 
 
 @pytest.mark.parametrize("currency", ["ABC", "eur", "BYR"])  # BYR was withdrawn in 2016
-def test_maintenance_cost_currency_must_be_iso_4217(currency):
-    project = stored_project(S.PIPELINE)
-    project.annual_maintenance_cost = Decimal("12000.00")
-    project.maintenance_cost_currency = currency
+def test_cost_line_currency_must_be_iso_4217(currency):
+    with pytest.raises(ValidationError) as raised:
+        cost_line(currency=currency).full_clean()
+
+    assert "currency" in raised.value.message_dict
+
+
+def test_a_cost_line_needs_its_currency():
+    line = cost_line(currency="")
 
     with pytest.raises(ValidationError) as raised:
-        project.full_clean()
-
-    assert "maintenance_cost_currency" in raised.value.message_dict
-
-
-def test_maintenance_cost_needs_its_currency():
-    project = stored_project(S.PIPELINE)
-    project.annual_maintenance_cost = Decimal("12000.00")
-
-    with pytest.raises(ValidationError) as raised:
-        project.full_clean()
-    assert "maintenance_cost_currency" in raised.value.message_dict
+        line.full_clean()
+    assert "currency" in raised.value.message_dict
     with pytest.raises(IntegrityError), transaction.atomic():
-        project.save()
+        line.save()
 
 
 @pytest.mark.parametrize("cost", [Decimal("0"), Decimal("-1.00")])
-def test_maintenance_cost_must_be_positive(cost):
-    project = stored_project(S.PIPELINE)
-    project.annual_maintenance_cost = cost
-    project.maintenance_cost_currency = "USD"
+def test_a_cost_line_costs_more_than_nothing(cost):
+    line = cost_line(annual_cost=cost)
 
     with pytest.raises(ValidationError) as raised:
-        project.full_clean()
-    assert "annual_maintenance_cost" in raised.value.message_dict
+        line.full_clean()
+    assert "annual_cost" in raised.value.message_dict
     with pytest.raises(IntegrityError), transaction.atomic():
-        project.save()
+        line.save()
 
 
 @pytest.mark.parametrize(

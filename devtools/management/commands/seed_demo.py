@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
-from devtools.demo_plans import SUSTAINABILITY_MONTHS, seed_plans
+from devtools.demo_plans import PLANS, SUSTAINABILITY_MONTHS, seed_plans
 from devtools.demo_results import seed_results
 from devtools.demo_standards import seed_standards
 from funding import loans, selectors, services
@@ -20,7 +20,7 @@ from funding.models import LoanTerms, Tranche
 from funding.scan import scan_lapses
 from funding.signals import rescans_paused
 from portfolio.models import ExchangeRate, Membership, Organisation, Portfolio, Role
-from projects.models import Project
+from projects.models import CostCategory, CostLine, Project
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - the published demo login (README)
 
@@ -80,16 +80,17 @@ MONTHLY_MOVE_PER_MILLE = (0, 4, -3, 6, 2, -5, 1, 7, -2, 3, -6, 5)
 #   BD-SCH-01 no maintenance tranche at all     NP-LAND-01 underfunded
 #   PE-MIG-01 fully covered, with a results-based tranche
 # CO-PAY-01 has a committed tranche whose expected disbursement date has passed.
-# GH-PROC-01 was closed within its obligation window. Sustainability plans: devtools/demo_plans.
+# GH-PROC-01 was closed within its obligation window. Sustainability plans: devtools/demo_plans;
+# a project without one there that has an annual upkeep here gets it as its plan's one line.
 # code          country sector   partner     status          launch       annual upkeep   target groups            title
 PROJECTS = [
-    ("KE-ID-01",   "KE", "15110", "savanna",  "launched",     "today-14m", "USD 300,000", "women,rural",           "Digital identity and e-KYC for public services"),
+    ("KE-ID-01",   "KE", "15110", "savanna",  "launched",     "today-14m", "",            "women,rural",           "Digital identity and e-KYC for public services"),
     ("RW-EHR-01",  "RW", "12110", "kigali",   "launched",     "today-20m", "",            "women,rural",           "Electronic health records for district hospitals"),
     ("GH-PAY-01",  "GH", "16010", "accra",    "launched",     "today-10m", "",            "low_income,women",      "Mobile payment of social cash transfers"),
     ("SN-CRVS-01", "SN", "13010", "accra",    "launched",     "today-8m",  "",            "rural",                 "Digital birth and death registration"),
     ("BD-SCH-01",  "BD", "11110", "dhaka",    "launched",     "today-5m",  "",            "youth,low_income",      "Online school enrolment and stipends"),
-    ("NP-LAND-01", "NP", "15110", "himalaya", "launched",     "today-6m",  "USD 220,000", "rural,women",           "Digital land registry and cadastre"),
-    ("PE-MIG-01",  "PE", "15190", "andes",    "launched",     "today-3m",  "EUR 150,000", "",                      "Online residence permits for migrants"),
+    ("NP-LAND-01", "NP", "15110", "himalaya", "launched",     "today-6m",  "",            "rural,women",           "Digital land registry and cadastre"),
+    ("PE-MIG-01",  "PE", "15190", "andes",    "launched",     "today-3m",  "",            "",                      "Online residence permits for migrants"),
     ("CO-PAY-01",  "CO", "24030", "andes",    "implementing", "today+4m",  "",            "low_income",            "Instant payments for small market traders"),
     ("KE-AGRI-01", "KE", "31110", "savanna",  "implementing", "today+6m",  "KES 18,000,000", "rural,youth",     "E-vouchers for farm inputs"),
     ("PH-TEL-01",  "PH", "12220", "manila",   "approved",     "today+14m", "",            "rural,older_adults",    "Telemedicine referrals for rural health units"),
@@ -306,10 +307,9 @@ def iati_facts(code):
 
 def seed_projects(portfolio, organisations, today):
     projects = {}
-    for code, country, sector, partner, status, launch, upkeep, groups, title in PROJECTS:
+    for code, country, sector, partner, status, launch, _upkeep, groups, title in PROJECTS:
         launch_day = when(launch, {"today": today})
         is_live = status in (Project.Status.LAUNCHED, Project.Status.CLOSED)
-        cost_currency, cost = money(upkeep) if upkeep else ("", None)
         projects[code], _ = upsert(
             Project,
             {"portfolio": portfolio, "code": code},
@@ -322,13 +322,24 @@ def seed_projects(portfolio, organisations, today):
                 "planned_launch_date": launch_day,
                 "launch_date": launch_day if is_live else None,
                 "sustainability_months": SUSTAINABILITY_MONTHS.get(code, 36),
-                "annual_maintenance_cost": cost,
-                "maintenance_cost_currency": cost_currency,
                 "target_groups": groups.split(",") if groups else [],
                 **iati_facts(code),
             },
         )
     return projects
+
+
+def seed_upkeep(projects):
+    """A project's annual upkeep is the "other" line of its plan, for the whole window (as
+    0006 made of every project's annual maintenance cost); demo_plans has the richer plans."""
+    for code, *_, upkeep, _groups, _title in PROJECTS:
+        if upkeep and code not in PLANS:
+            currency, cost = money(upkeep)
+            upsert(
+                CostLine,
+                {"project": projects[code], "category": CostCategory.OTHER},
+                {"annual_cost": cost, "currency": currency, "starts_on": None, "ends_on": None},
+            )
 
 
 def anchors(project, today):
@@ -478,6 +489,7 @@ class Command(BaseCommand):
         seed_loans(tranches, today)
         seed_disbursements(tranches, users, organisations, today)
         seed_repayments(tranches, users, today)
+        seed_upkeep(projects)
         seed_plans(projects, tranches, upsert)
         users_by_role = {}  # the first user of each role acts for it in the seeded results
         for username, _first, _last, role, _org, _admin in USERS:
