@@ -187,7 +187,7 @@ class PortfolioWorkbook:
         progress = selectors.indicator_progress(ids, self.as_of)
         launched = [p["id"] for p in projects if p["status"] == ProjectStatus.LAUNCHED]
         assessed = {item.project_id: item for item in assess_projects(self.as_of, launched)}
-        plans = project_plans(launched, self.as_of, self.currency) if launched else {}
+        plans = project_plans(launched, self.as_of, self.currency, grid=False) if launched else {}
         for p in projects:
             self.write_project(
                 p,
