@@ -251,11 +251,8 @@ def yearly(
 def months(line: LineCoverage, first_month: date, count: int) -> list[LineMonth]:
     """The line x month grid row: a month is a gap when any due day of it has no money at all,
     planned when some due day is paid only by planned money, else funded."""
-    first = first_month.replace(day=1)
     found = []
-    for offset in range(count):
-        start = first + relativedelta(months=offset)
-        month = Interval(start, start + relativedelta(months=1) - ONE_DAY)
+    for month in coverage.calendar_months(first_month, count):
         due_days = _days(intersect(line.due, [month]))
         if not due_days:
             state = "none"
@@ -265,7 +262,7 @@ def months(line: LineCoverage, first_month: date, count: int) -> list[LineMonth]
             state = "planned"
         else:
             state = "funded"
-        found.append(LineMonth(start, state))
+        found.append(LineMonth(month.start, state))
     return found
 
 
