@@ -216,13 +216,22 @@ def money_over(
     """Secured money a line has for `period`: each signed tranche's money for it, times the
     share of the tranche's days that fall in the period."""
     costs = list(costs)
+    return _spread(_line_money(tranches, costs, category), period)
+
+
+def _line_money(tranches: Iterable[LineTranche], costs: list[LineCost], category: str):
+    """(cover period, money for the line) of each signed tranche, in a fixed order so a sum
+    is identical however the caller ordered the tranches."""
+    signed = sorted((t for t in tranches if t.secured), key=lambda t: (t.start, t.end, t.amount))
+    return [(t.period, money_for(t, category, costs)) for t in signed]
+
+
+def _spread(money: list[tuple[Interval, Decimal]], period: Interval) -> Decimal:
     total = Decimal(0)
-    for tranche in sorted(
-        (t for t in tranches if t.secured), key=lambda t: (t.start, t.end, t.amount)
-    ):
-        overlap = _overlap_days(tranche.period, period)
+    for paid_for, amount in money:
+        overlap = _overlap_days(paid_for, period)
         if overlap:
-            total += money_for(tranche, category, costs) * overlap / tranche.period.days()
+            total += amount * overlap / paid_for.days()
     return total
 
 
@@ -233,6 +242,7 @@ def yearly(
     costs, tranches = list(costs), list(tranches)
     found = []
     for category in categories(costs):
+        money = _line_money(tranches, costs, category)  # once a line, not once a year
         for year in range(window.start.year, window.end.year + 1):
             period = Interval(
                 max(date(year, 1, 1), window.start), min(date(year, 12, 31), window.end)
@@ -242,7 +252,7 @@ def yearly(
                     category,
                     year,
                     _cents(cost_over(costs, category, period)),
-                    _cents(money_over(tranches, costs, category, period)),
+                    _cents(_spread(money, period)),
                 )
             )
     return found
