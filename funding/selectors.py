@@ -657,18 +657,31 @@ def project_plans(
         )
     }
     table = rate_tables([currency], as_of)[currency]
+    # Each kind of line in words (the active language) once, not once a line.
+    labels = {value: str(label) for value, label in CostCategory.choices}
     plans = {}
     for project_id in project_ids:
         tranches = tranche_rows[project_id]
         own = {pk: allocations[pk] for pk, *_ in tranches if pk in allocations}
         launch, months = windows.get(project_id, (None, None))
         plans[project_id] = _build_plan(
-            project_id, launch, months, cost_rows[project_id], tranches, own, table, as_of, grid
+            project_id,
+            launch,
+            months,
+            cost_rows[project_id],
+            tranches,
+            own,
+            table,
+            as_of,
+            grid,
+            labels,
         )
     return plans
 
 
-def _build_plan(project_id, launch, months, rows, tranches, allocations, table, as_of, grid=True):
+def _build_plan(
+    project_id, launch, months, rows, tranches, allocations, table, as_of, grid, labels
+):
     plan = ProjectPlan(project_id, None, table.to_currency, [], [], allocations, as_of=as_of)
     if not rows or not launch:
         return plan
@@ -718,7 +731,6 @@ def _build_plan(project_id, launch, months, rows, tranches, allocations, table, 
         (window.end.year - window.start.year) * 12 + window.end.month - window.start.month + 1,
         PLAN_MONTHS_MAX,
     )
-    labels = dict(CostCategory.choices)
     order = {value: n for n, value in enumerate(CostCategory.values)}
     for line in sorted(
         lines.line_coverage(window, costs, line_tranches),
@@ -731,7 +743,7 @@ def _build_plan(project_id, launch, months, rows, tranches, allocations, table, 
         plan.lines.append(
             PlanLine(
                 category=line.category,
-                label=str(labels.get(line.category, line.category)),
+                label=labels.get(line.category, line.category),
                 coverage=line,
                 years=[y for y in years if y.category == line.category],
                 rows=own,
