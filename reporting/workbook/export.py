@@ -202,8 +202,13 @@ class PortfolioWorkbook:
         tranches = selectors.tranches(ids, self.as_of, tranche_filter)
         disbursements = selectors.disbursements(ids, self.as_of, tranche_filter)
         loans = selectors.loans(ids, self.as_of, tranche_filter)
+        # The instalments still to come only mark the Loan schedules sheet; the status figures
+        # are the same without them (funding.loans.loan_status), so they are left out unless
+        # that sheet is asked for.
         self.loan_statuses = loan_statuses(
-            [terms["tranche_id"] for found in loans.values() for terms in found], self.as_of
+            [terms["tranche_id"] for found in loans.values() for terms in found],
+            self.as_of,
+            whole=self.filters.with_schedules,
         )
         flags = selectors.flags_as_of(ids, self.as_of)
         progress = selectors.indicator_progress(ids, self.as_of)
