@@ -364,7 +364,13 @@ def _overlap_days(first: Interval, second: Interval) -> int:
 
 
 def _covered_days(coverage: list[Interval], period: Interval) -> int:
-    return sum(_overlap_days(covered, period) for covered in coverage)
+    # Written out (no call a pair): forecasts run it twice a month for every service.
+    start, end = period.start, period.end
+    days = 0
+    for covered in coverage:
+        if covered.start <= end and start <= covered.end:
+            days += (min(covered.end, end) - max(covered.start, start)).days + 1
+    return days
 
 
 @dataclass(frozen=True)
