@@ -204,10 +204,11 @@ def money_for(tranche: LineTranche, category: str, costs: Iterable[LineCost]) ->
         return Decimal(0)
     # A whole-plan tranche is shared in proportion to what each line costs over its period.
     costs = list(costs)
-    total = cost_over(costs, None, tranche.period)
+    period = tranche.period
+    total = cost_over(costs, None, period)
     if total == 0:
         return Decimal(0)
-    return tranche.amount * cost_over(costs, category, tranche.period) / total
+    return tranche.amount * cost_over(costs, category, period) / total
 
 
 def money_over(
@@ -216,13 +217,17 @@ def money_over(
     """Secured money a line has for `period`: each signed tranche's money for it, times the
     share of the tranche's days that fall in the period."""
     costs = list(costs)
-    return _spread(_line_money(tranches, costs, category), period)
+    return _spread(_line_money(_signed(tranches), costs, category), period)
 
 
-def _line_money(tranches: Iterable[LineTranche], costs: list[LineCost], category: str):
-    """(cover period, money for the line) of each signed tranche, in a fixed order so a sum
-    is identical however the caller ordered the tranches."""
-    signed = sorted((t for t in tranches if t.secured), key=lambda t: (t.start, t.end, t.amount))
+def _signed(tranches: Iterable[LineTranche]) -> list[LineTranche]:
+    """The signed tranches in a fixed order, so a sum is identical however the caller ordered
+    them."""
+    return sorted((t for t in tranches if t.secured), key=lambda t: (t.start, t.end, t.amount))
+
+
+def _line_money(signed: list[LineTranche], costs: list[LineCost], category: str):
+    """(cover period, money for the line) of each of the signed tranches."""
     return [(t.period, money_for(t, category, costs)) for t in signed]
 
 
@@ -239,10 +244,12 @@ def yearly(
     window: Interval, costs: Iterable[LineCost], tranches: Iterable[LineTranche]
 ) -> list[LineYear]:
     """Cost and secured money per line per calendar year of the window, in cents (half up)."""
-    costs, tranches = list(costs), list(tranches)
+    costs = list(costs)
+    signed = _signed(tranches)
     found = []
     for category in categories(costs):
-        money = _line_money(tranches, costs, category)  # once a line, not once a year
+        own = [cost for cost in costs if cost.category == category]
+        money = _line_money(signed, costs, category)  # once a line, not once a year
         for year in range(window.start.year, window.end.year + 1):
             period = Interval(
                 max(date(year, 1, 1), window.start), min(date(year, 12, 31), window.end)
@@ -251,7 +258,7 @@ def yearly(
                 LineYear(
                     category,
                     year,
-                    _cents(cost_over(costs, category, period)),
+                    _cents(cost_over(own, category, period)),
                     _cents(_spread(money, period)),
                 )
             )
