@@ -193,8 +193,11 @@ def cost_over(costs: Iterable[LineCost], category: str | None, period: Interval)
     return total
 
 
-def money_for(tranche: LineTranche, category: str, costs: Iterable[LineCost]) -> Decimal:
-    """What a tranche gives a line over its whole cover period, unrounded."""
+def money_for(
+    tranche: LineTranche, category: str, costs: Iterable[LineCost], plan_cost=None
+) -> Decimal:
+    """What a tranche gives a line over its whole cover period, unrounded. `plan_cost`, when
+    the caller has it: what every line costs over the tranche's period (`cost_over`)."""
     if tranche.allocations:
         for allocation in tranche.allocations:
             if allocation.category == category:
@@ -205,7 +208,7 @@ def money_for(tranche: LineTranche, category: str, costs: Iterable[LineCost]) ->
     # A whole-plan tranche is shared in proportion to what each line costs over its period.
     costs = list(costs)
     period = tranche.period
-    total = cost_over(costs, None, period)
+    total = cost_over(costs, None, period) if plan_cost is None else plan_cost
     if total == 0:
         return Decimal(0)
     return tranche.amount * cost_over(costs, category, period) / total
@@ -217,7 +220,8 @@ def money_over(
     """Secured money a line has for `period`: each signed tranche's money for it, times the
     share of the tranche's days that fall in the period."""
     costs = list(costs)
-    return _spread(_line_money(_signed(tranches), costs, category), period)
+    signed = _signed(tranches)
+    return _spread(_line_money(signed, costs, category, _plan_costs(signed, costs)), period)
 
 
 def _signed(tranches: Iterable[LineTranche]) -> list[LineTranche]:
@@ -226,9 +230,18 @@ def _signed(tranches: Iterable[LineTranche]) -> list[LineTranche]:
     return sorted((t for t in tranches if t.secured), key=lambda t: (t.start, t.end, t.amount))
 
 
-def _line_money(signed: list[LineTranche], costs: list[LineCost], category: str):
+def _plan_costs(signed: list[LineTranche], costs: list[LineCost]) -> list:
+    """What every line costs over each whole-plan tranche's period (None for a tranche with
+    allocations): the same for every line, so worked out once."""
+    return [None if t.allocations else cost_over(costs, None, t.period) for t in signed]
+
+
+def _line_money(signed: list[LineTranche], costs: list[LineCost], category: str, plan_costs):
     """(cover period, money for the line) of each of the signed tranches."""
-    return [(t.period, money_for(t, category, costs)) for t in signed]
+    return [
+        (t.period, money_for(t, category, costs, plan_cost))
+        for t, plan_cost in zip(signed, plan_costs, strict=True)
+    ]
 
 
 def _spread(money: list[tuple[Interval, Decimal]], period: Interval) -> Decimal:
@@ -246,10 +259,11 @@ def yearly(
     """Cost and secured money per line per calendar year of the window, in cents (half up)."""
     costs = list(costs)
     signed = _signed(tranches)
+    plan_costs = _plan_costs(signed, costs)
     found = []
     for category in categories(costs):
         own = [cost for cost in costs if cost.category == category]
-        money = _line_money(signed, costs, category)  # once a line, not once a year
+        money = _line_money(signed, costs, category, plan_costs)  # once a line, not a year
         for year in range(window.start.year, window.end.year + 1):
             period = Interval(
                 max(date(year, 1, 1), window.start), min(date(year, 12, 31), window.end)
