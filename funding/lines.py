@@ -194,8 +194,11 @@ def cost_over(costs: Iterable[LineCost], category: str | None, period: Interval)
     return total
 
 
-def money_for(tranche: LineTranche, category: str, costs: Iterable[LineCost]) -> Decimal:
-    """What a tranche gives a line over its whole cover period, unrounded."""
+def money_for(
+    tranche: LineTranche, category: str, costs: Iterable[LineCost], plan_cost=None
+) -> Decimal:
+    """What a tranche gives a line over its whole cover period, unrounded. `plan_cost`, when
+    the caller has it: what every line costs over the tranche's period (`cost_over`)."""
     if tranche.allocations:
         for allocation in tranche.allocations:
             if allocation.category == category:
@@ -205,10 +208,11 @@ def money_for(tranche: LineTranche, category: str, costs: Iterable[LineCost]) ->
         return Decimal(0)
     # A whole-plan tranche is shared in proportion to what each line costs over its period.
     costs = list(costs)
-    total = cost_over(costs, None, tranche.period)
+    period = tranche.period
+    total = cost_over(costs, None, period) if plan_cost is None else plan_cost
     if total == 0:
         return Decimal(0)
-    return tranche.amount * cost_over(costs, category, tranche.period) / total
+    return tranche.amount * cost_over(costs, category, period) / total
 
 
 def money_over(
@@ -217,13 +221,36 @@ def money_over(
     """Secured money a line has for `period`: each signed tranche's money for it, times the
     share of the tranche's days that fall in the period."""
     costs = list(costs)
+    signed = _signed(tranches)
+    return _spread(_line_money(signed, costs, category, _plan_costs(signed, costs)), period)
+
+
+def _signed(tranches: Iterable[LineTranche]) -> list[LineTranche]:
+    """The signed tranches in a fixed order, so a sum is identical however the caller ordered
+    them."""
+    return sorted((t for t in tranches if t.secured), key=lambda t: (t.start, t.end, t.amount))
+
+
+def _plan_costs(signed: list[LineTranche], costs: list[LineCost]) -> list:
+    """What every line costs over each whole-plan tranche's period (None for a tranche with
+    allocations): the same for every line, so worked out once."""
+    return [None if t.allocations else cost_over(costs, None, t.period) for t in signed]
+
+
+def _line_money(signed: list[LineTranche], costs: list[LineCost], category: str, plan_costs):
+    """(cover period, money for the line) of each of the signed tranches."""
+    return [
+        (t.period, money_for(t, category, costs, plan_cost))
+        for t, plan_cost in zip(signed, plan_costs, strict=True)
+    ]
+
+
+def _spread(money: list[tuple[Interval, Decimal]], period: Interval) -> Decimal:
     total = Decimal(0)
-    for tranche in sorted(
-        (t for t in tranches if t.secured), key=lambda t: (t.start, t.end, t.amount)
-    ):
-        overlap = _overlap_days(tranche.period, period)
+    for paid_for, amount in money:
+        overlap = _overlap_days(paid_for, period)
         if overlap:
-            total += money_for(tranche, category, costs) * overlap / tranche.period.days()
+            total += amount * overlap / paid_for.days()
     return total
 
 
@@ -231,9 +258,13 @@ def yearly(
     window: Interval, costs: Iterable[LineCost], tranches: Iterable[LineTranche]
 ) -> list[LineYear]:
     """Cost and secured money per line per calendar year of the window, in cents (half up)."""
-    costs, tranches = list(costs), list(tranches)
+    costs = list(costs)
+    signed = _signed(tranches)
+    plan_costs = _plan_costs(signed, costs)
     found = []
     for category in categories(costs):
+        own = [cost for cost in costs if cost.category == category]
+        money = _line_money(signed, costs, category, plan_costs)  # once a line, not a year
         for year in range(window.start.year, window.end.year + 1):
             period = Interval(
                 max(date(year, 1, 1), window.start), min(date(year, 12, 31), window.end)
@@ -242,8 +273,8 @@ def yearly(
                 LineYear(
                     category,
                     year,
-                    _cents(cost_over(costs, category, period)),
-                    _cents(money_over(tranches, costs, category, period)),
+                    _cents(cost_over(own, category, period)),
+                    _cents(_spread(money, period)),
                 )
             )
     return found
@@ -252,11 +283,8 @@ def yearly(
 def months(line: LineCoverage, first_month: date, count: int) -> list[LineMonth]:
     """The line x month grid row: a month is a gap when any due day of it has no money at all,
     planned when some due day is paid only by planned money, else funded."""
-    first = first_month.replace(day=1)
     found = []
-    for offset in range(count):
-        start = first + relativedelta(months=offset)
-        month = Interval(start, start + relativedelta(months=1) - ONE_DAY)
+    for month in coverage.calendar_months(first_month, count):
         due_days = _days(intersect(line.due, [month]))
         if not due_days:
             state = "none"
@@ -266,7 +294,7 @@ def months(line: LineCoverage, first_month: date, count: int) -> list[LineMonth]
             state = "planned"
         else:
             state = "funded"
-        found.append(LineMonth(start, state))
+        found.append(LineMonth(month.start, state))
     return found
 
 

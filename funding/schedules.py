@@ -115,10 +115,8 @@ def repayment_schedule(
     periods = tenor // frequency
     grace_periods = grace // frequency
     amortising_periods = periods - grace_periods
-    try:
-        first_payment_date + relativedelta(months=(periods - 1) * frequency)
-    except (ValueError, OverflowError) as error:
-        raise ScheduleError("the last payment would fall after the year 9999") from error
+    # Always offset from the first date so month-end dates never drift.
+    dues = _due_dates(first_payment_date, frequency, periods)
 
     with localcontext(Context(prec=PRECISION)):
         # Interest uses rate * frequency / 1200 with the division last, so an exact half cent
@@ -149,8 +147,7 @@ def repayment_schedule(
             schedule.append(
                 Instalment(
                     number=index + 1,
-                    # Always offset from the first date so month-end dates never drift.
-                    due_on=first_payment_date + relativedelta(months=index * frequency),
+                    due_on=dues[index],
                     opening_balance=balance,
                     interest=interest,
                     principal=repaid,

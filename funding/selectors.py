@@ -629,8 +629,14 @@ def project_plan(project, as_of: date) -> ProjectPlan:
     return project_plans([project.pk], as_of, project.portfolio.reporting_currency)[project.pk]
 
 
-def project_plans(project_ids, as_of: date, currency: str) -> dict[int, ProjectPlan]:
-    """`project_plan` of each of the projects (ids), in five queries however many there are."""
+def project_plans(
+    project_ids, as_of: date, currency: str, grid: bool = True
+) -> dict[int, ProjectPlan]:
+    """`project_plan` of each of the projects (ids), in five queries however many there are.
+
+    Without `grid` the line x month grid (`months`) is left empty: it is most of the work and
+    only the pages draw it; the workbook's Sustainability sheet shows years and gaps.
+    """
     project_ids = list(project_ids)
     cost_rows = defaultdict(list)
     for row in CostLine.objects.filter(project_id__in=project_ids).order_by(
@@ -659,18 +665,31 @@ def project_plans(project_ids, as_of: date, currency: str) -> dict[int, ProjectP
         )
     }
     table = rate_tables([currency], as_of)[currency]
+    # Each kind of line in words (the active language) once, not once a line.
+    labels = {value: str(label) for value, label in CostCategory.choices}
     plans = {}
     for project_id in project_ids:
         tranches = tranche_rows[project_id]
         own = {pk: allocations[pk] for pk, *_ in tranches if pk in allocations}
         launch, months = windows.get(project_id, (None, None))
         plans[project_id] = _build_plan(
-            project_id, launch, months, cost_rows[project_id], tranches, own, table, as_of
+            project_id,
+            launch,
+            months,
+            cost_rows[project_id],
+            tranches,
+            own,
+            table,
+            as_of,
+            grid,
+            labels,
         )
     return plans
 
 
-def _build_plan(project_id, launch, months, rows, tranches, allocations, table, as_of):
+def _build_plan(
+    project_id, launch, months, rows, tranches, allocations, table, as_of, grid, labels
+):
     plan = ProjectPlan(project_id, None, table.to_currency, [], [], allocations, as_of=as_of)
     if not rows or not launch:
         return plan
@@ -720,19 +739,19 @@ def _build_plan(project_id, launch, months, rows, tranches, allocations, table, 
         (window.end.year - window.start.year) * 12 + window.end.month - window.start.month + 1,
         PLAN_MONTHS_MAX,
     )
-    labels = dict(CostCategory.choices)
     order = {value: n for n, value in enumerate(CostCategory.values)}
     for line in sorted(
         lines.line_coverage(window, costs, line_tranches),
         key=lambda line: order.get(line.category, 99),
     ):
-        line.months = lines.months(line, window.start, count)
+        if grid:
+            line.months = lines.months(line, window.start, count)
         own = [row for row in rows if row.category == line.category]
         last = max(own, key=lambda row: (row.starts_on or date.min, row.pk))
         plan.lines.append(
             PlanLine(
                 category=line.category,
-                label=str(labels.get(line.category, line.category)),
+                label=labels.get(line.category, line.category),
                 coverage=line,
                 years=[y for y in years if y.category == line.category],
                 rows=own,

@@ -148,7 +148,8 @@ class SafeWorksheet(Worksheet):
         if self.table:
             self._write_single_row(row)
         self.previous_row = row
-        self._check_dimensions(row, 0)
+        if self.dim_colmin != 0:
+            self._check_dimensions(row, 0)
         self._check_dimensions(row, last_col)
         self.fh.write(f'<row r="{row + 1}">{cells}</row>')
 
@@ -185,22 +186,22 @@ class CellEncoder:
             if column.fills
             else None
         )
+        # Each way of encoding takes None (an empty cell) itself: a call less per cell.
         self.encode = {"text": self.text, "date": self.date, "number": self.number}[self.kind]
-        self.cell = self.filled if self.fills else self.plain
+        self.cell = self.filled if self.fills else self.encode
         self.seen = {}  # text -> its cell XML after the reference
-
-    def plain(self, value, ref) -> str:
-        return "" if value is None else self.encode(value, ref)
 
     def filled(self, value, ref) -> str:
         style = self.fills.get(value)
         if style is None:
-            return self.plain(value, ref)
+            return self.encode(value, ref)
         if not value:  # a coloured empty cell still shows its colour
             return f'<c r="{ref}"{style}/>'
         return f'<c r="{ref}"{style} t="inlineStr"><is><t>{xml_text(value)}</t></is></c>'
 
     def text(self, value, ref) -> str:
+        if value is None:
+            return ""
         if not isinstance(value, str):
             value = str(value)
         # Names, codes and labels repeat down a column: each is encoded once.
@@ -217,6 +218,10 @@ class CellEncoder:
         return f'<c r="{ref}"{tail}'
 
     def number(self, value, ref) -> str:
+        if value is None:
+            return ""
+        if value.__class__ is Decimal:  # most numbers: no other check needed
+            return f'<c r="{ref}"{self.style}><v>{value}</v></c>'
         if isinstance(value, (str, bool, date)):
             raise TypeError(f"{self.title}: {self.header!r} holds numbers, not {value!r}")
         if isinstance(value, float) and not math.isfinite(value):
@@ -224,6 +229,8 @@ class CellEncoder:
         return f'<c r="{ref}"{self.style}><v>{value}</v></c>'
 
     def date(self, value, ref) -> str:
+        if value is None:
+            return ""
         if isinstance(value, datetime):
             serial = value.toordinal() - EXCEL_EPOCH_ORDINAL
             seconds = value.hour * 3600 + value.minute * 60 + value.second
@@ -447,9 +454,13 @@ class Sheet:
         if self.currency_totals and self.currency_index is None:
             raise ValueError(f"{title}: per-currency totals need a currency column.")
         self.label_index = self._label_index(label_column)
-        self.getters = [c.value for c in columns]
-        self.letters = [xl_col_to_name(n) for n in range(len(columns))]
-        self.encoders = [CellEncoder(book, title, column).cell for column in columns]
+        # Per column: how to read its value, how to encode it, its letter.
+        self.cells = [
+            (column.value, CellEncoder(book, title, column).cell, xl_col_to_name(n))
+            for n, column in enumerate(columns)
+        ]
+        self.totalled = [(n, columns[n].value) for n in self.subtotals]
+        self.currency_totalled = [(n, columns[n].value) for n in self.currency_totals]
         self._open()
 
     def _label_index(self, label_column):
@@ -501,23 +512,19 @@ class Sheet:
         self.rows += 1
         row = self.part_rows
         number = str(row + 1)
-        values = [get(item) for get in self.getters]
-        cells = "".join(
-            [
-                encode(value, letter + number)
-                for encode, value, letter in zip(self.encoders, values, self.letters, strict=True)
-            ]
-        )
-        self.ws.append_row_xml(row, len(values) - 1, cells)
+        cells = "".join([encode(get(item), letter + number) for get, encode, letter in self.cells])
+        self.ws.append_row_xml(row, len(self.cells) - 1, cells)
         sums = self.sums
-        for n in self.subtotals:
-            if values[n] is not None:
-                sums[n] += values[n]
-        if self.currency_totals:
-            sums = self.by_currency[values[self.currency_index]]
-            for n in self.currency_totals:
-                if values[n] is not None:
-                    sums[n] += values[n]
+        for n, get in self.totalled:
+            value = get(item)
+            if value is not None:
+                sums[n] += value
+        if self.currency_totalled:
+            sums = self.by_currency[self.columns[self.currency_index].value(item)]
+            for n, get in self.currency_totalled:
+                value = get(item)
+                if value is not None:
+                    sums[n] += value
 
     def _finish_part(self):
         ws, book = self.ws, self.book

@@ -11,6 +11,7 @@ from decimal import Decimal
 from itertools import islice
 
 from django.utils import timezone
+from django.utils.functional import Promise
 from django_countries import countries
 
 from evaluations import progress as results
@@ -66,6 +67,22 @@ def write_workbook(out, filters: ExportFilters, progress=None) -> int:
 def _label(choices):
     labels = dict(choices)
     return lambda value: labels.get(value, value)
+
+
+class Words(dict):
+    """Codes in words, each looked up once an export (in the language active then): the same
+    few labels, countries and categories go down thousands of rows."""
+
+    def __init__(self, lookup):
+        super().__init__()
+        self.lookup = lookup
+
+    def __missing__(self, code):
+        words = self.lookup(code)
+        if isinstance(words, Promise):
+            words = str(words)
+        self[code] = words
+        return words
 
 
 STATUS_LABEL = _label(ProjectStatus.choices)
@@ -132,6 +149,11 @@ class PortfolioWorkbook:
         self.currency = filters.reporting_currency()
         self.rates = selectors.rate_table(self.currency, self.as_of)
         self.category_names = category_names()
+        self.country_name = Words(countries.name)
+        self.status_label = Words(STATUS_LABEL)
+        self.level_label = Words(LEVEL_LABEL)
+        self.flag_label = Words(lambda kind: FlagKind(kind).label)
+        self.category_label = Words(lambda category: category_label(category, self.category_names))
         self.book = book = Book(
             out,
             self.currency,
@@ -180,14 +202,19 @@ class PortfolioWorkbook:
         tranches = selectors.tranches(ids, self.as_of, tranche_filter)
         disbursements = selectors.disbursements(ids, self.as_of, tranche_filter)
         loans = selectors.loans(ids, self.as_of, tranche_filter)
+        # The instalments still to come only mark the Loan schedules sheet; the status figures
+        # are the same without them (funding.loans.loan_status), so they are left out unless
+        # that sheet is asked for.
         self.loan_statuses = loan_statuses(
-            [terms["tranche_id"] for found in loans.values() for terms in found], self.as_of
+            [terms["tranche_id"] for found in loans.values() for terms in found],
+            self.as_of,
+            whole=self.filters.with_schedules,
         )
         flags = selectors.flags_as_of(ids, self.as_of)
         progress = selectors.indicator_progress(ids, self.as_of)
         launched = [p["id"] for p in projects if p["status"] == ProjectStatus.LAUNCHED]
         assessed = {item.project_id: item for item in assess_projects(self.as_of, launched)}
-        plans = project_plans(launched, self.as_of, self.currency) if launched else {}
+        plans = project_plans(launched, self.as_of, self.currency, grid=False) if launched else {}
         for p in projects:
             self.write_project(
                 p,
@@ -254,9 +281,9 @@ class PortfolioWorkbook:
             sheets["tranches"].append(t)
 
         totals = [each for _, prog in progress for each in prog if each.category == results.TOTAL]
-        p["country_name"] = countries.name(p["country"])
+        p["country_name"] = self.country_name[p["country"]]
         p["sector"] = sector(p["sector_code"])
-        p["status_label"] = STATUS_LABEL(p["status"])
+        p["status_label"] = self.status_label[p["status"]]
         p["grant"] = by_instrument[Instrument.GRANT].committed
         p["loan"] = by_instrument[Instrument.LOAN].committed
         p["results_based"] = by_instrument[Instrument.RESULTS_BASED].committed
@@ -270,7 +297,7 @@ class PortfolioWorkbook:
             if assessed is not None
             else None
         )
-        p["flags"] = ", ".join(str(FlagKind(kind).label) for kind in flags)
+        p["flags"] = ", ".join(self.flag_label[kind] for kind in flags)
         p["indicators"] = len(progress)
         p["on_track"] = sum(
             1 for each in totals if each.status in (results.ON_TRACK, results.ACHIEVED)
@@ -388,7 +415,7 @@ class PortfolioWorkbook:
             "secured_until": p["secured_until"],
             "gap_start": assessment.next_gap.start if assessment.next_gap else None,
             "days_to_lapse": assessment.days_to_lapse,
-            "flags": ", ".join(str(FlagKind(flag.kind).label) for flag in assessment.flags),
+            "flags": ", ".join(self.flag_label[flag.kind] for flag in assessment.flags),
         }
         for offset, month in enumerate(months):
             row[("month", offset)] = month_state(month)
@@ -428,8 +455,8 @@ class PortfolioWorkbook:
             "code": indicator["code"],
             "name": indicator["name"],
             "unit": indicator["unit"],
-            "level": LEVEL_LABEL(indicator["level"]),
-            "category": category_label(each.category, self.category_names),
+            "level": self.level_label[indicator["level"]],
+            "category": self.category_label[each.category],
             "baseline_value": indicator["baseline_value"],
             "baseline_date": indicator["baseline_date"],
             "target": each.target.value if each.target else None,

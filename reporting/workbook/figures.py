@@ -98,10 +98,17 @@ class Money:
         self.pipeline = self.revaluation = ZERO
 
     def add(self, figures: TrancheFigures):
-        for name in self.__slots__:
-            value = getattr(figures, name)
-            if value is not None:
-                setattr(self, name, getattr(self, name) + value)
+        # Written out, not a loop over the names: four totals take every tranche.
+        if figures.committed is not None:
+            self.committed += figures.committed
+        if figures.disbursed is not None:
+            self.disbursed += figures.disbursed
+        if figures.undisbursed is not None:
+            self.undisbursed += figures.undisbursed
+        if figures.pipeline is not None:
+            self.pipeline += figures.pipeline
+        if figures.revaluation is not None:
+            self.revaluation += figures.revaluation
 
     def row(self):
         return (self.committed, self.disbursed, self.undisbursed, self.pipeline, self.revaluation)

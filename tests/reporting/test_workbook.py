@@ -393,6 +393,27 @@ def test_loans_sheet_shows_the_loan_status_and_schedules_mark_overdue_lines(port
     assert states[:2] == ["Overdue", "Upcoming"]
 
 
+def test_loans_sheet_shows_the_same_status_with_or_without_the_schedules(portfolio):
+    # Without schedules the export leaves out the instalments still to come: the status
+    # figures must not move, a prepayment beyond what fell due included.
+    loan = Tranche.objects.get(funder_reference="B-1")
+    DisbursementFactory(tranche=loan, amount=Decimal("100000.00"), disbursed_on=date(2025, 2, 1))
+    Repayment.objects.create(
+        tranche=loan,
+        received_on=date(2026, 7, 1),
+        principal=Decimal("30000.00"),
+        interest=Decimal("500.00"),
+    )
+    as_of = date(2026, 8, 1)
+
+    _, default = export(ExportFilters(as_of=as_of))
+    _, with_schedules = export(ExportFilters(as_of=as_of, with_schedules=True))
+
+    (row,) = records(calamine(default)["Loans"])
+    assert row["Principal repaid"] == 30000
+    assert row == records(calamine(with_schedules)["Loans"])[0]
+
+
 def test_standard_indicators_sheet_adds_up_verified_results_across_projects(portfolio):
     standard = StandardIndicatorFactory(portfolio=portfolio, code="DPS-ID-1")
     Indicator.objects.filter(code="OUT-1").update(standard=standard)
