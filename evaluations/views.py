@@ -14,10 +14,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from funding.forms import UploadForm
 from portfolio import access
 from portfolio.decorators import reader_required
 from portfolio.forms import form_status, posted
+from portfolio.views import workbook_upload
 from portfolio.xlsx import XLSX
 from projects.models import Project
 
@@ -79,33 +79,22 @@ def measurement_upload(request):
     """Report many measurements from a workbook: every bad cell is listed, and nothing is saved
     unless all rows are good (the import is one transaction)."""
     access.check(request.user, access.ADD, Measurement)
-    form = UploadForm(
-        posted(request),
-        request.FILES if request.method == "POST" else None,
-        label=_("Measurement workbook (.xlsx)"),
-    )
-    result = None
-    if request.method == "POST" and form.is_valid():
-        result = measurement_import.import_measurements(form.cleaned_data["workbook"], request.user)
-        if result.ok:
-            messages.success(
-                request,
-                ngettext(
-                    "Workbook imported: %(created)s measurement submitted; it counts once an "
-                    "independent verifier verifies it.",
-                    "Workbook imported: %(created)s measurements submitted; they count once an "
-                    "independent verifier verifies them.",
-                    result.created,
-                )
-                % {"created": result.created},
-            )
-            return redirect("measurement-upload")
-    failed = form.errors or (result is not None and result.errors)
-    return render(
+
+    def succeeded(result):
+        return ngettext(
+            "Workbook imported: %(created)s measurement submitted; it counts once an "
+            "independent verifier verifies it.",
+            "Workbook imported: %(created)s measurements submitted; they count once an "
+            "independent verifier verifies them.",
+            result.created,
+        ) % {"created": result.created}
+
+    return workbook_upload(
         request,
-        "evaluations/measurement_upload.html",
-        {"form": form, "result": result},
-        status=400 if failed else 200,
+        label=_("Measurement workbook (.xlsx)"),
+        run_import=measurement_import.import_measurements,
+        succeeded=succeeded,
+        template_name="evaluations/measurement_upload.html",
     )
 
 

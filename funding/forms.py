@@ -212,24 +212,6 @@ class AcknowledgeForm(PageFormMixin, forms.Form):
     )
 
 
-class UploadForm(forms.Form):
-    """One workbook to import; `label` names what it holds (tranches unless told)."""
-
-    workbook = forms.FileField(
-        label=_("Tranche workbook (.xlsx)"),
-        widget=forms.ClearableFileInput(
-            attrs={
-                "accept": ".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-            }
-        ),
-    )
-
-    def __init__(self, *args, label=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        if label is not None:
-            self.fields["workbook"].label = label
-
-
 class AllocationSharesForm(PageFormMixin, forms.Form):
     """The share of a maintenance tranche each cost line of the project's plan gets; all empty,
     the tranche pays the whole plan. One field per line of the plan, `share_<category>`."""

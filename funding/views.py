@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from portfolio import access
 from portfolio.decorators import reader_required
 from portfolio.forms import form_status, posted
+from portfolio.views import workbook_upload
 from portfolio.xlsx import XLSX
 from projects.models import Project
 
@@ -27,7 +28,6 @@ from .forms import (
     TrancheForm,
     UndoDisbursementForm,
     UndoRepaymentForm,
-    UploadForm,
 )
 from .models import Disbursement, Instrument, LapseFlag, LoanTerms, Purpose, Repayment, Tranche
 
@@ -262,29 +262,17 @@ def upload(request):
     """Upload a tranche workbook: every bad cell is listed, and nothing is saved unless all
     rows are good (the import is one transaction)."""
     access.check(request.user, access.ADD, Tranche)
-    form = UploadForm(posted(request), request.FILES if request.method == "POST" else None)
-    result = None
-    if request.method == "POST" and form.is_valid():
-        result = tranche_import.import_tranches(form.cleaned_data["workbook"], request.user)
-        if not result.errors:
-            messages.success(
-                request,
-                _(
-                    "Workbook imported: %(created)s created, %(updated)s updated, %(unchanged)s unchanged."
-                )
-                % {
-                    "created": result.created,
-                    "updated": result.updated,
-                    "unchanged": result.unchanged,
-                },
-            )
-            return redirect("tranche-upload")
-    failed = form.errors or (result is not None and result.errors)
-    return render(
+    return workbook_upload(
         request,
-        "funding/upload.html",
-        {"form": form, "result": result},
-        status=400 if failed else 200,
+        label=_("Tranche workbook (.xlsx)"),
+        run_import=tranche_import.import_tranches,
+        succeeded=lambda result: (
+            _(
+                "Workbook imported: %(created)s created, %(updated)s updated, %(unchanged)s unchanged."
+            )
+            % {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
+        ),
+        template_name="funding/upload.html",
     )
 
 

@@ -176,3 +176,19 @@ class LoginForm(LoginLockMixin, AuthenticationForm):
 
 class AdminLoginForm(LoginLockMixin, AdminAuthenticationForm):
     """The admin's login, under the same lock as the pages and the API."""
+
+
+class UploadForm(forms.Form):
+    """One workbook to import; `label` names what it holds."""
+
+    workbook = forms.FileField(
+        widget=forms.ClearableFileInput(
+            attrs={
+                "accept": ".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            }
+        ),
+    )
+
+    def __init__(self, *args, label, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["workbook"].label = label

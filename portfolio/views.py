@@ -14,6 +14,7 @@ from .forms import (
     LoginForm,
     RateFilterForm,
     RetireRateForm,
+    UploadForm,
     form_status,
     posted,
 )
@@ -94,3 +95,28 @@ def rate_edit(request, pk):
 def _reporting_currency():
     portfolio = Portfolio.objects.first()
     return portfolio.reporting_currency if portfolio else "USD"
+
+
+def workbook_upload(request, *, label, run_import, succeeded, template_name, context=None):
+    """A page that imports a workbook all rows or none: the upload form, then the import's
+    answer. Every refused cell is listed with a 400 and nothing is saved; when all rows are
+    good, `succeeded(result)` is said and the page comes back empty.
+
+    `run_import(file, user)` returns the import's result (`errors`, and what it counted).
+    """
+    form = UploadForm(
+        posted(request), request.FILES if request.method == "POST" else None, label=label
+    )
+    result = None
+    if request.method == "POST" and form.is_valid():
+        result = run_import(form.cleaned_data["workbook"], request.user)
+        if not result.errors:
+            messages.success(request, succeeded(result))
+            return redirect(request.path)
+    failed = form.errors or (result is not None and result.errors)
+    return render(
+        request,
+        template_name,
+        {"form": form, "result": result, **(context or {})},
+        status=400 if failed else 200,
+    )
