@@ -8,7 +8,7 @@ from pathlib import PurePath
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F, Prefetch
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -17,8 +17,7 @@ from django.views.decorators.http import require_POST
 from portfolio import access
 from portfolio.decorators import reader_required
 from portfolio.forms import form_status, posted
-from portfolio.views import workbook_upload
-from portfolio.xlsx import XLSX
+from portfolio.views import workbook_upload, xlsx_download
 from projects.models import Project
 
 from . import measurement_import, selectors, services
@@ -101,14 +100,14 @@ def measurement_upload(request):
 @reader_required
 def measurement_upload_template(request):
     access.check(request.user, access.ADD, Measurement)
-    response = HttpResponse(content_type=XLSX)
-    response["Content-Disposition"] = 'attachment; filename="measurement-template.xlsx"'
-    measurement_import.measurement_template(
-        response,
-        selectors.indicators_to_report(request.user),
-        selectors.dimensions_seen(request.user),
+    return xlsx_download(
+        "measurement-template.xlsx",
+        lambda out: measurement_import.measurement_template(
+            out,
+            selectors.indicators_to_report(request.user),
+            selectors.dimensions_seen(request.user),
+        ),
     )
-    return response
 
 
 @reader_required

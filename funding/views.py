@@ -5,7 +5,7 @@ the services, which check the role table."""
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -14,8 +14,7 @@ from django.utils.translation import gettext as _
 from portfolio import access
 from portfolio.decorators import reader_required
 from portfolio.forms import form_status, posted
-from portfolio.views import workbook_upload
-from portfolio.xlsx import XLSX
+from portfolio.views import workbook_upload, xlsx_download
 from projects.models import Project
 
 from . import selectors, services, tranche_import
@@ -279,7 +278,4 @@ def upload(request):
 @reader_required
 def upload_template(request):
     access.check(request.user, access.ADD, Tranche)
-    response = HttpResponse(content_type=XLSX)
-    response["Content-Disposition"] = 'attachment; filename="tranche-template.xlsx"'
-    tranche_import.tranche_template(response)
-    return response
+    return xlsx_download("tranche-template.xlsx", tranche_import.tranche_template)

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
@@ -19,6 +20,7 @@ from .forms import (
     posted,
 )
 from .models import ExchangeRate, Portfolio
+from .xlsx import XLSX
 
 
 class LoginView(auth_views.LoginView):
@@ -120,3 +122,11 @@ def workbook_upload(request, *, label, run_import, succeeded, template_name, con
         {"form": form, "result": result, **(context or {})},
         status=400 if failed else 200,
     )
+
+
+def xlsx_download(filename, write) -> HttpResponse:
+    """A workbook as a download named `filename`, written by `write(response)`."""
+    response = HttpResponse(content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    write(response)
+    return response
