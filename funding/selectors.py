@@ -340,39 +340,42 @@ def _loans_on(tranches, as_of, whole=True):
     """(tranche id, project id, LoanStatus) of the loans among `tranches` on `as_of`."""
     if isinstance(tranches, models.QuerySet):
         ids = tranches.filter(instrument=Instrument.LOAN).values("pk")
+        rows = partial(models.QuerySet.iterator, chunk_size=BATCH)
     else:
         ids = [getattr(t, "pk", t) for t in tranches]
+        # A few tranches (a detail page) are read at once: a server-side cursor's extra round
+        # trips cost a single tranche more than its rows.
+        rows = iter
     terms = {
         row.tranche_id: row
-        for row in LoanTerms.objects.filter(
-            tranche__in=ids,
-            tranche__instrument=Instrument.LOAN,
-            tranche__status=TrancheStatus.COMMITTED,
-            tranche__committed_on__lte=as_of,
+        for row in rows(
+            LoanTerms.objects.filter(
+                tranche__in=ids,
+                tranche__instrument=Instrument.LOAN,
+                tranche__status=TrancheStatus.COMMITTED,
+                tranche__committed_on__lte=as_of,
+            )
+            .annotate(project_id=F("tranche__project_id"))
+            .only(*LoanTerms.TERM_FIELDS, "tranche_id")
+            .order_by()
         )
-        .annotate(project_id=F("tranche__project_id"))
-        .only(*LoanTerms.TERM_FIELDS, "tranche_id")
-        .order_by()
-        .iterator(chunk_size=BATCH)
     }
     if not terms:
         return []  # no loan: nothing more to read
     paid = defaultdict(list)
-    for tranche_id, on, amount in (
+    for tranche_id, on, amount in rows(
         Disbursement.objects.filter(
             tranche__in=ids, tranche__instrument=Instrument.LOAN, disbursed_on__lte=as_of
         )
         .order_by()
         .values_list("tranche_id", "disbursed_on", "amount")
-        .iterator(chunk_size=BATCH)
     ):
         paid[tranche_id].append((on, amount))
     received = defaultdict(list)
-    for tranche_id, on, principal, interest in (
+    for tranche_id, on, principal, interest in rows(
         Repayment.objects.filter(tranche__in=ids, received_on__lte=as_of)
         .order_by()
         .values_list("tranche_id", "received_on", "principal", "interest")
-        .iterator(chunk_size=BATCH)
     ):
         received[tranche_id].append(loans.Received(on, principal, interest))
     found = []

@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from funding import scan, selectors, services
 from funding.models import FlagKind, LapseFlag, Repayment, Tranche
@@ -195,6 +196,17 @@ def test_loan_statuses_cost_three_queries_however_many_loans(django_assert_num_q
     assert set(statuses) == {t.pk for t in tranches}
     assert statuses[tranches[0].pk].principal_outstanding == D("59900.00")
     assert statuses[tranches[1].pk].principal_outstanding == D("60000.00")
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit, as a web request reads
+def test_one_loans_status_is_read_without_server_side_cursors():
+    tranche = loan()
+    with CaptureQueriesContext(connection) as read:
+        statuses = selectors.loan_statuses([tranche], TODAY)
+    assert set(statuses) == {tranche.pk}
+    # A detail page reads three small results: a cursor's extra round trips would cost more.
+    assert len(read.captured_queries) == 3
+    assert not any(q["sql"].startswith("DECLARE") for q in read.captured_queries)
 
 
 @pytest.mark.django_db
