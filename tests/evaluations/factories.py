@@ -63,7 +63,9 @@ class IndicatorFactory(factory.django.DjangoModelFactory):
         model = Indicator
 
     project = factory.SubFactory(ProjectFactory)
-    code = factory.Sequence(lambda n: f"OUT-{n}")
+    # Not "OUT-n": tests write such codes by hand beside factory indicators of the same
+    # project, and a sequence that reached the same number broke the code's uniqueness.
+    code = factory.Sequence(lambda n: f"IND-{n}")
     name = "People holding a digital ID"
     level = Level.OUTPUT
     aggregation = Aggregation.CUMULATIVE
