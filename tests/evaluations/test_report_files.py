@@ -15,11 +15,14 @@ PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
 
 
 def docx(*parts):
+    """A minimal .docx. Its entries carry a fixed date: with the clock's, two pytest-xdist
+    workers collecting a second apart saw different parameters and refused to run."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        for part in parts:
-            archive.writestr(part, "<w:document/>")
+        for part, text in [("[Content_Types].xml", "<Types/>")] + [
+            (p, "<w:document/>") for p in parts
+        ]:
+            archive.writestr(zipfile.ZipInfo(part, date_time=(2026, 1, 1, 0, 0, 0)), text)
     return buffer.getvalue()
 
 
@@ -30,9 +33,9 @@ def upload(name, content):
 @pytest.mark.parametrize(
     ("name", "content"),
     [
-        ("report.pdf", PDF),
-        ("Mid-term REPORT.PDF", PDF),
-        ("report.docx", docx("word/document.xml")),
+        pytest.param("report.pdf", PDF, id="pdf"),
+        pytest.param("Mid-term REPORT.PDF", PDF, id="pdf-upper-case"),
+        pytest.param("report.docx", docx("word/document.xml"), id="docx"),
     ],
 )
 def test_real_pdf_and_docx_reports_are_accepted(name, content):
