@@ -1,6 +1,7 @@
 """REST API for money: tranches (with loan terms, repayment schedules and loan status),
 disbursements, loan repayments, lapse flags and a project's maintenance coverage."""
 
+from datetime import date
 from io import BytesIO
 
 from django.core.exceptions import ValidationError
@@ -236,6 +237,22 @@ class TrancheDetailSerializer(TrancheSerializer):
         return LoanStatusSerializer(found).data if found is not None else None
 
 
+class AsOfSerializer(serializers.Serializer):
+    as_of = serializers.DateField(required=False, validators=[validate_calendar_date])
+
+
+# The `as_of` query parameter of every read "as of a day", as the schema shows it.
+AS_OF = OpenApiParameter("as_of", OpenApiTypes.DATE, description="Default: today.")
+
+
+def as_of_from(request) -> date:
+    """The day a read asks for in `?as_of=` (a 400 naming the field if it is not a calendar
+    date), else today."""
+    query = AsOfSerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return query.validated_data.get("as_of") or timezone.localdate()
+
+
 class TrancheViewSet(RoleTableViewSet):
     """Slices of money from one funder to one project; a donor officer writes its own organisation's."""
 
@@ -255,14 +272,12 @@ class TrancheViewSet(RoleTableViewSet):
 
     @extend_schema(
         responses=TrancheDetailSerializer,
-        parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE, description="Default: today.")],
+        parameters=[AS_OF],
     )
     def retrieve(self, request, *args, **kwargs):
         """One tranche; a loan with its status (outstanding, arrears) as of today or ?as_of=."""
         tranche = self.get_object()
-        query = AsOfSerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        as_of = query.validated_data.get("as_of") or timezone.localdate()
+        as_of = as_of_from(request)
         context = self.get_serializer_context()
         context["loan_status"] = selectors.loan_statuses([tranche], as_of).get(tranche.pk)
         return Response(TrancheDetailSerializer(tranche, context=context).data)
@@ -586,10 +601,6 @@ class CoverageSerializer(serializers.Serializer):
     forecast = MonthSerializer(many=True, help_text="Month by month from as_of, 24 months.")
 
 
-class AsOfSerializer(serializers.Serializer):
-    as_of = serializers.DateField(required=False, validators=[validate_calendar_date])
-
-
 class ProjectCoverageView(RoleTableMixin, generics.RetrieveAPIView):
     """A launched project's obligation window, secured and planned cover, gaps, open flags and
     the 24-month forecast, as the lapse scan sees them on `as_of` (default today)."""
@@ -598,14 +609,10 @@ class ProjectCoverageView(RoleTableMixin, generics.RetrieveAPIView):
     queryset = Project.objects.all()
     serializer_class = CoverageSerializer
 
-    @extend_schema(
-        parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE, description="Default: today.")]
-    )
+    @extend_schema(parameters=[AS_OF])
     def get(self, request, *args, **kwargs):
         project = self.get_object()
-        query = AsOfSerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        as_of = query.validated_data.get("as_of") or timezone.localdate()
+        as_of = as_of_from(request)
         judged = selectors.project_coverage(project, as_of, FORECAST_MONTHS)
         report = {
             "project": project.pk,
@@ -719,14 +726,10 @@ class ProjectPlanView(RoleTableMixin, generics.RetrieveAPIView):
     queryset = Project.objects.select_related("portfolio")
     serializer_class = PlanSerializer
 
-    @extend_schema(
-        parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE, description="Default: today.")]
-    )
+    @extend_schema(parameters=[AS_OF])
     def get(self, request, *args, **kwargs):
         project = self.get_object()
-        query = AsOfSerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        as_of = query.validated_data.get("as_of") or timezone.localdate()
+        as_of = as_of_from(request)
         plan = selectors.project_plan(project, as_of)
         return Response(PlanSerializer(plan).data)
 

@@ -2,16 +2,15 @@
 once or as a job with progress)."""
 
 from django.urls import path, reverse
-from django.utils import timezone
 from django_countries import countries
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from funding import selectors
-from funding.api import AsOfSerializer
+from funding.api import AS_OF, as_of_from
 from funding.models import FlagKind, Instrument
 from portfolio.api import InputSerializer, RoleTableMixin
 from portfolio.fields import validate_calendar_date
@@ -82,14 +81,12 @@ class PortfolioFigures(RoleTableMixin, generics.RetrieveAPIView):
     serializer_class = FiguresSerializer
 
     @extend_schema(
-        parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE, description="Default: today.")],
+        parameters=[AS_OF],
         tags=["portfolios"],
     )
     def get(self, request, *args, **kwargs):
         portfolio = self.get_object()
-        query = AsOfSerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        as_of = query.validated_data.get("as_of") or timezone.localdate()
+        as_of = as_of_from(request)
         money = selectors.portfolio_figures(portfolio, as_of)
         flags = selectors.open_flags_on(as_of).filter(project__portfolio=portfolio)
         report = {
