@@ -23,11 +23,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 
 from dateutil.relativedelta import relativedelta
 
 from . import coverage
-from .coverage import ONE_DAY, Flag, Interval, gaps, merge
+from .coverage import ONE_DAY, Flag, Interval, clip, gaps, merge
 
 HANDOVER_HORIZON_MONTHS = 12
 CENT = Decimal("0.01")
@@ -74,8 +75,12 @@ class LineTranche:
     def period(self) -> Interval:
         return Interval(self.start, self.end)
 
+    @cached_property
+    def _paid(self) -> frozenset[str]:
+        return frozenset(a.category for a in self.allocations)
+
     def pays(self, category: str) -> bool:
-        return not self.allocations or any(a.category == category for a in self.allocations)
+        return not self.allocations or category in self._paid
 
 
 @dataclass
@@ -122,6 +127,10 @@ def due(window: Interval, costs: Iterable[LineCost], category: str) -> list[Inte
 
 def intersect(first: list[Interval], second: list[Interval]) -> list[Interval]:
     """Days in both of two merged, sorted lists of intervals."""
+    if len(second) == 1:
+        # Most lines are due over one period (the window): clipping a merged list to it keeps
+        # it merged, with no pairs to try or merge again.
+        return clip(first, second[0])
     found = []
     for a in first:
         for b in second:

