@@ -97,32 +97,32 @@ def _values(flag):
 
 
 def _update_flags(flags):
-    """Write changed gaps back. Underfunded gaps move every day, so this can be many rows:
-    on PostgreSQL one UPDATE ... FROM (VALUES ...) per batch, which stays linear where
-    bulk_update's CASE expressions grow with the square of the batch."""
+    """Write changed gaps back. Underfunded gaps move every day, so a daily scan of a big
+    portfolio rewrites 100,000s of rows: on PostgreSQL they are copied into a temporary table
+    and written by one UPDATE ... FROM it (bulk_update's CASE expressions grow with the square
+    of the batch, and even a statement of VALUES costs seconds to build and parse)."""
     fields = ["gap_start", "gap_end", "shortfall", "lines", "last_seen_on"]
     if connection.vendor != "postgresql":
         LapseFlag.objects.bulk_update(flags, fields, batch_size=BATCH)
         return
-    table = LapseFlag._meta.db_table
-    for start in range(0, len(flags), BATCH):
-        batch = flags[start : start + BATCH]
-        rows = ", ".join(
-            ["(%s::bigint, %s::date, %s::date, %s::numeric, %s::varchar, %s::date)"] * len(batch)
+    if not flags:
+        return
+    table = connection.ops.quote_name(LapseFlag._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE scan_flag_change (id bigint, gap_start date, gap_end date, "
+            "shortfall numeric, lines varchar, last_seen_on date) ON COMMIT DROP"
         )
-        params = [
-            value
-            for f in batch
-            for value in (f.pk, f.gap_start, f.gap_end, f.shortfall, f.lines, f.last_seen_on)
-        ]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} AS flag SET gap_start = v.gap_start, gap_end = v.gap_end, "  # noqa: S608 - table name is ours
-                f"shortfall = v.shortfall, lines = v.lines, last_seen_on = v.last_seen_on "
-                f"FROM (VALUES {rows}) AS v(id, gap_start, gap_end, shortfall, lines, last_seen_on) "
-                "WHERE flag.id = v.id",
-                params,
-            )
+        with cursor.copy("COPY scan_flag_change FROM STDIN") as copy:
+            for f in flags:
+                copy.write_row((f.pk, f.gap_start, f.gap_end, f.shortfall, f.lines, f.last_seen_on))
+        cursor.execute(
+            f"UPDATE {table} AS flag SET gap_start = v.gap_start, gap_end = v.gap_end, "  # noqa: S608 - table name is ours
+            "shortfall = v.shortfall, lines = v.lines, last_seen_on = v.last_seen_on "
+            "FROM scan_flag_change AS v WHERE flag.id = v.id"
+        )
+        # Dropped now, not only at commit: a caller's transaction may hold more than one scan.
+        cursor.execute("DROP TABLE scan_flag_change")
 
 
 def _create_flags(flags):
