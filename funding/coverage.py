@@ -164,7 +164,11 @@ class MonthCoverage:
     outside_window_days: int
 
 
+@lru_cache(maxsize=8192)
 def obligation_window(launch_date: date, sustainability_months: int) -> Interval:
+    # Cached: a scan, an export and the dashboard each work out every launched project's
+    # window, and month arithmetic costs 15 us a call (1.5 s of a scan of 100,000 projects);
+    # projects share launch dates and lengths.
     if sustainability_months < 1:
         raise ValueError(f"sustainability_months must be at least 1, not {sustainability_months}")
     end = launch_date + relativedelta(months=sustainability_months) - ONE_DAY

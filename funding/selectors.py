@@ -247,6 +247,13 @@ class Plan:
         return _allocation_tuple(tuple(self.allocations.get(tranche_id, ())))
 
 
+@lru_cache(maxsize=4096)
+def _line_days(category, starts_on, ends_on) -> lines.LineCost:
+    # Most plans' lines run the whole window, so 500,000 rows hold a few dozen distinct days:
+    # shared, not built once a row.
+    return lines.LineCost(category, start=starts_on, end=ends_on)
+
+
 @lru_cache(maxsize=256)
 def _allocation_tuple(categories: tuple) -> tuple:
     # The same few sets of lines recur across a portfolio's tranches: built once, not once a
@@ -265,7 +272,7 @@ def _plans(project_ids, projects) -> dict[int, Plan]:
         chunk_size=BATCH
     ):
         plan = plans[project_id]
-        plan.costs.append(lines.LineCost(category, start=starts_on, end=ends_on))
+        plan.costs.append(_line_days(category, starts_on, ends_on))
         plan.amounts.append((cost, currency))
         # The line's handover is its last row's: the one that reaches the window's end.
         key = (project_id, category)
