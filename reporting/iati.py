@@ -34,7 +34,7 @@ from evaluations.progress import DECREASE, current_value
 from funding import coverage, loans, schedules
 from funding.models import Instrument, LoanTerms, Purpose, Tranche, TrancheStatus
 from portfolio.models import Organisation, Role
-from projects.models import Project, Status, TargetGroup
+from projects.models import CostLine, Project, Status, TargetGroup
 
 from . import iati_plans
 
@@ -245,10 +245,17 @@ def _projects(portfolio):
         .order_by("history_date")
         .values("history_date")[:1]
     )
+    # The plan's last change, deletions included (its lines' history): the plan is the
+    # launched service's budgets.
+    plan_changed = (
+        CostLine.history.model.objects.filter(project_id=OuterRef("pk"))
+        .order_by("-history_date")
+        .values("history_date")[:1]
+    )
     return (
         Project.objects.filter(portfolio=portfolio)
         .select_related("implementing_partner")
-        .annotate(status_since=Subquery(reached_status))
+        .annotate(status_since=Subquery(reached_status), plan_changed_at=Subquery(plan_changed))
         .prefetch_related(
             Prefetch(
                 "tranches",
@@ -440,6 +447,8 @@ class Activity:
             stamps.extend(target.updated_at for target in indicator.targets.all())
             stamps.extend(m.verified_at for m in indicator.verified_measurements)
         stamps.extend(e.updated_at for e in self.project.public_evaluations)
+        if self.project.plan_changed_at is not None:
+            stamps.append(self.project.plan_changed_at)
         return max(stamps).replace(microsecond=0)
 
     def organisation(self, parent, tag, organisation, role=None):

@@ -473,6 +473,29 @@ def test_a_launched_services_plan_is_the_budget_of_its_years_else_the_tranches_a
     assert budgets_of(only_activity(export(project.portfolio))) == tranches_only
 
 
+def test_changing_or_deleting_a_plan_line_moves_the_activitys_last_update(export, reporter):
+    def last_updated():
+        return only_activity(export(project.portfolio)).get("last-updated-datetime")
+
+    with time_machine.travel("2026-01-10 09:00:00+00:00", tick=False):
+        project = ProjectFactory(launched=True, sustainability_months=24)
+        TrancheFactory(project=project, funder=reporter, maintenance=True)
+        line = CostLine.objects.create(
+            project=project, category="hosting", annual_cost=Decimal("48000"), currency="USD"
+        )
+    assert last_updated() == "2026-01-10T09:00:00+00:00"
+
+    # The plan is the service's budgets: a new cost is news for the file's readers.
+    with time_machine.travel("2026-02-03 14:30:00+00:00", tick=False):
+        line.annual_cost = Decimal("52000")
+        line.save()
+    assert last_updated() == "2026-02-03T14:30:00+00:00"
+
+    with time_machine.travel("2026-02-20 08:15:00+00:00", tick=False):
+        line.delete()
+    assert last_updated() == "2026-02-20T08:15:00+00:00"
+
+
 @time_machine.travel(TODAY, tick=False)
 def test_what_is_dated_after_today_has_not_happened_yet(export, reporter):
     tranche = TrancheFactory(funder=reporter, committed_on=date(2026, 5, 1))
