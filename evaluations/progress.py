@@ -47,6 +47,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
 
+from django.utils.translation import gettext_noop
+
 INCREASE = "increase"
 DECREASE = "decrease"
 
@@ -57,6 +59,13 @@ ACHIEVED = "achieved"
 ON_TRACK = "on_track"
 OFF_TRACK = "off_track"
 NO_DATA = "no_data"
+# Each status in words, for people (pages, workbook), translated where it is shown.
+STATUS_WORDS = {
+    ACHIEVED: gettext_noop("achieved"),
+    ON_TRACK: gettext_noop("on track"),
+    OFF_TRACK: gettext_noop("off track"),
+    NO_DATA: gettext_noop("no data yet"),
+}
 
 ALL_OR_NOTHING = "all_or_nothing"
 PRO_RATA = "pro_rata"

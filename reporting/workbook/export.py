@@ -12,6 +12,7 @@ from itertools import islice
 
 from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.translation import gettext
 from django_countries import countries
 
 from evaluations import progress as results
@@ -87,15 +88,7 @@ class Words(dict):
 
 STATUS_LABEL = _label(ProjectStatus.choices)
 LEVEL_LABEL = _label(Level.choices)
-MEASURE_LABEL = _label([(value, str(label)) for value, label in Measure.choices])
-RESULT_STATUS_LABEL = _label(
-    [
-        (results.ACHIEVED, "Achieved"),
-        (results.ON_TRACK, "On track"),
-        (results.OFF_TRACK, "Off track"),
-        (results.NO_DATA, "No data"),
-    ]
-)
+MEASURE_LABEL = _label(Measure.choices)
 
 
 def month_state(month: coverage.MonthCoverage) -> str:
@@ -152,6 +145,10 @@ class PortfolioWorkbook:
         self.country_name = Words(countries.name)
         self.status_label = Words(STATUS_LABEL)
         self.level_label = Words(LEVEL_LABEL)
+        self.measure_label = Words(MEASURE_LABEL)
+        self.result_status_label = Words(
+            lambda status: gettext(results.STATUS_WORDS.get(status, status)).capitalize()
+        )
         self.flag_label = Words(lambda kind: FlagKind(kind).label)
         self.category_label = Words(lambda category: category_label(category, self.category_names))
         self.book = book = Book(
@@ -436,7 +433,7 @@ class PortfolioWorkbook:
                 "code": standard.code,
                 "title": standard.title,
                 "unit": standard.unit,
-                "measure": MEASURE_LABEL(standard.measure),
+                "measure": self.measure_label[standard.measure],
                 "sdg": standard.sdg_indicator,
             }
             for _category, label, total, cells in found.rows():
@@ -468,7 +465,7 @@ class PortfolioWorkbook:
                 if each.achievement is not None
                 else None
             ),
-            "status": RESULT_STATUS_LABEL(each.status),
+            "status": self.result_status_label[each.status],
         }
 
     def write_loan(self, tranche, terms):

@@ -142,3 +142,14 @@ def test_the_site_has_a_favicon(client):
     assert response.status_code == 301
     assert response["Location"].endswith("portfolio/favicon.svg")
     assert 'rel="icon"' in client.get("/accounts/login/").content.decode()
+
+
+def test_a_targets_status_is_said_in_the_readers_language():
+    from evaluations.templatetags.results import status_words
+
+    with translation.override("fr"):
+        assert status_words("on_track") == "en bonne voie"
+        assert status_words("off_track") == "en retard"
+    with translation.override("es"):
+        assert status_words("achieved") != "achieved"
+    assert status_words("something else") == "no data yet"
