@@ -4,7 +4,8 @@ the pages and the API, and either all rows are saved (as reported, awaiting revi
 The sheet "Measurements" has a header row naming its columns (any order): Project, Indicator,
 Period start, Period end, Group, Value, Numerator, Denominator, Source, Comment. A group is
 written as the API writes it: blank for the total, ``sex:female``, ``location:rural+sex:female``
-with the portfolio's own dimensions and values. Every refusal is listed by sheet, row and column.
+with the portfolio's own dimensions and values. A formula is refused, as in every import
+(`Cell.typed_value`). Every refusal is listed by sheet, row and column.
 `measurement_template` writes the workbook to fill in.
 """
 
@@ -19,7 +20,7 @@ from openpyxl.utils import get_column_letter
 from funding.tranche_import import CellError, ImportResult
 from portfolio import access
 from portfolio.xlsx import DATE, Book, Column, Sheet, key
-from portfolio.xlsx_upload import Refused, distrusted_sheet
+from portfolio.xlsx_upload import BLANK, Refused, distrusted_sheet
 
 from . import services
 from .models import Indicator, Measurement
@@ -135,13 +136,17 @@ def _read(fileobj, result):
                 )
         rows = []
         for number, cells in lines:
-            values = {}
-            for name, column in columns.items():
-                cell = cells.get(column)
-                value = None if cell is None else cell.value
-                values[name] = value.strip() if isinstance(value, str) else value
-            if any(value not in (None, "") for value in values.values()):
-                rows.append(Row(number, values))
+            read = {name: cells.get(column, BLANK) for name, column in columns.items()}
+            if all(cell.is_blank for cell in read.values()):
+                continue
+            row = Row(number, {})
+            for name, cell in read.items():
+                try:
+                    row.values[name] = cell.typed_value()
+                except ValidationError as error:
+                    row.values[name] = None
+                    row.errors[name] = error.messages
+            rows.append(row)
     return columns, rows
 
 
@@ -157,7 +162,8 @@ def _report(row, indicators, user):
     key = (str(values.get("project") or ""), str(values.get("indicator") or ""))
     indicator = indicators.get(key)
     if indicator is None:
-        row.errors["indicator"] = [f"Project {key[0]} has no indicator {key[1]}."]
+        if not {"project", "indicator"} & row.errors.keys():  # a formula there is refused
+            row.errors["indicator"] = [f"Project {key[0]} has no indicator {key[1]}."]
         return
     fields = {}
     for name in DATES:

@@ -29,7 +29,7 @@ from portfolio import access, errors
 from portfolio.codelists import currencies
 from portfolio.models import Organisation, Portfolio
 from portfolio.xlsx import DATE, MONEY_FORMAT, RATE, REPORTING, Book, Column, Sheet, key
-from portfolio.xlsx_upload import Refused, distrusted_sheet
+from portfolio.xlsx_upload import BLANK, Refused, distrusted_sheet
 from projects.models import Project
 
 from . import services
@@ -350,12 +350,8 @@ def parse_row(number, cells, letters) -> Row:
     """Run each field of TrancheRow over its cell; a formula is refused without parsing."""
     row = Row(number, letters)
     for name, form_field in FIELDS.items():
-        value, is_formula = cells[name]
-        if is_formula:
-            row.refuse(name, _("Formulas are not accepted; type the value."))
-            continue
         try:
-            row.values[name] = form_field.clean(value)
+            row.values[name] = form_field.clean(cells[name].typed_value())
         except ValidationError as error:
             for message in error.messages:
                 row.refuse(name, message)
@@ -382,16 +378,10 @@ def read_rows(fileobj, result) -> list[Row]:
 
 
 def _row(number, cells, columns, letters):
-    values = {}
-    for name, column in columns.items():
-        cell = cells.get(column)
-        value = None if cell is None else cell.value
-        if isinstance(value, str):
-            value = value.strip() or None
-        values[name] = (value, cell is not None and cell.is_formula)
-    if all(value is None and not formula for value, formula in values.values()):
+    read = {name: cells.get(column, BLANK) for name, column in columns.items()}
+    if all(cell.is_blank for cell in read.values()):
         return None  # blank for the import: cells only elsewhere, or the export's totals row
-    return parse_row(number, values, letters)
+    return parse_row(number, read, letters)
 
 
 def _columns(header, result) -> dict:

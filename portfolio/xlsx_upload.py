@@ -8,11 +8,12 @@ An .xlsx file is a zip of XML parts. Before any part is parsed:
   the workbook, its relationships, styles, shared strings and sheets alike).
 
 The sheet is then streamed with expat, cell by cell, into plain values (shared strings,
-numbers, dates by their style, and whether the cell holds a formula). Its real extent is
-what its cells hold, whatever its `<dimension>` claims: the first cell holding data below
-the row limit or right of the column limit refuses the file there and then, so a value in
-row 1,048,576 or in column XFD is refused without reading on. Rows come out as they are
-read; blank rows are skipped but count, since a row's number is its place in the sheet.
+numbers, dates by their style, and whether the cell holds a formula, which every import
+refuses: `Cell.typed_value`). Its real extent is what its cells hold, whatever its
+`<dimension>` claims: the first cell holding data below the row limit or right of the column
+limit refuses the file there and then, so a value in row 1,048,576 or in column XFD is
+refused without reading on. Rows come out as they are read; blank rows are skipped but
+count, since a row's number is its place in the sheet.
 """
 
 import zipfile
@@ -22,6 +23,7 @@ from typing import NamedTuple
 from xml.parsers import expat
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
 from openpyxl.utils import get_column_letter
@@ -289,6 +291,24 @@ def _epoch(archive):
 class Cell(NamedTuple):
     value: object
     is_formula: bool = False
+
+    def typed_value(self):
+        """What was typed in the cell, text stripped and blank text None. Every import refuses
+        a formula: it takes values, not recipes, and the value a workbook keeps beside a
+        formula is whatever the program that last saved it worked out, or nothing."""
+        if self.is_formula:
+            raise ValidationError(_("Formulas are not accepted; type the value."), code="formula")
+        if isinstance(self.value, str):
+            return self.value.strip() or None
+        return self.value
+
+    @property
+    def is_blank(self):
+        """Nothing typed and no formula: the import skips a row of blank cells."""
+        return not self.is_formula and self.typed_value() is None
+
+
+BLANK = Cell(None)
 
 
 class _SheetReader:

@@ -1,5 +1,6 @@
 """Shared fixtures: the cast of users, one per role; the demo portfolio, seeded once and copied
-into each module that asks; and the rule that a test needing a missing service fails under CI."""
+into each module that asks (and into each browser test); and the rule that a test needing a
+missing service fails under CI."""
 
 import socket
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core import serializers
 from django.core.management import call_command
+from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.test.utils import override_settings
 from django.utils import timezone
@@ -119,7 +121,7 @@ def seeded_demo(django_db_setup, django_db_blocker):
     The rows are there for every later test of the module, asked for or not, so a module using
     them holds no test that needs a database without the demo. A test with `transaction=True`
     must not ask for it: its commits would not be real and its flush would empty the database
-    (tests/e2e seeds a committed demo of its own)."""
+    (tests/e2e commits a copy of its own for each test, through `load_demo`)."""
     from funding.signals import rescans_paused
 
     with django_db_blocker.unblock():
@@ -128,13 +130,7 @@ def seeded_demo(django_db_setup, django_db_blocker):
         try:
             # As each test's own autouse fixtures would have it: fast hashes, no rescan per save.
             with override_settings(PASSWORD_HASHERS=FAST_PASSWORD_HASHERS), rescans_paused():
-                today = timezone.localdate()
-                if today in DEMO_ROWS:
-                    for row in serializers.deserialize("python", DEMO_ROWS[today]):
-                        row.save()
-                else:
-                    call_command("seed_demo", force=True, stdout=StringIO())
-                    DEMO_ROWS[today] = every_row()
+                load_demo()
         except BaseException:
             transaction.set_rollback(True)
             outer.__exit__(None, None, None)
@@ -145,15 +141,45 @@ def seeded_demo(django_db_setup, django_db_blocker):
         outer.__exit__(None, None, None)
 
 
+def load_demo():
+    """Save the demo in the current transaction: manage.py seed_demo the first time of the
+    day in this pytest process, a copy of the rows it left after that (`seeded_demo`; the
+    browser tests commit it for their live server)."""
+    today = timezone.localdate()
+    if today in DEMO_ROWS:
+        for row in serializers.deserialize("python", DEMO_ROWS[today]):
+            row.save()
+        sequences_past_the_copy()
+    else:
+        call_command("seed_demo", force=True, stdout=StringIO())
+        DEMO_ROWS[today] = every_row()
+
+
+def sequences_past_the_copy():
+    """Move each table's id sequence past the copy's ids, as loaddata does: a test that
+    migrated tables back and forth since the seed restarted their sequences, and the next
+    row saved would take an id of the copy."""
+    with connection.cursor() as cursor:
+        for statement in connection.ops.sequence_reset_sql(no_style(), demo_models()):
+            cursor.execute(statement)
+
+
+def demo_models():
+    return [
+        model
+        for model in apps.get_models()
+        if not model._meta.proxy and model._meta.label_lower not in NOT_DEMO_ROWS
+    ]
+
+
 def every_row():
     """Every row of the database but NOT_DEMO_ROWS, as Python values (no rounding of times).
     The order they are saved back in does not matter: foreign keys are checked at the end of
-    the transaction. Ids are kept; the sequences have moved past them, so rows created later
-    never collide with the copy."""
+    the transaction. Ids are kept, and `load_demo` moves the sequences past them, so rows
+    created later never collide with the copy."""
     rows = []
-    for model in apps.get_models():
-        if not model._meta.proxy and model._meta.label_lower not in NOT_DEMO_ROWS:
-            rows += serializers.serialize("python", model._base_manager.order_by("pk"))
+    for model in demo_models():
+        rows += serializers.serialize("python", model._base_manager.order_by("pk"))
     return rows
 
 

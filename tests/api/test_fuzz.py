@@ -7,14 +7,12 @@ examples an operation (fewer for the ones that write a workbook or an IATI file)
 shrinking of a failure, so the whole file takes about a minute on a quiet 2-core machine.
 """
 
-import io
 import itertools
 import time
 
 import pytest
 import schemathesis
 from django.apps import apps
-from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
@@ -151,9 +149,8 @@ def fuzz(operation, mode, headers):
 
 @pytest.mark.slow
 @pytest.mark.django_db
-def test_fuzzed_requests_never_fail_and_match_the_schema(connection_kept_open, media_in_tmp):
+def test_fuzzed_requests_never_fail_and_match_the_schema(connection_kept_open, media_in_tmp, demo):
     started, cpu_started = time.monotonic(), time.process_time()
-    call_command("seed_demo", "--force", stdout=io.StringIO())
     token = Token.objects.create(user=MembershipFactory(role=Role.PORTFOLIO_MANAGER).user)
     headers = {"Authorization": f"Token {token.key}"}
     schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())

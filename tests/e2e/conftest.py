@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
+from django.db import transaction
+
+from tests.conftest import load_demo
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
@@ -64,10 +66,14 @@ def plain_http():
 
 @pytest.fixture
 def demo(transactional_db, settings):
-    """The demo portfolio, dated relative to today, with one user per role."""
+    """The demo portfolio, dated relative to today, with one user per role: committed, so the
+    live server's thread reads it, and emptied after each test with the rest of the database
+    (`transactional_db`), so no test sees what another did in the browser. Seeded once in
+    this process, then copied (tests/conftest.py: `load_demo`): a second instead of ten."""
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
-    call_command("seed_demo", force=True, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    with transaction.atomic():
+        load_demo()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from datetime import date
 from io import BytesIO
 
 import pytest
+import xlsxwriter
 from lxml import etree
 from openpyxl import Workbook
 from rest_framework.test import APIClient
@@ -119,6 +120,37 @@ def test_a_bad_row_saves_nothing_and_is_named_by_row_and_column(people, device):
     errors = [(e["row"], e["column"], e["header"]) for e in response.json()["errors"]]
     assert errors == [(3, "F", "Value"), (4, "E", "Group"), (5, "B", "Indicator")]
     assert "(120) is above Total (100)" in response.json()["errors"][0]["reason"]
+    assert not Measurement.objects.exists()
+
+
+def test_a_formula_is_refused_by_its_cell_though_the_file_keeps_its_value(people, device):
+    # As Excel saves it: the formula and the value it last worked out (200), which the import
+    # used to take without a word.
+    code = device.project.code
+    out = BytesIO()
+    book = xlsxwriter.Workbook(out)
+    sheet = book.add_worksheet("Measurements")
+    sheet.write_row(0, 0, HEADER)
+    sheet.write_row(1, 0, [code, "OUT-7", "2025-01-01", "2025-03-31", None, 100, "Registry"])
+    sheet.write_row(2, 0, [code, "OUT-7", "2025-04-01", "2025-06-30"])
+    sheet.write_formula(2, 5, "=F2*2", None, 200)
+    sheet.write(2, 6, "Registry")
+    book.close()
+    out.seek(0)
+    out.name = "measurements.xlsx"
+
+    response = upload(people, out)
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {
+            "sheet": "Measurements",
+            "row": 3,
+            "column": "F",
+            "header": "Value",
+            "reason": "Formulas are not accepted; type the value.",
+        }
+    ]
     assert not Measurement.objects.exists()
 
 

@@ -171,6 +171,28 @@ def test_a_bad_workbook_answers_400_names_each_bad_cell_and_saves_nothing(
     assert not Measurement.objects.exists()
 
 
+def test_formulas_are_refused_cell_by_cell_and_nothing_is_saved(client, people, indicators):
+    client.force_login(people["evaluator"])
+    code = indicators["count"].project.code
+    workbook = filled(
+        template(client),
+        (code, "OUT-7", "2025-01-01", "2025-03-31", None, 100, None, None, "Registry"),
+        (code, "OUT-7", "2025-04-01", "2025-06-30", None, "=F2*2", None, None, "Registry"),
+        (code, "=B2", "2025-07-01", "2025-09-30", None, 5, None, None, "Registry"),
+    )
+
+    response = client.post(reverse("measurement-upload"), {"workbook": workbook})
+
+    assert response.status_code == 400
+    errors = [(e.row, e.column, e.header, e.reason) for e in response.context["result"].errors]
+    assert errors == [
+        (3, "F", "Value", "Formulas are not accepted; type the value."),
+        (4, "B", "Indicator", "Formulas are not accepted; type the value."),
+    ]
+    assert "<td>F (Value)</td>" in response.content.decode()
+    assert not Measurement.objects.exists()
+
+
 def test_a_file_that_is_not_a_workbook_is_refused_with_its_reason(client, people, indicators):
     client.force_login(people["evaluator"])
     upload = BytesIO(b"project,indicator\n")

@@ -7,6 +7,7 @@ from io import BytesIO
 
 import pytest
 import xlsxwriter
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from portfolio.xlsx_upload import Refused, check_upload, distrusted_sheet
@@ -66,6 +67,25 @@ def test_the_untouched_workbook_is_read():
     with distrusted_sheet(SimpleUploadedFile("t.xlsx", workbook()), "Tranches", 10, 10) as rows:
         cells = dict(rows)
     assert cells[2][3].value == "Signed in Nairobi"
+
+
+def test_a_formula_is_read_as_one_and_refused_whatever_value_the_file_keeps():
+    out = BytesIO()
+    book = xlsxwriter.Workbook(out)
+    sheet = book.add_worksheet("Tranches")
+    sheet.write_row(0, 0, ["Amount", "Notes"])
+    sheet.write_formula(1, 0, "=100*2", None, 200)
+    sheet.write(1, 1, "  Signed  ")
+    book.close()
+
+    with distrusted_sheet(SimpleUploadedFile("t.xlsx", out.getvalue()), "Tranches", 10, 10) as rows:
+        formula, text = dict(rows)[2].values()
+
+    assert formula == (200, True)
+    with pytest.raises(ValidationError) as refused:
+        formula.typed_value()
+    assert refused.value.messages == ["Formulas are not accepted; type the value."]
+    assert text.typed_value() == "Signed"
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
