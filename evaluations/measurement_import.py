@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 from openpyxl.utils import get_column_letter
 
 from funding.tranche_import import CellError, ImportResult
@@ -84,7 +85,13 @@ def import_measurements(fileobj, user) -> ImportResult:
         return result
     if len(rows) > MAX_ROWS:
         result.errors.append(
-            CellError("", None, "", f"At most {MAX_ROWS:,} measurements can be imported at once.")
+            CellError(
+                "",
+                None,
+                "",
+                _("At most %(count)s measurements can be imported at once.")
+                % {"count": f"{MAX_ROWS:,}"},
+            )
         )
         return result
     letters = {name: get_column_letter(column) for name, column in columns.items()}
@@ -125,14 +132,20 @@ def _read(fileobj, result):
                         SHEET,
                         number,
                         get_column_letter(column),
-                        f"{title!r} is not a column of the measurement sheet.",
+                        _("%(title)r is not a column of the measurement sheet.") % {"title": title},
                         title,
                     )
                 )
         for title in REQUIRED:
             if HEADERS[title] not in columns:
                 result.errors.append(
-                    CellError(SHEET, 1, "", f"The column {title!r} is missing.", title)
+                    CellError(
+                        SHEET,
+                        1,
+                        "",
+                        _("The column %(title)r is missing.") % {"title": title},
+                        title,
+                    )
                 )
         rows = []
         for number, cells in lines:
@@ -163,7 +176,10 @@ def _report(row, indicators, user):
     indicator = indicators.get(key)
     if indicator is None:
         if not {"project", "indicator"} & row.errors.keys():  # a formula there is refused
-            row.errors["indicator"] = [f"Project {key[0]} has no indicator {key[1]}."]
+            row.errors["indicator"] = [
+                _("Project %(project)s has no indicator %(indicator)s.")
+                % {"project": key[0], "indicator": key[1]}
+            ]
         return
     fields = {}
     for name in DATES:
