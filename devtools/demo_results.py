@@ -580,7 +580,7 @@ FRAMEWORKS = [
     # public service can honestly be measured by.
     {
         "name": "service uptake",
-        "projects": ["GH-PROC-01", "PH-TEL-01", "RW-BIZ-01"],
+        "projects": ["GH-PROC-01", "PH-TEL-01", "RW-BIZ-01", "NP-DL-01"],
         "indicators": [
             {
                 "code": "USE-OC-1",
