@@ -638,11 +638,12 @@ FRAMEWORKS = [
     },
 ]
 
-# Each evaluation names the project it evaluates; recommendations are (text, owner, due at,
-# follow-up).
-# The framework of each project code; a code in two frameworks is a mistake.
+# The framework of each project code (tests/devtools/test_demo_results_fit.py checks that no
+# code is in two and that every demo project is in one).
 FRAMEWORK_OF = {code: framework for framework in FRAMEWORKS for code in framework["projects"]}
 
+# Each evaluation names the project it evaluates; recommendations are (text, owner, due at,
+# follow-up).
 EVALUATIONS = [
     {
         "project": "KE-ID-01",
