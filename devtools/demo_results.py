@@ -34,12 +34,14 @@ VERIFIED = MeasurementStatus.VERIFIED
 REJECTED = MeasurementStatus.REJECTED
 REPORTED = MeasurementStatus.SUBMITTED
 
-# Each project's results are dated in whole months from the first day of its launch month
-# (actual, or planned before go-live), so they keep their place around the launch dates that
-# seed_demo writes relative to today. A period (3, 6) covers months four to six of the service
-# (the launch month is month one); a baseline, target, evaluation or recommendation at 12
-# falls on the last day of month twelve; negative numbers are before the launch month.
-# A measurement whose period has not ended yet is left out: it cannot be reported.
+# Each project's results are dated in whole months from the first whole month of its service
+# (from its launch, actual or planned before go-live), so they keep their place around the
+# launch dates seed_demo writes relative to today. A period (3, 6) covers months four to six
+# of the service; a baseline, target, evaluation or recommendation at 12 falls on the last day
+# of month twelve; at 0, on the day before month one; negative numbers are before it.
+# A measurement whose period has not ended yet is left out: it cannot be reported. A project
+# launched n months ago has at least n - 1 whole months behind it, one due to launch in n
+# months at least n + 1 months before it, whatever day of the month today is.
 
 # The results frameworks, each with the codes of the projects it measures; a project no
 # framework names gets no results. Measurements are (period, category, value or
@@ -272,19 +274,19 @@ FRAMEWORKS = [
                 "direction": Direction.INCREASE,
                 "aggregation": Aggregation.CUMULATIVE,
                 "baseline_value": Decimal("0"),
-                "baseline_at": -10,
+                "baseline_at": -11,
                 "disaggregations": ["sex"],
                 "targets": [(12, "", Decimal("40000")), (12, "sex:female", Decimal("22000"))],
                 "measurements": [
-                    ((-10, -7), "", "1200", "Pilot onboarding records, two markets", VERIFIED),
+                    ((-11, -8), "", "1200", "Pilot onboarding records, two markets", VERIFIED),
                     (
-                        (-10, -7),
+                        (-11, -8),
                         "sex:female",
                         "700",
                         "Pilot onboarding records, two markets",
                         VERIFIED,
                     ),
-                    ((-7, -4), "", "2100", "Pilot onboarding records, six markets", REPORTED),
+                    ((-8, -5), "", "2100", "Pilot onboarding records, six markets", REPORTED),
                 ],
             },
             {
@@ -297,11 +299,11 @@ FRAMEWORKS = [
                 "direction": Direction.INCREASE,
                 "aggregation": Aggregation.NON_CUMULATIVE,
                 "baseline_value": Decimal("0"),
-                "baseline_at": -10,
+                "baseline_at": -11,
                 "disaggregations": [],
                 "targets": [(12, "", Decimal("25"))],
                 "measurements": [
-                    ((-7, -4), "", (380, 4200), "Ledger sample of 60 pilot traders", VERIFIED),
+                    ((-8, -5), "", (380, 4200), "Ledger sample of 60 pilot traders", VERIFIED),
                 ],
             },
         ],
@@ -436,8 +438,7 @@ FRAMEWORKS = [
                         "Land registry digitisation log, before launch",
                         VERIFIED,
                     ),
-                    ((0, 3), "", "18500", "Land registry digitisation log", VERIFIED),
-                    ((3, 6), "", "21000", "Land registry digitisation log", REPORTED),
+                    ((0, 3), "", "18500", "Land registry digitisation log", REPORTED),
                 ],
             },
             {
@@ -453,7 +454,7 @@ FRAMEWORKS = [
                 "disaggregations": [],
                 "targets": [(12, "", Decimal("40"))],
                 "measurements": [
-                    ((3, 6), "", (870, 3400), "Land registry transfer statistics", VERIFIED),
+                    ((0, 3), "", (870, 3400), "Land registry transfer statistics", VERIFIED),
                 ],
             },
             {
@@ -469,7 +470,7 @@ FRAMEWORKS = [
                 "disaggregations": [],
                 "targets": [(18, "", Decimal("15"))],
                 "measurements": [
-                    ((3, 6), "", "41", "Land registry transfer statistics", VERIFIED),
+                    ((0, 3), "", "41", "Land registry transfer statistics", VERIFIED),
                 ],
             },
         ],
@@ -494,13 +495,12 @@ FRAMEWORKS = [
                 "disaggregations": ["sex"],
                 "targets": [(12, "", Decimal("24000")), (12, "sex:female", Decimal("12000"))],
                 "measurements": [
-                    ((0, 1), "", "1800", "Migration authority case system, month 1", VERIFIED),
-                    ((1, 2), "", "2600", "Migration authority case system, month 2", VERIFIED),
-                    ((2, 3), "", "3100", "Migration authority case system, month 3", VERIFIED),
+                    ((0, 1), "", "2900", "Migration authority case system, month 1", VERIFIED),
+                    ((1, 2), "", "3600", "Migration authority case system, month 2", VERIFIED),
                     (
                         (1, 2),
                         "sex:female",
-                        "1350",
+                        "1750",
                         "Migration authority case system, month 2",
                         VERIFIED,
                     ),
@@ -520,7 +520,7 @@ FRAMEWORKS = [
                 "disaggregations": [],
                 "targets": [(12, "", Decimal("80"))],
                 "measurements": [
-                    ((0, 3), "", (4900, 8200), "Migration authority case system", REPORTED),
+                    ((0, 2), "", (3900, 6500), "Migration authority case system", REPORTED),
                 ],
             },
         ],
@@ -541,14 +541,14 @@ FRAMEWORKS = [
                 "direction": Direction.INCREASE,
                 "aggregation": Aggregation.CUMULATIVE,
                 "baseline_value": Decimal("0"),
-                "baseline_at": -12,
+                "baseline_at": -13,
                 "disaggregations": ["sex"],
                 "targets": [(6, "", Decimal("120000")), (6, "sex:female", Decimal("55000"))],
                 "measurements": [
-                    ((-12, -9), "", "14000", "E-voucher registry, pilot counties", VERIFIED),
-                    ((-9, -6), "", "22000", "E-voucher registry, pilot counties", VERIFIED),
+                    ((-13, -10), "", "14000", "E-voucher registry, pilot counties", VERIFIED),
+                    ((-10, -7), "", "22000", "E-voucher registry, pilot counties", VERIFIED),
                     (
-                        (-9, -6),
+                        (-10, -7),
                         "sex:female",
                         "9800",
                         "E-voucher registry, pilot counties",
@@ -566,11 +566,11 @@ FRAMEWORKS = [
                 "direction": Direction.INCREASE,
                 "aggregation": Aggregation.CUMULATIVE,
                 "baseline_value": Decimal("0"),
-                "baseline_at": -12,
+                "baseline_at": -13,
                 "disaggregations": [],
                 "targets": [(6, "", Decimal("900"))],
                 "measurements": [
-                    ((-9, -6), "", "240", "Agro-dealer training records", REPORTED),
+                    ((-10, -7), "", "240", "Agro-dealer training records", REPORTED),
                 ],
             },
         ],
@@ -812,10 +812,11 @@ def seed_results(projects, tranches, users, evaluator_org):
 
 
 def first_month(project):
-    """The first day of the project's launch month (actual, or planned before go-live): the
-    start of month one, from which its results are dated."""
+    """The first day of the project's first whole month of service from its launch (actual,
+    or planned before go-live): the start of month one, from which its results are dated."""
     launch = project.launch_date or project.planned_launch_date or timezone.localdate()
-    return launch.replace(day=1)
+    month = launch.replace(day=1)
+    return month if launch.day == 1 else month + relativedelta(months=1)
 
 
 def month_end(month_one, months):

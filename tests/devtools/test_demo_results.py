@@ -101,10 +101,13 @@ def test_results_are_dated_from_the_project_launch_and_none_not_yet_ended(world)
     births = world["projects"]["SN-CRVS-01"]
     seed_results(**world)
 
-    # Launched eight months ago: its first quarter's births are reported, and none of a
-    # period still running.
+    # Launched eight months ago: births are reported from its first whole month of service,
+    # and none of a period still running.
     first = Measurement.objects.filter(indicator__project=births, indicator__code="CR-OC-1")
-    assert min(first.values_list("period_start", flat=True)) == births.launch_date.replace(day=1)
+    month_one = births.launch_date.replace(day=1) + relativedelta(months=1)
+    if births.launch_date.day == 1:
+        month_one = births.launch_date
+    assert min(first.values_list("period_start", flat=True)) == month_one
     assert max(Measurement.objects.values_list("period_end", flat=True)) < timezone.localdate()
     for measurement in Measurement.objects.select_related("indicator"):
         assert measurement.period_start > measurement.indicator.baseline_date, measurement

@@ -1,12 +1,16 @@
 """The seeded demo's results belong to their projects: each project carries the framework
 written for its subject, its evaluations describe it, and its payout pays on its own results."""
 
+from datetime import date
+from types import SimpleNamespace
+
 import pytest
 from django.utils import timezone
 
-from devtools.demo_results import EVALUATIONS, FRAMEWORKS
-from devtools.management.commands.seed_demo import PROJECTS
+from devtools.demo_results import ACTIVE, EVALUATIONS, FRAMEWORKS, first_month, month_end
+from devtools.management.commands.seed_demo import PROJECTS, when
 from evaluations.models import Evaluation, Indicator, Measurement, PayoutTerms
+from projects.models import Project
 
 pytestmark = pytest.mark.django_db
 
@@ -58,3 +62,37 @@ def test_no_result_precedes_its_baseline_or_a_period_still_running(demo):
     for measurement in Measurement.objects.select_related("indicator"):
         assert measurement.indicator.baseline_date < measurement.period_start, measurement
         assert measurement.period_end < today, measurement
+
+
+@pytest.mark.parametrize(
+    "today",
+    [date(2027, 1, 1), date(2027, 1, 31), date(2027, 3, 1), date(2027, 3, 31), date(2028, 2, 29)],
+)
+def test_the_written_results_have_ended_whichever_day_the_demo_is_seeded_on(today):
+    launch_of = {code: when(launch, {"today": today}) for code, *_, launch, _, _, _ in PROJECTS}
+    status_of = {row[0]: row[4] for row in PROJECTS}
+    for framework in FRAMEWORKS:
+        for code in framework["projects"]:
+            if status_of[code] not in ACTIVE:
+                continue
+            ends = [row[0][1] for spec in framework["indicators"] for row in spec["measurements"]]
+            ends += [spec["completed_at"] for spec in EVALUATIONS if spec["project"] == code]
+            month_one = first_month(SimpleNamespace(launch_date=launch_of[code]))
+            assert month_end(month_one, max(ends)) < today, code
+
+
+def test_every_written_result_of_an_active_project_has_ended_and_is_seeded(demo):
+    """The written periods fit the launch dates seed_demo gives: none is left out as still
+    running, whichever day of the month the demo is seeded on."""
+    active = set(
+        Project.objects.filter(portfolio=demo, status__in=ACTIVE).values_list("code", flat=True)
+    )
+    written = sum(
+        len(spec["measurements"])
+        for framework in FRAMEWORKS
+        for code in framework["projects"]
+        if code in active
+        for spec in framework["indicators"]
+    )
+
+    assert Measurement.objects.filter(indicator__project__portfolio=demo).count() == written
