@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from django.utils.translation import gettext_noop
+
 from .disaggregation import TOTAL
 from .progress import CUMULATIVE, IndicatorSpec, Observation, current_value
 
@@ -48,10 +50,11 @@ class Rule:
         return self.measure != QUALITATIVE and self.across_projects == ADD
 
     def why_not_added(self) -> str:
+        """In English, marked for the catalogues: the page says it in the reader's language."""
         if self.measure == QUALITATIVE:
-            return "Scores on a scale are not added up across projects."
+            return gettext_noop("Scores on a scale are not added up across projects.")
         if self.across_projects != ADD:
-            return "Medians and averages of different projects are not added up."
+            return gettext_noop("Medians and averages of different projects are not added up.")
         return ""
 
 

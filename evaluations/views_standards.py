@@ -2,6 +2,7 @@
 the portfolio with a chart (server-drawn SVG: no script, no style attribute)."""
 
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
 
 from portfolio.decorators import reader_required
 
@@ -51,12 +52,12 @@ def chart(found):
             for _category, label, total, _cells in found.rows()
             if total is not None
         ]
-        title = "Portfolio total by group"
+        title = _("Portfolio total by group")
     else:
         bars = [
             (each.name, each.cells[""].value) for each in found.values.projects if "" in each.cells
         ]
-        title = "Each project's value (not added up)"
+        title = _("Each project's value (not added up)")
     if not bars:
         return None
     largest = max((value for _label, value in bars), default=0) or 1

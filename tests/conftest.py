@@ -2,6 +2,7 @@
 into each module that asks (and into each browser test); and the rule that a test needing a
 missing service fails under CI."""
 
+import shutil
 import socket
 from dataclasses import dataclass
 from io import StringIO
@@ -220,6 +221,13 @@ def redis_url():
     """The test needs a real Redis; returns its URL."""
     _require("Redis (set REDIS_URL=redis://...)", redis_answers(settings.REDIS_URL))
     return settings.REDIS_URL
+
+
+@pytest.fixture
+def gettext():
+    """The test runs GNU gettext's tools, as makemessages does (Debian's `gettext` package)."""
+    tools = ("xgettext", "msguniq", "msgmerge")
+    _require("GNU gettext (apt-get install gettext)", all(map(shutil.which, tools)))
 
 
 @pytest.fixture(autouse=True)

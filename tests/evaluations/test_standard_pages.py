@@ -60,6 +60,13 @@ def test_a_median_is_charted_per_project_and_not_added(client, people):
     assert "not added up" in body
     assert "Projects counted" not in body  # no total column
 
+    french = client.get(
+        f"/standard-indicators/{standard.pk}/", HTTP_ACCEPT_LANGUAGE="fr"
+    ).content.decode()
+    # The chart's title and why nothing is added up come from Python, not the template.
+    assert "Valeur de chaque projet (non additionnée)" in french
+    assert "Les médianes et moyennes de projets différents ne s&#x27;additionnent pas." in french
+
 
 def test_pages_name_groups_in_the_portfolios_words(client, people):
     indicator = IndicatorFactory(disaggregations=["sex", "location"])
