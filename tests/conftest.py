@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.test.utils import override_settings
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from devtools.management.commands.seed_demo import PORTFOLIO_NAME
 from portfolio.models import Organisation, Portfolio, Role
@@ -254,6 +254,16 @@ def rescans_on_save():
 def fast_password_hashing(settings):
     """Real hashers cost ~0.3 s a user by design; tests need speed, not resistance."""
     settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
+
+
+@pytest.fixture(autouse=True)
+def language_of_the_site():
+    """Each test starts in the site's language and leaves it so. A request asking for French
+    activates it for the thread it runs on (LocaleMiddleware does not switch back), and the
+    next test on that worker read its messages in French."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)
