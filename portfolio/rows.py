@@ -13,11 +13,13 @@ builds it, so the answer is the same, field for field.
 
 import copy
 import threading
+from collections.abc import Mapping
 from decimal import Decimal
 
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db.models import Prefetch
 from django.utils import timezone
+from django_countries import fields as country_fields
 from django_countries.serializer_fields import CountryField
 from rest_framework import fields, relations, serializers
 from rest_framework.settings import api_settings
@@ -26,6 +28,7 @@ from rest_framework.settings import api_settings
 # or the parent), so one instance a serializer class serves every request. Exact classes: a
 # subclass may read or write its value another way.
 VALUE_ONLY = {
+    fields.BigIntegerField,
     fields.BooleanField,
     fields.CharField,
     fields.ChoiceField,
@@ -105,8 +108,10 @@ def reader(name, field, parent):
     attrs = field.source_attrs
     if one_row(field) and len(attrs) == 1:
         return name, nested(name, field, parent, attrs[0])
-    if not value_only(field) or len(attrs) != 1:
+    if not value_only(field) or not attrs:
         return name, drf
+    if len(attrs) > 1:
+        return name, through(attrs, representation(field), drf)
     (attr,) = attrs
 
     if isinstance(field, relations.PrimaryKeyRelatedField):
@@ -122,6 +127,8 @@ def reader(name, field, parent):
         return name, read
 
     represent = representation(field)
+    if type(field) is CountryField:
+        return name, country(attr, represent, drf)
 
     def read(row):
         try:
@@ -135,6 +142,58 @@ def reader(name, field, parent):
         return represent(value)
 
     return name, read
+
+
+def through(attrs, represent, drf):
+    """A value read through related rows (a payment's `tranche.currency`): each step a plain
+    attribute; a step that is missing, empty or callable is left to DRF, which knows what
+    each of those means for the field."""
+    *steps, last = attrs
+
+    def read(row):
+        value = row
+        try:
+            for step in steps:
+                value = getattr(value, step)
+                if value is None or callable(value) or isinstance(value, Mapping):
+                    return drf(row)
+            value = getattr(value, last)
+        except (AttributeError, ObjectDoesNotExist):
+            return drf(row)
+        if value is None:
+            return None
+        if callable(value):
+            return drf(row)
+        return represent(value)
+
+    return read
+
+
+def country(attr, represent, drf):
+    """A country, read as the code the row holds: the model field's descriptor would build a
+    Country (and look up its name in the active language) for every row, only for the
+    serializer to write its code."""
+    stored = {}  # model -> the name the row keeps the code under, or None
+
+    def read(row):
+        model = type(row)
+        if model not in stored:
+            stored[model] = country_column(model, attr)
+        column = stored[model]
+        code = row.__dict__.get(column) if column is not None else None
+        return drf(row) if code is None else represent(code)
+
+    return read
+
+
+def country_column(model, name):
+    try:
+        found = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+    if isinstance(found, country_fields.CountryField) and not found.multiple:
+        return found.attname
+    return None
 
 
 def one_row(field):
