@@ -18,6 +18,8 @@ from decimal import Decimal
 
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db.models import Prefetch
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+from django.db.models.query_utils import DeferredAttribute
 from django.utils import timezone
 from django_countries import fields as country_fields
 from django_countries.serializer_fields import CountryField
@@ -52,13 +54,27 @@ class Rows(serializers.ListSerializer):
     """A list of rows read for an answer (never for writing)."""
 
     def to_representation(self, data):
-        readers = [reader(name, field, self.child) for name, field in readable(self.child)]
-        return [write(readers, row) for row in data]
+        rows = list(data)
+        model = type(rows[0]) if rows else None
+        readers = [reader(name, field, self.child, model) for name, field in readable(self.child)]
+        return [write(readers, model, row) for row in rows]
 
 
-def write(readers, row):
+MISSING = object()
+
+
+def write(readers, model, row):
+    """The row's representation. A field that is a column of the row (`column`) is read from
+    what the row holds, with no descriptor and no test for a method: a stored value is never
+    one. A row of another class than the page's, or a column it does not hold (deferred),
+    is read the field's general way (`read`)."""
     out = {}
-    for name, read in readers:
+    held = row.__dict__ if type(row) is model else {}
+    for name, column, represent, read in readers:
+        value = held.get(column, MISSING)
+        if value is not MISSING:
+            out[name] = value if value is None or represent is None else represent(value)
+            continue
         try:  # noqa: SIM105 - a `with suppress()` a field costs more than the field
             out[name] = read(row)
         except fields.SkipField:  # as DRF does, the field is left out
@@ -93,8 +109,10 @@ def value_only(field):
     return True
 
 
-def reader(name, field, parent):
-    """A function of a row giving the field's representation. Any field read DRF's way is
+def reader(name, field, parent, model):
+    """How to write the field for rows of `model`: (name, the column of the row holding its
+    value or None, the representation of that value (None: the value itself), a function of
+    a row giving the field's representation the general way). Any field read DRF's way is
     first built for the request, as DRF's own get_fields() copies a declared field."""
     own = None
 
@@ -107,11 +125,12 @@ def reader(name, field, parent):
 
     attrs = field.source_attrs
     if one_row(field) and len(attrs) == 1:
-        return name, nested(name, field, parent, attrs[0])
+        return name, None, None, nested(name, field, parent, attrs[0], model)
     if not value_only(field) or not attrs:
-        return name, drf
+        return name, None, None, drf
+    represent = representation(field)
     if len(attrs) > 1:
-        return name, through(attrs, representation(field), drf)
+        return name, None, None, through(attrs, represent, drf)
     (attr,) = attrs
 
     if isinstance(field, relations.PrimaryKeyRelatedField):
@@ -124,11 +143,7 @@ def reader(name, field, parent):
             column = columns[model]
             return drf(row) if column is None else getattr(row, column)
 
-        return name, read
-
-    represent = representation(field)
-    if type(field) is CountryField:
-        return name, country(attr, represent, drf)
+        return name, id_column(model, attr), None, read
 
     def read(row):
         try:
@@ -141,7 +156,33 @@ def reader(name, field, parent):
             return drf(row)
         return represent(value)
 
-    return name, read
+    return name, stored_column(model, attr), represent, read
+
+
+# A column's descriptors that give the value the row holds as it is (a country's builds a
+# Country from the code it holds, which a country field writes back as the code).
+PLAIN_DESCRIPTORS = (DeferredAttribute, ForeignKeyDeferredAttribute)
+
+
+def stored_column(model, name):
+    """The name under which a row of `model` holds the field `name`'s value as the field
+    writes it, or None if it holds none (a property, a relation)."""
+    if model is None:
+        return None
+    try:
+        found = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+    if not found.concrete or found.is_relation or found.attname != name:
+        return None
+    descriptor = next(
+        (klass.__dict__[name] for klass in model.__mro__ if name in klass.__dict__), None
+    )
+    if type(descriptor) in PLAIN_DESCRIPTORS:
+        return name
+    if isinstance(found, country_fields.CountryField) and not found.multiple:
+        return name
+    return None
 
 
 def through(attrs, represent, drf):
@@ -169,33 +210,6 @@ def through(attrs, represent, drf):
     return read
 
 
-def country(attr, represent, drf):
-    """A country, read as the code the row holds: the model field's descriptor would build a
-    Country (and look up its name in the active language) for every row, only for the
-    serializer to write its code."""
-    stored = {}  # model -> the name the row keeps the code under, or None
-
-    def read(row):
-        model = type(row)
-        if model not in stored:
-            stored[model] = country_column(model, attr)
-        column = stored[model]
-        code = row.__dict__.get(column) if column is not None else None
-        return drf(row) if code is None else represent(code)
-
-    return read
-
-
-def country_column(model, name):
-    try:
-        found = model._meta.get_field(name)
-    except FieldDoesNotExist:
-        return None
-    if isinstance(found, country_fields.CountryField) and not found.multiple:
-        return found.attname
-    return None
-
-
 def one_row(field):
     """A related row written by a serializer of its own, the way DRF's Serializer writes it."""
     return (
@@ -205,11 +219,12 @@ def one_row(field):
     )
 
 
-def nested(name, field, parent, attr):
+def nested(name, field, parent, attr, model):
     """A related row (a tranche's loan terms), its fields read the same short ways."""
     own = copy.deepcopy(field)
     own.bind(name, parent)
-    readers = [reader(each, template, own) for each, template in readable(own)]
+    related = related_model(model, attr)
+    readers = [reader(each, template, own, related) for each, template in readable(own)]
 
     def read(row):
         try:
@@ -222,9 +237,18 @@ def nested(name, field, parent, attr):
             return None
         if callable(value):
             return general(own, row)
-        return write(readers, value)
+        return write(readers, related, value)
 
     return read
+
+
+def related_model(model, name):
+    if model is None:
+        return None
+    try:
+        return model._meta.get_field(name).related_model
+    except FieldDoesNotExist:
+        return None
 
 
 def representation(field):
@@ -283,6 +307,8 @@ def memo(represent, key):
 
 
 def id_column(model, name):
+    if model is None:
+        return None
     try:
         found = model._meta.get_field(name)
     except FieldDoesNotExist:
