@@ -12,6 +12,7 @@ builds it, so the answer is the same, field for field.
 """
 
 import copy
+import functools
 import threading
 from collections.abc import Mapping
 from decimal import Decimal
@@ -56,7 +57,8 @@ class Rows(serializers.ListSerializer):
     def to_representation(self, data):
         rows = list(data)
         model = type(rows[0]) if rows else None
-        readers = [reader(name, field, self.child, model) for name, field in readable(self.child)]
+        child = self.child
+        readers = [reader(name, field, lambda: child, model) for name, field in readable(child)]
         return [write(readers, model, row) for row in rows]
 
 
@@ -110,7 +112,7 @@ def value_only(field):
 
 
 def reader(name, field, parent, model):
-    """How to write the field for rows of `model`: (name, the column of the row holding its
+    """How to write the field for rows of `model`, in a serializer `parent()`: (name, the column of the row holding its
     value or None, the representation of that value (None: the value itself), a function of
     a row giving the field's representation the general way). Any field read DRF's way is
     first built for the request, as DRF's own get_fields() copies a declared field."""
@@ -120,7 +122,7 @@ def reader(name, field, parent, model):
         nonlocal own
         if own is None:
             own = copy.deepcopy(field)
-            own.bind(name, parent)
+            own.bind(name, parent())
         return general(own, row)
 
     attrs = field.source_attrs
@@ -164,6 +166,7 @@ def reader(name, field, parent, model):
 PLAIN_DESCRIPTORS = (DeferredAttribute, ForeignKeyDeferredAttribute)
 
 
+@functools.cache
 def stored_column(model, name):
     """The name under which a row of `model` holds the field `name`'s value as the field
     writes it, or None if it holds none (a property, a relation)."""
@@ -220,11 +223,20 @@ def one_row(field):
 
 
 def nested(name, field, parent, attr, model):
-    """A related row (a tranche's loan terms), its fields read the same short ways."""
-    own = copy.deepcopy(field)
-    own.bind(name, parent)
+    """A related row (a tranche's loan terms), its fields read the same short ways. The
+    serializer is built for the request (as DRF copies a declared field) only when a row
+    needs DRF's own way."""
+    own = None
+
+    def built():
+        nonlocal own
+        if own is None:
+            own = copy.deepcopy(field)
+            own.bind(name, parent)
+        return own
+
     related = related_model(model, attr)
-    readers = [reader(each, template, own, related) for each, template in readable(own)]
+    readers = [reader(each, template, built, related) for each, template in readable(field)]
 
     def read(row):
         try:
@@ -232,16 +244,17 @@ def nested(name, field, parent, attr, model):
         except ObjectDoesNotExist:
             return None  # as DRF answers for a missing related row
         except AttributeError:
-            return general(own, row)
+            return general(built(), row)
         if value is None:
             return None
         if callable(value):
-            return general(own, row)
+            return general(built(), row)
         return write(readers, related, value)
 
     return read
 
 
+@functools.cache
 def related_model(model, name):
     if model is None:
         return None
@@ -306,6 +319,7 @@ def memo(represent, key):
     return remembered
 
 
+@functools.cache
 def id_column(model, name):
     if model is None:
         return None
