@@ -112,10 +112,11 @@ def value_only(field):
 
 
 def reader(name, field, parent, model):
-    """How to write the field for rows of `model`, in a serializer `parent()`: (name, the column of the row holding its
+    """How to write the field for rows of `model`: (name, the column of the row holding its
     value or None, the representation of that value (None: the value itself), a function of
     a row giving the field's representation the general way). Any field read DRF's way is
-    first built for the request, as DRF's own get_fields() copies a declared field."""
+    first built for the request, as DRF's own get_fields() copies a declared field, and bound
+    to the serializer `parent()` gives."""
     own = None
 
     def drf(row):
@@ -161,8 +162,9 @@ def reader(name, field, parent, model):
     return name, stored_column(model, attr), represent, read
 
 
-# A column's descriptors that give the value the row holds as it is (a country's builds a
-# Country from the code it holds, which a country field writes back as the code).
+# The descriptors through which a column reads as the value the row holds. (A country's
+# descriptor builds a Country from the code held, which the country field writes back as
+# that code: stored_column() names it too.)
 PLAIN_DESCRIPTORS = (DeferredAttribute, ForeignKeyDeferredAttribute)
 
 
@@ -232,7 +234,7 @@ def nested(name, field, parent, attr, model):
         nonlocal own
         if own is None:
             own = copy.deepcopy(field)
-            own.bind(name, parent)
+            own.bind(name, parent())
         return own
 
     related = related_model(model, attr)
