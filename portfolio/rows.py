@@ -6,9 +6,11 @@ a related id in an object, for a page of 50 rows and 20 fields a thousand times 
 builds the serializer's fields anew for every request. Most fields are a plain attribute of
 the row, or a foreign key whose id the row already holds, written by a field whose answer
 depends on nothing but the value: `Rows` builds those fields once per serializer class, reads
-them directly, and leaves every other field (nested serializers, computed fields, sources
-through relations, any field class not known here) to DRF, built for the request as DRF
-builds it, so the answer is the same, field for field.
+them directly (a column from what the row holds, a property through its own rule, a value
+through related rows step by step, a related row with its own serializer the same ways),
+and leaves every other field (computed fields, nested lists, any field class not known
+here) to DRF, built for the request as DRF builds it, so the answer is the same, field for
+field.
 """
 
 import copy
