@@ -131,6 +131,8 @@ def reader(name, field, parent, model):
     attrs = field.source_attrs
     if one_row(field) and len(attrs) == 1:
         return name, None, None, nested(name, field, parent, attrs[0], model)
+    if type(field) is Prefetched and one_row(field.child) and len(attrs) == 1:
+        return name, None, None, nested_list(name, field, parent, attrs[0], model)
     if not value_only(field) or not attrs:
         return name, None, None, drf
     represent = representation(field)
@@ -254,6 +256,35 @@ def nested(name, field, parent, attr, model):
         if callable(value):
             return general(built(), row)
         return write(readers, related, value)
+
+    return read
+
+
+def nested_list(name, field, parent, attr, model):
+    """A row's related rows that `prefetch()` read for the page (a measurement's files), each
+    written the same short ways as a related row; a row without them read DRF's way, as
+    `Prefetched` reads the relation itself."""
+    own = None
+
+    def built():
+        nonlocal own
+        if own is None:
+            own = copy.deepcopy(field)
+            own.bind(name, parent())
+        return own
+
+    related = related_model(model, attr)
+    readers = [
+        reader(each, template, lambda: built().child, related)
+        for each, template in readable(field.child)
+    ]
+    stash = PREFETCHED.format(attr)
+
+    def read(row):
+        found = row.__dict__.get(stash)
+        if found is None:
+            return general(built(), row)
+        return [write(readers, related, each) for each in found]
 
     return read
 
