@@ -23,7 +23,7 @@ from operator import and_, or_
 
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import connections
-from django.db.models import F, Field, Func, Q, UniqueConstraint, Value
+from django.db.models import F, Field, Func, Q, UniqueConstraint, Value, prefetch_related_objects
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.pagination import BasePagination
@@ -171,6 +171,13 @@ def positive(text, limit=None):
     return min(number, limit) if limit else number
 
 
+def with_related(rows, lookups):
+    """The page's rows with the related rows the list reads with them (`prefetch_related`),
+    read for the page alone: the one row read past the page only says there is a next page."""
+    prefetch_related_objects(rows, *lookups)
+    return rows
+
+
 class Pagination(BasePagination):
     """Numbered pages with a capped count, or cursor pages; see the module's docstring."""
 
@@ -208,9 +215,11 @@ class Pagination(BasePagination):
         offset = (self.number - 1) * self.size
         if offset > MAX_OFFSET:  # beyond any table here, and beyond what a database OFFSET takes
             raise exceptions.NotFound(_("No such page."))
+        related = queryset._prefetch_related_lookups
+        queryset = queryset.prefetch_related(None)
         rows = list(queryset[offset : offset + self.size + 1])
         self.has_next = len(rows) > self.size
-        rows = rows[: self.size]
+        rows = with_related(rows[: self.size], related)
         if not rows and self.number > 1:
             raise exceptions.NotFound(_("No such page."))
         if self.has_next:
@@ -237,6 +246,8 @@ class Pagination(BasePagination):
         columns = [c.flipped() for c in self.columns] if self.reverse else self.columns
         if self.reverse:
             queryset = queryset.order_by(*(column.order_by() for column in columns))
+        related = queryset._prefetch_related_lookups
+        queryset = queryset.prefetch_related(None)
         parts = [queryset] if position is None else after(queryset, columns, position)
         rows = []
         for part in parts:
@@ -244,7 +255,7 @@ class Pagination(BasePagination):
             if len(rows) > self.size:
                 break
         more = len(rows) > self.size
-        rows = rows[: self.size]
+        rows = with_related(rows[: self.size], related)
         if self.reverse:
             rows.reverse()
             self.has_next, self.has_previous = True, more

@@ -6,18 +6,25 @@ a related id in an object, for a page of 50 rows and 20 fields a thousand times 
 builds the serializer's fields anew for every request. Most fields are a plain attribute of
 the row, or a foreign key whose id the row already holds, written by a field whose answer
 depends on nothing but the value: `Rows` builds those fields once per serializer class, reads
-them directly, and leaves every other field (nested serializers, computed fields, sources
-through relations, any field class not known here) to DRF, built for the request as DRF
-builds it, so the answer is the same, field for field.
+them directly (a column from what the row holds, a property through its own rule, a value
+through related rows step by step, a related row with its own serializer the same ways),
+and leaves every other field (computed fields, nested lists, any field class not known
+here) to DRF, built for the request as DRF builds it, so the answer is the same, field for
+field.
 """
 
 import copy
+import functools
 import threading
+from collections.abc import Mapping
 from decimal import Decimal
 
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db.models import Prefetch
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+from django.db.models.query_utils import DeferredAttribute
 from django.utils import timezone
+from django_countries import fields as country_fields
 from django_countries.serializer_fields import CountryField
 from rest_framework import fields, relations, serializers
 from rest_framework.settings import api_settings
@@ -26,6 +33,7 @@ from rest_framework.settings import api_settings
 # or the parent), so one instance a serializer class serves every request. Exact classes: a
 # subclass may read or write its value another way.
 VALUE_ONLY = {
+    fields.BigIntegerField,
     fields.BooleanField,
     fields.CharField,
     fields.ChoiceField,
@@ -49,13 +57,28 @@ class Rows(serializers.ListSerializer):
     """A list of rows read for an answer (never for writing)."""
 
     def to_representation(self, data):
-        readers = [reader(name, field, self.child) for name, field in readable(self.child)]
-        return [write(readers, row) for row in data]
+        rows = list(data)
+        model = type(rows[0]) if rows else None
+        child = self.child
+        readers = [reader(name, field, lambda: child, model) for name, field in readable(child)]
+        return [write(readers, model, row) for row in rows]
 
 
-def write(readers, row):
+MISSING = object()
+
+
+def write(readers, model, row):
+    """The row's representation. A field that is a column of the row (`column`) is read from
+    what the row holds, with no descriptor and no test for a method: a stored value is never
+    one. A row of another class than the page's, or a column it does not hold (deferred),
+    is read the field's general way (`read`)."""
     out = {}
-    for name, read in readers:
+    held = row.__dict__ if type(row) is model else {}
+    for name, column, represent, read in readers:
+        value = held.get(column, MISSING)
+        if value is not MISSING:
+            out[name] = value if value is None or represent is None else represent(value)
+            continue
         try:  # noqa: SIM105 - a `with suppress()` a field costs more than the field
             out[name] = read(row)
         except fields.SkipField:  # as DRF does, the field is left out
@@ -90,23 +113,31 @@ def value_only(field):
     return True
 
 
-def reader(name, field, parent):
-    """A function of a row giving the field's representation. Any field read DRF's way is
-    first built for the request, as DRF's own get_fields() copies a declared field."""
+def reader(name, field, parent, model):
+    """How to write the field for rows of `model`: (name, the column of the row holding its
+    value or None, the representation of that value (None: the value itself), a function of
+    a row giving the field's representation the general way). Any field read DRF's way is
+    first built for the request, as DRF's own get_fields() copies a declared field, and bound
+    to the serializer `parent()` gives."""
     own = None
 
     def drf(row):
         nonlocal own
         if own is None:
             own = copy.deepcopy(field)
-            own.bind(name, parent)
+            own.bind(name, parent())
         return general(own, row)
 
     attrs = field.source_attrs
     if one_row(field) and len(attrs) == 1:
-        return name, nested(name, field, parent, attrs[0])
-    if not value_only(field) or len(attrs) != 1:
-        return name, drf
+        return name, None, None, nested(name, field, parent, attrs[0], model)
+    if type(field) is Prefetched and one_row(field.child) and len(attrs) == 1:
+        return name, None, None, nested_list(name, field, parent, attrs[0], model)
+    if not value_only(field) or not attrs:
+        return name, None, None, drf
+    represent = representation(field)
+    if len(attrs) > 1:
+        return name, None, None, through(attrs, represent, drf)
     (attr,) = attrs
 
     if isinstance(field, relations.PrimaryKeyRelatedField):
@@ -119,9 +150,7 @@ def reader(name, field, parent):
             column = columns[model]
             return drf(row) if column is None else getattr(row, column)
 
-        return name, read
-
-    represent = representation(field)
+        return name, id_column(model, attr), None, read
 
     def read(row):
         try:
@@ -134,7 +163,60 @@ def reader(name, field, parent):
             return drf(row)
         return represent(value)
 
-    return name, read
+    return name, stored_column(model, attr), represent, read
+
+
+# The descriptors through which a column reads as the value the row holds. (A country's
+# descriptor builds a Country from the code held, which the country field writes back as
+# that code: stored_column() names it too.)
+PLAIN_DESCRIPTORS = (DeferredAttribute, ForeignKeyDeferredAttribute)
+
+
+@functools.cache
+def stored_column(model, name):
+    """The name under which a row of `model` holds the field `name`'s value as the field
+    writes it, or None if it holds none (a property, a relation)."""
+    if model is None:
+        return None
+    try:
+        found = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+    if not found.concrete or found.is_relation or found.attname != name:
+        return None
+    descriptor = next(
+        (klass.__dict__[name] for klass in model.__mro__ if name in klass.__dict__), None
+    )
+    if type(descriptor) in PLAIN_DESCRIPTORS:
+        return name
+    if isinstance(found, country_fields.CountryField) and not found.multiple:
+        return name
+    return None
+
+
+def through(attrs, represent, drf):
+    """A value read through related rows (a payment's `tranche.currency`): each step a plain
+    attribute; a step that is missing, empty or callable is left to DRF, which knows what
+    each of those means for the field."""
+    *steps, last = attrs
+
+    def read(row):
+        value = row
+        try:
+            for step in steps:
+                value = getattr(value, step)
+                if value is None or callable(value) or isinstance(value, Mapping):
+                    return drf(row)
+            value = getattr(value, last)
+        except (AttributeError, ObjectDoesNotExist):
+            return drf(row)
+        if value is None:
+            return None
+        if callable(value):
+            return drf(row)
+        return represent(value)
+
+    return read
 
 
 def one_row(field):
@@ -146,11 +228,21 @@ def one_row(field):
     )
 
 
-def nested(name, field, parent, attr):
-    """A related row (a tranche's loan terms), its fields read the same short ways."""
-    own = copy.deepcopy(field)
-    own.bind(name, parent)
-    readers = [reader(each, template, own) for each, template in readable(own)]
+def nested(name, field, parent, attr, model):
+    """A related row (a tranche's loan terms), its fields read the same short ways. The
+    serializer is built for the request (as DRF copies a declared field) only when a row
+    needs DRF's own way."""
+    own = None
+
+    def built():
+        nonlocal own
+        if own is None:
+            own = copy.deepcopy(field)
+            own.bind(name, parent())
+        return own
+
+    related = related_model(model, attr)
+    readers = [reader(each, template, built, related) for each, template in readable(field)]
 
     def read(row):
         try:
@@ -158,14 +250,53 @@ def nested(name, field, parent, attr):
         except ObjectDoesNotExist:
             return None  # as DRF answers for a missing related row
         except AttributeError:
-            return general(own, row)
+            return general(built(), row)
         if value is None:
             return None
         if callable(value):
-            return general(own, row)
-        return write(readers, value)
+            return general(built(), row)
+        return write(readers, related, value)
 
     return read
+
+
+def nested_list(name, field, parent, attr, model):
+    """A row's related rows that `prefetch()` read for the page (a measurement's files), each
+    written the same short ways as a related row; a row without them read DRF's way, as
+    `Prefetched` reads the relation itself."""
+    own = None
+
+    def built():
+        nonlocal own
+        if own is None:
+            own = copy.deepcopy(field)
+            own.bind(name, parent())
+        return own
+
+    related = related_model(model, attr)
+    readers = [
+        reader(each, template, lambda: built().child, related)
+        for each, template in readable(field.child)
+    ]
+    stash = PREFETCHED.format(attr)
+
+    def read(row):
+        found = row.__dict__.get(stash)
+        if found is None:
+            return general(built(), row)
+        return [write(readers, related, each) for each in found]
+
+    return read
+
+
+@functools.cache
+def related_model(model, name):
+    if model is None:
+        return None
+    try:
+        return model._meta.get_field(name).related_model
+    except FieldDoesNotExist:
+        return None
 
 
 def representation(field):
@@ -223,7 +354,10 @@ def memo(represent, key):
     return remembered
 
 
+@functools.cache
 def id_column(model, name):
+    if model is None:
+        return None
     try:
         found = model._meta.get_field(name)
     except FieldDoesNotExist:

@@ -15,8 +15,11 @@ class StoredValues:
     @classmethod
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
-        loaded = dict(zip(field_names, values, strict=True))
-        instance._stored = {name: loaded[name] for name in cls.TRACKED_FIELDS if name in loaded}
+        # The row was just built from what was read: a field it holds is the value loaded (a
+        # deferred field it does not hold). Read there rather than pairing every name with its
+        # value, for each row of a page.
+        held = instance.__dict__
+        instance._stored = {name: held[name] for name in cls.TRACKED_FIELDS if name in held}
         return instance
 
     def save(self, *args, **kwargs):

@@ -1,6 +1,7 @@
 """How a client pages through a list: numbered pages with a capped count, or cursor pages
 that follow any offered order, empty values and ties included, forwards and back."""
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from funding.models import LapseFlag, Tranche
 from portfolio.pagination import Pagination
+from tests.evaluations.factories import MeasurementFactory
 from tests.factories import ProjectFactory, TrancheFactory
 
 pytestmark = pytest.mark.django_db
@@ -146,3 +148,25 @@ def test_the_count_stops_at_its_limit_and_pages_go_on_past_it(api, tranches, mon
 
 def test_a_page_that_is_not_a_number_is_a_404(api, world):
     assert api("finance").get("/api/v1/tranches/", {"page": "two"}).status_code == 404
+
+
+@pytest.mark.parametrize("mode", ["page=1", "cursor="])
+def test_a_page_reads_the_related_rows_of_its_own_rows_alone(api, world, mode):
+    """The row read past the page only says there is a next page: its files and comments are
+    not read."""
+    for day in range(1, 4):
+        MeasurementFactory(
+            indicator=world.indicator,
+            period_start=date(2024, 1, day),
+            period_end=date(2024, 1, day),
+        )
+    shown = 2
+
+    with CaptureQueriesContext(connection) as captured:
+        body = api("manager").get(f"/api/v1/measurements/?page_size={shown}&{mode}").json()
+
+    assert len(body["results"]) == shown and body["next"] is not None
+    ids = {str(row["id"]) for row in body["results"]}
+    for table in ("evaluations_evidence", "evaluations_measurementcomment"):
+        (sql,) = [q["sql"] for q in captured.captured_queries if f'FROM "{table}"' in q["sql"]]
+        assert set(re.search(r"IN \(([^)]*)\)", sql).group(1).split(", ")) == ids

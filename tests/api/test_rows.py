@@ -5,10 +5,13 @@ import json
 from datetime import UTC, date, datetime
 
 import pytest
+from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
 from config.api_urls import router
 from evaluations.models import Evidence, MeasurementComment
+from funding.models import LoanTerms, Tranche
+from portfolio.rows import Rows
 from tests.evaluations.factories import (
     MeasurementFactory,
     PayoutTermsFactory,
@@ -81,3 +84,36 @@ def test_each_measurement_in_a_list_has_its_own_files_and_comments_in_time_order
         assert rows[measurement.pk]["comments"] == json.loads(
             JSONRenderer().render(alone["comments"])
         )
+
+
+class TermsInWords(serializers.ModelSerializer):
+    """Loan terms with a field only DRF's own way writes, which asks its serializer and the
+    request's context (through the serializers it is nested in)."""
+
+    words = serializers.SerializerMethodField()
+
+    class Meta:
+        model = LoanTerms
+        fields = ["tenor_months", "words"]
+
+    def get_words(self, terms) -> str:
+        return f"{self.field_name}: {terms.tenor_months} {self.context['unit']}"
+
+
+class TrancheWithTermsInWords(serializers.ModelSerializer):
+    loan_terms = TermsInWords(allow_null=True)
+
+    class Meta:
+        model = Tranche
+        fields = ["id", "loan_terms", "currency"]
+
+
+def test_a_related_rows_field_read_drfs_own_way_is_bound_to_its_own_serializer(world):
+    rows = list(Tranche.objects.select_related("loan_terms").order_by("pk"))
+    assert any(getattr(row, "loan_terms", None) for row in rows), "a loan among the rows"
+
+    context = {"unit": "months"}
+
+    fast = Rows(rows, child=TrancheWithTermsInWords(context=context), context=context).data
+
+    assert fast == TrancheWithTermsInWords(rows, many=True, context=context).data

@@ -306,6 +306,11 @@ def test_target_groups_outside_the_list_are_refused(groups):
         (date(2025, 1, 1), 36, date(2027, 12, 31)),
         (date(2025, 3, 15), 12, date(2026, 3, 14)),
         (date(2025, 1, 1), 1, date(2025, 1, 31)),
+        # A launch day the last month lacks: that month's last day, then the day before.
+        (date(2025, 1, 31), 1, date(2025, 2, 27)),
+        (date(2024, 1, 31), 1, date(2024, 2, 28)),
+        (date(2024, 2, 29), 12, date(2025, 2, 27)),
+        (date(2025, 11, 30), 15, date(2027, 2, 27)),
     ],
 )
 def test_obligation_ends_the_day_before_launch_plus_sustainability_months(
