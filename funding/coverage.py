@@ -29,8 +29,9 @@ nothing. The caller leaves out projects that are not launched.
 Flags come in that order: the lapse flag, then ``no_maintenance``, then ``underfunded``.
 
 This module is also the one home of three rules every door shows: the obligation window
-(``obligation_window``), how long maintenance is secured (``secured_until``) and the kinds
-of flag with their urgency and escalation (``FLAG_KINDS``).
+(``obligation_window``; its last day is ``projects.obligation``'s, which the project's page
+reads too), how long maintenance is secured (``secured_until``) and the kinds of flag with
+their urgency and escalation (``FLAG_KINDS``).
 """
 
 from collections.abc import Callable, Iterable
@@ -41,6 +42,8 @@ from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 from django.utils.translation import gettext_noop
+
+from projects import obligation
 
 LAPSED = "lapsed"
 AT_RISK = "at_risk"
@@ -164,15 +167,9 @@ class MonthCoverage:
     outside_window_days: int
 
 
-@lru_cache(maxsize=8192)
 def obligation_window(launch_date: date, sustainability_months: int) -> Interval:
-    # Cached: a scan, an export and the dashboard each work out every launched project's
-    # window, and month arithmetic costs 15 us a call (1.5 s of a scan of 100,000 projects);
-    # projects share launch dates and lengths.
-    if sustainability_months < 1:
-        raise ValueError(f"sustainability_months must be at least 1, not {sustainability_months}")
-    end = launch_date + relativedelta(months=sustainability_months) - ONE_DAY
-    return Interval(launch_date, end)
+    """From launch to the last day the service must stay funded (projects.obligation)."""
+    return Interval(launch_date, obligation.obligation_end(launch_date, sustainability_months))
 
 
 def secured_until(assessment: Assessment, as_of: date) -> date | None:
