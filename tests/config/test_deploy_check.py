@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from config import settings as configured
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -65,7 +67,17 @@ def test_deploy_check_notices_a_weakened_setting(override, warning):
 
 @pytest.fixture
 def https_enforced(settings):
+    """HTTPS as the settings module enforces it with DEBUG off. Read from the module, not from
+    django.conf.settings: the browser tests turn HSTS off for the whole session on their
+    worker (their live server speaks plain HTTP), and a test after them saw no HSTS header."""
     settings.SECURE_SSL_REDIRECT = True
+    for name in (
+        "SECURE_HSTS_SECONDS",
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+        "SECURE_HSTS_PRELOAD",
+        "SECURE_PROXY_SSL_HEADER",
+    ):
+        setattr(settings, name, getattr(configured, name))
 
 
 @pytest.mark.django_db
