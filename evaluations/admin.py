@@ -8,6 +8,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
 from portfolio import access
 from portfolio.admin import HistoryAdmin, PlainErrorsAdmin, RowAccess
@@ -410,7 +411,8 @@ class ValuesFormSet(forms.BaseInlineFormSet):
         for form in self.deleted_forms:
             if form.instance.pk and services.value_in_use(form.instance):
                 raise ValidationError(
-                    f"Results or targets are recorded for {form.instance.name}; keep it."
+                    _("Results or targets are recorded for %(value)s; keep it.")
+                    % {"value": form.instance.name}
                 )
 
 

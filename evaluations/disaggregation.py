@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
+
 TOTAL = ""
 PART = ":"
 JOIN = "+"
@@ -39,7 +41,7 @@ def parse(key: str) -> tuple[tuple[str, str], ...]:
         if not colon or not dimension or not value:
             raise BadKey(f"{part!r} is not dimension:value")
         pairs.append((dimension, value))
-    dimensions = [dimension for dimension, _ in pairs]
+    dimensions = [dimension for dimension, _value in pairs]
     if len(set(dimensions)) != len(dimensions):
         raise BadKey(f"{key!r} names a dimension twice")
     return tuple(sorted(pairs))
@@ -62,15 +64,24 @@ def problem(key: str, categories: Mapping[str, Iterable[str]], chosen: Iterable[
     try:
         pairs = parse(key)
     except BadKey:
-        return f"{key} is not a disaggregation category: write dimension:value, joined with + for a combination."
+        return _(
+            "%(key)s is not a disaggregation category: write dimension:value, joined with + for a combination."
+        ) % {"key": key}
     chosen = set(chosen)
     for dimension, value in pairs:
         if dimension not in categories:
-            return f"{dimension} is not a disaggregation dimension of this portfolio."
+            return _("%(dimension)s is not a disaggregation dimension of this portfolio.") % {
+                "dimension": dimension
+            }
         if value not in set(categories[dimension]):
-            return f"{value} is not a value of the dimension {dimension}."
+            return _("%(value)s is not a value of the dimension %(dimension)s.") % {
+                "value": value,
+                "dimension": dimension,
+            }
         if dimension not in chosen:
-            return f"This indicator is not disaggregated by {dimension}."
+            return _("This indicator is not disaggregated by %(dimension)s.") % {
+                "dimension": dimension
+            }
     return None
 
 

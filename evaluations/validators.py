@@ -7,6 +7,7 @@ from pathlib import PurePath
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
 
 PDF_SIGNATURE = b"%PDF-"
 DOCX_MAIN_PART = "word/document.xml"
@@ -23,7 +24,7 @@ def validate_report_file(file):
     limit = settings.MAX_UPLOAD_BYTES
     if file.size is not None and file.size > limit:
         raise ValidationError(
-            "The report is %(size)s; reports may be at most %(limit)s.",
+            _("The report is %(size)s; reports may be at most %(limit)s."),
             code="file_too_large",
             params={"size": filesizeformat(file.size), "limit": filesizeformat(limit)},
         )
@@ -32,7 +33,7 @@ def validate_report_file(file):
     if extension == ".pdf":
         if not _looks_like_pdf(file):
             raise ValidationError(
-                "This file is named .pdf but is not a PDF document.", code="not_pdf"
+                _("This file is named .pdf but is not a PDF document."), code="not_pdf"
             )
     elif extension == ".docx":
         problem = _docx_problem(file)
@@ -40,7 +41,7 @@ def validate_report_file(file):
             raise ValidationError(problem, code="not_docx")
     else:
         raise ValidationError(
-            "A report must be a PDF or a Word (.docx) document.", code="file_type"
+            _("A report must be a PDF or a Word (.docx) document."), code="file_type"
         )
 
 
@@ -60,13 +61,15 @@ def _docx_problem(file):
         with zipfile.ZipFile(file) as archive:
             parts = set(archive.namelist())
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
-        return "This file is named .docx but is not a Word document."
+        return _("This file is named .docx but is not a Word document.")
     finally:
         file.seek(0)
     if DOCX_MAIN_PART not in parts:
-        return "This file is named .docx but is not a Word document."
+        return _("This file is named .docx but is not a Word document.")
     if DOCX_MACRO_PART in parts:
-        return "Word documents with macros are not accepted; save the report as .docx without macros or as PDF."
+        return _(
+            "Word documents with macros are not accepted; save the report as .docx without macros or as PDF."
+        )
     return None
 
 
@@ -83,32 +86,44 @@ def validate_evidence_file(file):
     limit = settings.MAX_UPLOAD_BYTES
     if file.size is not None and file.size > limit:
         raise ValidationError(
-            "The file is %(size)s; evidence may be at most %(limit)s.",
+            _("The file is %(size)s; evidence may be at most %(limit)s."),
             code="file_too_large",
             params={"size": filesizeformat(file.size), "limit": filesizeformat(limit)},
         )
     extension = PurePath(file.name or "").suffix.lower()
     problem = {
-        ".pdf": lambda: None if _looks_like_pdf(file) else "not a PDF document",
-        ".png": lambda: None if _starts_with(file, PNG_SIGNATURE) else "not a PNG image",
-        ".jpg": lambda: None if _starts_with(file, JPEG_SIGNATURE) else "not a JPEG image",
-        ".jpeg": lambda: None if _starts_with(file, JPEG_SIGNATURE) else "not a JPEG image",
+        ".pdf": lambda: None if _looks_like_pdf(file) else _("not a PDF document"),
+        ".png": lambda: None if _starts_with(file, PNG_SIGNATURE) else _("not a PNG image"),
+        ".jpg": lambda: None if _starts_with(file, JPEG_SIGNATURE) else _("not a JPEG image"),
+        ".jpeg": lambda: None if _starts_with(file, JPEG_SIGNATURE) else _("not a JPEG image"),
         ".xlsx": lambda: _office_problem(
-            file, XLSX_MAIN_PART, XLSX_MACRO_PART, "an Excel workbook"
+            file,
+            XLSX_MAIN_PART,
+            XLSX_MACRO_PART,
+            _("not an Excel workbook"),
+            _("an Excel workbook with macros, which are not accepted"),
         ),
-        ".docx": lambda: _office_problem(file, DOCX_MAIN_PART, DOCX_MACRO_PART, "a Word document"),
-        ".csv": lambda: None if _looks_like_text(file) else "not a text (CSV) file",
+        ".docx": lambda: _office_problem(
+            file,
+            DOCX_MAIN_PART,
+            DOCX_MACRO_PART,
+            _("not a Word document"),
+            _("a Word document with macros, which are not accepted"),
+        ),
+        ".csv": lambda: None if _looks_like_text(file) else _("not a text (CSV) file"),
     }.get(extension)
     if problem is None:
         raise ValidationError(
-            "Evidence must be a PDF, an image (PNG, JPEG), a spreadsheet (.xlsx, .csv) or a "
-            "document (.docx).",
+            _(
+                "Evidence must be a PDF, an image (PNG, JPEG), a spreadsheet (.xlsx, .csv) or a "
+                "document (.docx)."
+            ),
             code="file_type",
         )
     found = problem()
     if found:
         raise ValidationError(
-            "This file is named %(extension)s but is %(problem)s.",
+            _("This file is named %(extension)s but is %(problem)s."),
             code="file_content",
             params={"extension": extension, "problem": found},
         )
@@ -138,17 +153,18 @@ def _looks_like_text(file):
     return True
 
 
-def _office_problem(file, main_part, macro_part, kind):
+def _office_problem(file, main_part, macro_part, not_this_kind, with_macros):
+    # Whole phrases rather than a kind put into one: a translation words each its own way.
     file.seek(0)
     try:
         with zipfile.ZipFile(file) as archive:
             parts = set(archive.namelist())
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
-        return f"not {kind}"
+        return not_this_kind
     finally:
         file.seek(0)
     if main_part not in parts:
-        return f"not {kind}"
+        return not_this_kind
     if macro_part in parts:
-        return f"{kind} with macros, which are not accepted"
+        return with_macros
     return None

@@ -216,23 +216,23 @@ class Tranche(StoredValues, models.Model):
         errors = {}
         if self.purpose == Purpose.MAINTENANCE:
             if not self.covers_from:
-                errors["covers_from"] = (
+                errors["covers_from"] = gettext(
                     "A maintenance tranche needs the first day of service it pays for."
                 )
             if not self.covers_until:
-                errors["covers_until"] = (
+                errors["covers_until"] = gettext(
                     "A maintenance tranche needs the last day of service it pays for."
                 )
         if self.covers_from and self.covers_until and self.covers_from > self.covers_until:
-            errors["covers_until"] = "The cover period cannot end before it starts."
+            errors["covers_until"] = gettext("The cover period cannot end before it starts.")
         if self.status == TrancheStatus.COMMITTED and not self.committed_on:
-            errors["committed_on"] = "A committed tranche needs the date it was signed."
+            errors["committed_on"] = gettext("A committed tranche needs the date it was signed.")
         if self.amount is not None and self.amount < self.disbursed_amount:
-            errors["amount"] = (
-                f"The amount cannot fall below the {self.disbursed_amount:,} already disbursed."
-            )
+            errors["amount"] = gettext(
+                "The amount cannot fall below the %(disbursed)s already disbursed."
+            ) % {"disbursed": f"{self.disbursed_amount:,}"}
         if self.status == TrancheStatus.CANCELLED and self.disbursed_amount > 0:
-            errors["status"] = "A tranche with disbursements cannot be cancelled."
+            errors["status"] = gettext("A tranche with disbursements cannot be cancelled.")
         if self.status != TrancheStatus.PLANNED and self.disbursed_amount > 0 and self.committed_on:
             first = (
                 self.disbursements.order_by("disbursed_on")
@@ -240,11 +240,11 @@ class Tranche(StoredValues, models.Model):
                 .first()
             )
             if first and self.committed_on > first:
-                errors["committed_on"] = (
-                    f"The commitment cannot be dated after the first disbursement ({first})."
-                )
+                errors["committed_on"] = gettext(
+                    "The commitment cannot be dated after the first disbursement (%(first)s)."
+                ) % {"first": first}
         if self.status == TrancheStatus.PLANNED and self.disbursed_amount > 0:
-            errors["status"] = (
+            errors["status"] = gettext(
                 "A tranche with disbursements is committed; it cannot go back to planned."
             )
         if (
@@ -252,11 +252,11 @@ class Tranche(StoredValues, models.Model):
             and self.is_stored
             and self.stored("project_id", self.project_id) != self.project_id
         ):
-            errors["project"] = (
+            errors["project"] = gettext(
                 "A tranche cannot move to another project; cancel it and create a new one."
             )
         if self.funder_id and not self.funder.is_funder:
-            errors["funder"] = "The funder must be an organisation marked as a funder."
+            errors["funder"] = gettext("The funder must be an organisation marked as a funder.")
         if errors:
             raise ValidationError(errors)
 
@@ -336,7 +336,7 @@ class LoanTerms(models.Model):
 
     def clean(self):
         if self.tranche_id and self.tranche.instrument != Instrument.LOAN:
-            raise ValidationError({"tranche": "Loan terms belong to a loan tranche."})
+            raise ValidationError({"tranche": gettext("Loan terms belong to a loan tranche.")})
         if None in (
             self.tenor_months,
             self.grace_months,
@@ -507,15 +507,19 @@ class Allocation(models.Model):
 
     def clean(self):
         if (self.amount is None) == (self.share is None):
-            raise ValidationError({"amount": "Give either an amount or a share, not both."})
+            raise ValidationError(
+                {"amount": gettext("Give either an amount or a share, not both.")}
+            )
         if self.tranche_id is None:
             return
         if self.tranche.purpose != Purpose.MAINTENANCE:
             raise ValidationError(
-                {"tranche": "Only a maintenance tranche pays for the lines of a plan."}
+                {"tranche": gettext("Only a maintenance tranche pays for the lines of a plan.")}
             )
         if self.amount is not None and self.amount > self.tranche.amount:
-            raise ValidationError({"amount": "An allocation cannot exceed the tranche's amount."})
+            raise ValidationError(
+                {"amount": gettext("An allocation cannot exceed the tranche's amount.")}
+            )
 
 
 # The kinds of flag, from their one list (coverage.FLAG_KINDS, which also carries urgency and
@@ -614,7 +618,7 @@ class LapseFlag(models.Model):
     def acknowledge(self, user, note=""):
         access.check(user, access.ACKNOWLEDGE, self)
         if not self.is_open:
-            raise ValidationError("A resolved flag cannot be acknowledged.")
+            raise ValidationError(gettext("A resolved flag cannot be acknowledged."))
         self.acknowledgement_note = note
         self.clean_fields(
             exclude=[f.name for f in self._meta.fields if f.name != "acknowledgement_note"]

@@ -163,26 +163,35 @@ def disburse(tranche, amount, disbursed_on: date, reference="", recorded_by=None
     locked = Tranche.objects.select_for_update().get(pk=tranche.pk)
     amount = Decimal(amount)
     if amount <= 0:
-        raise ValidationError({"amount": "A disbursement must be a positive amount."})
+        raise ValidationError({"amount": _("A disbursement must be a positive amount.")})
     if locked.status != TrancheStatus.COMMITTED:
         raise ValidationError(
             {
-                "tranche": f"Only a committed tranche can be disbursed; this one is {locked.get_status_display().lower()}."
+                "tranche": _("Only a committed tranche can be disbursed; this one is %(status)s.")
+                % {"status": locked.get_status_display().lower()}
             }
         )
     if locked.committed_on and disbursed_on < locked.committed_on:
         raise ValidationError(
             {
-                "disbursed_on": f"A disbursement cannot be dated before the commitment ({locked.committed_on})."
+                "disbursed_on": _(
+                    "A disbursement cannot be dated before the commitment (%(committed_on)s)."
+                )
+                % {"committed_on": locked.committed_on}
             }
         )
     remaining = selectors.payable_amount(locked)
     if amount > remaining:
         limit = selectors.disbursable_limit(locked)
         if locked.instrument == Instrument.RESULTS_BASED and limit < locked.amount:
-            reason = f"Verified results have earned {limit:,} {locked.currency}; only {remaining:,} remains payable."
+            reason = _(
+                "Verified results have earned %(earned)s %(currency)s; only %(remaining)s remains payable."
+            ) % {"earned": f"{limit:,}", "currency": locked.currency, "remaining": f"{remaining:,}"}
         else:
-            reason = f"Only {remaining:,} {locked.currency} of this tranche remains undisbursed."
+            reason = _("Only %(remaining)s %(currency)s of this tranche remains undisbursed.") % {
+                "remaining": f"{remaining:,}",
+                "currency": locked.currency,
+            }
         raise ValidationError({"amount": reason})
 
     disbursement = Disbursement(

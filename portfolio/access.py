@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 from django.apps import apps
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext
 
 from .models import Membership, Role
 
@@ -254,16 +255,18 @@ def _review_refusal(user, found, measurement):
     import of the model.
     """
     if not found.reviewer:
-        return "Only evaluators, verifiers and portfolio managers verify results."
+        return gettext("Only evaluators, verifiers and portfolio managers verify results.")
     if measurement is None:
         return None
     if user.pk in measurement.author_ids():
-        return "Nobody may verify, return or reject a measurement they reported or changed."
+        return gettext(
+            "Nobody may verify, return or reject a measurement they reported or changed."
+        )
     own = found.organisations
     if partner_of(measurement) in own:
-        return "Nobody from the project's implementing partner verifies its results."
+        return gettext("Nobody from the project's implementing partner verifies its results.")
     if own & measurement.reporter_organisation_ids():
-        return "Nobody verifies a measurement reported by their own organisation."
+        return gettext("Nobody verifies a measurement reported by their own organisation.")
     return None
 
 
@@ -278,32 +281,36 @@ def reason(user, action, subject) -> str:
     found = roles(user)
     label = _label(subject)
     if not found.any:
-        return "You have no role in this portfolio."
+        return gettext("You have no role in this portfolio.")
     if action == REVIEW and label == "evaluations.measurement":
         refusal = _review_refusal(user, found, _instance(subject))
         if refusal:
             return refusal
     if label in IMPLEMENTED and found.has(Role.IMPLEMENTER):
-        return "Implementers report results only for their own organisation's projects."
+        return gettext("Implementers report results only for their own organisation's projects.")
     if label in MONEY_MODELS:
         if found.funders:
-            return "Donor officers change only their own organisation's tranches."
-        return "Only donor officers and portfolio managers change tranches and disbursements."
+            return gettext("Donor officers change only their own organisation's tranches.")
+        return gettext(
+            "Only donor officers and portfolio managers change tranches and disbursements."
+        )
     if label in RESULTS or action in (REVIEW, COMMENT):
-        return "Only evaluators and portfolio managers change results."
+        return gettext("Only evaluators and portfolio managers change results.")
     if label in RATES:
-        return "Only finance staff and portfolio managers change exchange rates."
+        return gettext("Only finance staff and portfolio managers change exchange rates.")
     if label in REPAYMENTS:
         if action == CHANGE:
-            return "A repayment is never edited: undo it and record it again."
-        return "Only finance staff and portfolio managers record loan repayments."
+            return gettext("A repayment is never edited: undo it and record it again.")
+        return gettext("Only finance staff and portfolio managers record loan repayments.")
     if label == "funding.lapseflag" and action == ACKNOWLEDGE:
-        return "Only a funder of this project or a portfolio manager acknowledges its flags."
+        return gettext(
+            "Only a funder of this project or a portfolio manager acknowledges its flags."
+        )
     if label == EXPORT_MODEL and action == DOWNLOAD:
-        return "Only who asked for an export, or a portfolio manager, downloads it."
+        return gettext("Only who asked for an export, or a portfolio manager, downloads it.")
     if label in SYSTEM:
-        return "Lapse flags are raised and resolved by the scan, not by hand."
-    return "Only portfolio managers change this."
+        return gettext("Lapse flags are raised and resolved by the scan, not by hand.")
+    return gettext("Only portfolio managers change this.")
 
 
 class RoleBackend:

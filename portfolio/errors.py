@@ -293,6 +293,12 @@ def sentence(name) -> tuple[str, str]:
     return CONSTRAINTS.get(name, (NON_FIELD_ERRORS, UNKNOWN_CONSTRAINT))
 
 
+def words(name):
+    """The sentence for the constraint called `name`: a clean() that checks the same rule
+    before the database does says it in the same words."""
+    return sentence(name)[1]
+
+
 def _violated(item: ValidationError, by_message: dict, by_fields: dict):
     """The name of the constraint one validation message reports, or None."""
     params = item.params or {}

@@ -8,6 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .codelists import currencies, currency_choices, sector_choices, sectors
@@ -16,14 +17,16 @@ from .codelists import currencies, currency_choices, sector_choices, sectors
 def validate_currency(value):
     if value not in currencies():
         raise ValidationError(
-            "%(value)s is not an ISO 4217 currency code.", code="currency", params={"value": value}
+            gettext("%(value)s is not an ISO 4217 currency code."),
+            code="currency",
+            params={"value": value},
         )
 
 
 def validate_sector(value):
     if value not in sectors():
         raise ValidationError(
-            "%(value)s is not an OECD DAC 5-digit purpose code.",
+            gettext("%(value)s is not an OECD DAC 5-digit purpose code."),
             code="sector",
             params={"value": value},
         )

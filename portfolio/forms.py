@@ -55,7 +55,7 @@ class PlainErrors:
             with suppress(FieldDoesNotExist):
                 label = model._meta.get_field(name).verbose_name
         return ValidationError(
-            "%(field)s: %(message)s",
+            gettext("%(field)s: %(message)s"),
             code=error.code,
             params={"field": capfirst(label), "message": " ".join(error.messages)},
         )

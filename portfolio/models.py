@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
@@ -30,7 +31,9 @@ def default_reminder_days():
 
 def validate_reminder_days(value):
     if not isinstance(value, list) or not all(isinstance(d, int) and 0 < d <= 3650 for d in value):
-        raise ValidationError("Reminder days must be a list of whole days between 1 and 3650.")
+        raise ValidationError(
+            gettext("Reminder days must be a list of whole days between 1 and 3650.")
+        )
 
 
 class Portfolio(models.Model):
@@ -68,8 +71,10 @@ IATI_ORG_ID = re.compile(r"^[A-Z]{2}-[A-Z0-9]+-[A-Za-z0-9._/-]+$")
 def validate_iati_identifier(value):
     if not IATI_ORG_ID.fullmatch(value):
         raise ValidationError(
-            "An IATI organisation identifier is a registration agency prefix and a number, "
-            "for example XM-DAC-41114 or GB-CHC-202918."
+            gettext(
+                "An IATI organisation identifier is a registration agency prefix and a number, "
+                "for example XM-DAC-41114 or GB-CHC-202918."
+            )
         )
 
 
@@ -108,9 +113,9 @@ class Organisation(models.Model):
 
     def clean(self):
         if not (self.is_funder or self.is_implementer or self.is_evaluator):
-            raise ValidationError("An organisation must play at least one part.")
+            raise ValidationError(gettext("An organisation must play at least one part."))
         if self.funder_type and not self.is_funder:
-            raise ValidationError({"funder_type": "Only a funder has a funder type."})
+            raise ValidationError({"funder_type": gettext("Only a funder has a funder type.")})
 
 
 class Role(models.TextChoices):
@@ -148,7 +153,7 @@ class Membership(models.Model):
             and not self.organisation.is_funder
         ):
             raise ValidationError(
-                {"organisation": "A donor officer belongs to a funding organisation."}
+                {"organisation": gettext("A donor officer belongs to a funding organisation.")}
             )
         if (
             self.role == Role.IMPLEMENTER
@@ -156,7 +161,7 @@ class Membership(models.Model):
             and not self.organisation.is_implementer
         ):
             raise ValidationError(
-                {"organisation": "An implementer belongs to an implementing partner."}
+                {"organisation": gettext("An implementer belongs to an implementing partner.")}
             )
 
 

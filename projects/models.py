@@ -6,11 +6,13 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
 from portfolio.codelists import sectors
+from portfolio.errors import words
 from portfolio.fields import (
     CalendarDateField,
     CurrencyField,
@@ -40,7 +42,7 @@ def validate_target_groups(value):
         isinstance(group, str) and group in allowed for group in value
     ):
         raise ValidationError(
-            "Target groups must be a list drawn from: %(allowed)s.",
+            gettext("Target groups must be a list drawn from: %(allowed)s."),
             params={"allowed": ", ".join(sorted(allowed))},
         )
 
@@ -60,18 +62,18 @@ def validate_sdg_goals(value):
     if not isinstance(value, list) or not all(
         isinstance(goal, int) and not isinstance(goal, bool) and 1 <= goal <= 17 for goal in value
     ):
-        raise ValidationError("SDG goals are a list of goal numbers from 1 to 17.")
+        raise ValidationError(gettext("SDG goals are a list of goal numbers from 1 to 17."))
     if len(set(value)) != len(value):
-        raise ValidationError("Name each SDG goal once.")
+        raise ValidationError(gettext("Name each SDG goal once."))
 
 
 def validate_admin_regions(value):
     if not isinstance(value, list) or not all(
         isinstance(name, str) and name.strip() and len(name) <= 100 for name in value
     ):
-        raise ValidationError("Regions are a list of names of up to 100 characters.")
+        raise ValidationError(gettext("Regions are a list of names of up to 100 characters."))
     if len({name.strip().casefold() for name in value}) != len(value):
-        raise ValidationError("Name each region once.")
+        raise ValidationError(gettext("Name each region once."))
 
 
 class Status(models.TextChoices):
@@ -224,27 +226,33 @@ class Project(StoredValues, models.Model):
         errors = {}
         stored = self.stored_status
         if self.status not in Status.values:
-            raise ValidationError({"status": f"{self.status!r} is not a project status."})
-        if stored and stored != self.status and not self.can_move_to(self.status):
-            errors["status"] = (
-                f"A project cannot move from {Status(stored).label.lower()} to {Status(self.status).label.lower()}."
+            raise ValidationError(
+                {
+                    "status": gettext("%(status)s is not a project status.")
+                    % {"status": repr(self.status)}
+                }
             )
+        if stored and stored != self.status and not self.can_move_to(self.status):
+            errors["status"] = gettext("A project cannot move from %(before)s to %(after)s.") % {
+                "before": Status(stored).label.lower(),
+                "after": Status(self.status).label.lower(),
+            }
         if not stored and self.status not in (
             Status.PIPELINE,
             Status.APPROVED,
             Status.IMPLEMENTING,
             Status.LAUNCHED,
         ):
-            errors["status"] = (
+            errors["status"] = gettext(
                 "A new project starts in pipeline, approved, implementing or launched."
             )
         if self.status in (Status.LAUNCHED, Status.CLOSED) and not self.launch_date:
-            errors["launch_date"] = "A launched project needs its actual launch date."
+            errors["launch_date"] = gettext("A launched project needs its actual launch date.")
         if self.launch_date and self.sustainability_months:
             try:
-                _ = self.obligation_end
+                self.obligation_end  # noqa: B018 (computed only to see that it fits the calendar)
             except (ValueError, OverflowError):  # the window would leave the calendar
-                errors["sustainability_months"] = (
+                errors["sustainability_months"] = gettext(
                     "The obligation window cannot end after the year 9999."
                 )
         if errors:
@@ -333,7 +341,7 @@ class CostLine(models.Model):
 
     def clean(self):
         if self.starts_on and self.ends_on and self.starts_on > self.ends_on:
-            raise ValidationError({"ends_on": "A cost cannot end before it starts."})
+            raise ValidationError({"ends_on": words("cost_line_period_ordered")})
         if self.project_id is None or not self.category:
             return
         # Rows of one line follow one another: on any day a line has one cost.
@@ -344,11 +352,14 @@ class CostLine(models.Model):
             if _periods_overlap(self.starts_on, self.ends_on, other.starts_on, other.ends_on):
                 raise ValidationError(
                     {
-                        "starts_on": (
-                            f"This line already has a cost from {other.starts_on or 'the launch'}"
-                            f" to {other.ends_on or 'the end of the window'}; end that one the "
-                            "day before this one starts."
+                        "starts_on": gettext(
+                            "This line already has a cost from %(start)s to %(end)s; end that one "
+                            "the day before this one starts."
                         )
+                        % {
+                            "start": other.starts_on or gettext("the launch"),
+                            "end": other.ends_on or gettext("the end of the window"),
+                        }
                     }
                 )
 

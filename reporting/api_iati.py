@@ -78,10 +78,14 @@ class IatiActivitiesView(APIView):
             raise NotFound()
         value = request.query_params.get("portfolio", "")
         if not PORTFOLIO_ID.fullmatch(value):
-            raise ValidationError({"portfolio": ["Give the id of a portfolio, e.g. ?portfolio=1."]})
+            raise ValidationError(
+                {"portfolio": [_("Give the id of a portfolio, e.g. ?portfolio=1.")]}
+            )
         portfolio = Portfolio.objects.filter(pk=int(value)).first()
         if portfolio is None:
-            raise ValidationError({"portfolio": [f"No portfolio has the id {value}."]})
+            raise ValidationError(
+                {"portfolio": [_("No portfolio has the id %(id)s.") % {"id": value}]}
+            )
         try:
             return iati.download(portfolio, request.query_params.get("reporting_org") or None)
         except iati.ExportError as error:

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -122,11 +123,11 @@ class Evaluation(models.Model):
         errors = {}
         evaluator = related_or_none(self, "evaluator")
         if evaluator is not None and not evaluator.is_evaluator:
-            errors["evaluator"] = (
+            errors["evaluator"] = gettext(
                 "The evaluating organisation must be marked as an evaluation firm."
             )
         if self.completed_on and self.completed_on > timezone.localdate():
-            errors["completed_on"] = "An evaluation cannot be completed in the future."
+            errors["completed_on"] = gettext("An evaluation cannot be completed in the future.")
         project = related_or_none(self, "project")
         if (
             self.kind == EvaluationKind.INDEPENDENT
@@ -134,14 +135,16 @@ class Evaluation(models.Model):
             and self.evaluator_id is not None
             and self.evaluator_id == project.implementing_partner_id
         ):
-            errors["evaluator"] = (
+            errors["evaluator"] = gettext(
                 "An independent evaluation cannot be by the project's implementing partner."
             )
         if self.kind == EvaluationKind.PARTICIPATORY:
             if not self.participants.strip():
-                errors["participants"] = "Say who took part in the participatory evaluation."
+                errors["participants"] = gettext(
+                    "Say who took part in the participatory evaluation."
+                )
             if not self.participation_method.strip():
-                errors["participation_method"] = "Say how they took part."
+                errors["participation_method"] = gettext("Say how they took part.")
         if errors:
             raise ValidationError(errors)
 
@@ -231,11 +234,11 @@ class Recommendation(models.Model):
     def clean(self):
         if self.response_text.strip() and not self.response:
             raise ValidationError(
-                {"response": "Say whether management accepts the recommendation."}
+                {"response": gettext("Say whether management accepts the recommendation.")}
             )
         limited = (ManagementResponse.PARTLY_ACCEPTED, ManagementResponse.REJECTED)
         if self.response in limited and not self.response_text.strip():
-            raise ValidationError({"response_text": "Say what is not accepted, and why."})
+            raise ValidationError({"response_text": gettext("Say what is not accepted, and why.")})
 
 
 class RecommendationUpdate(models.Model):

@@ -7,9 +7,11 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from portfolio.errors import words
 from portfolio.fields import CalendarDateField, FreeTextField, date_in_calendar
 from portfolio.models import Membership
 from portfolio.tracking import StoredValues
@@ -55,7 +57,9 @@ def validate_disaggregations(value):
         or not all(isinstance(each, str) and each for each in value)
         or len(set(value)) != len(value)
     ):
-        raise ValidationError("Disaggregations must be a list of dimension codes without repeats.")
+        raise ValidationError(
+            gettext("Disaggregations must be a list of dimension codes without repeats.")
+        )
 
 
 def plain(number):
@@ -215,17 +219,19 @@ class Indicator(StoredValues, models.Model):
             return {}
         errors = {}
         if project is not None and standard.portfolio_id != project.portfolio_id:
-            errors["standard"] = "Adopt a standard indicator of the project's own portfolio."
+            errors["standard"] = gettext(
+                "Adopt a standard indicator of the project's own portfolio."
+            )
         if self.unit.strip() and self.unit.strip() != standard.unit:
-            errors["unit"] = (
-                f"The standard indicator {standard.code} counts in {standard.unit or 'no unit'}; "
+            errors["unit"] = gettext(
+                "The standard indicator %(code)s counts in %(unit)s; "
                 "an indicator adopting it uses the same unit."
-            )
+            ) % {"code": standard.code, "unit": standard.unit or gettext("no unit")}
         if self.measure != standard.measure:
-            errors["measure"] = (
-                f"The standard indicator {standard.code} is a {standard.get_measure_display().lower()}; "
+            errors["measure"] = gettext(
+                "The standard indicator %(code)s is a %(measure)s; "
                 "an indicator adopting it has the same measure."
-            )
+            ) % {"code": standard.code, "measure": standard.get_measure_display().lower()}
         return errors
 
     def dimension_problem(self):
@@ -237,7 +243,9 @@ class Indicator(StoredValues, models.Model):
 
         unknown = sorted(set(self.disaggregations) - set(categories_of(project.portfolio_id)))
         if unknown:
-            return f"Not a disaggregation dimension of this portfolio: {', '.join(unknown)}."
+            return gettext("Not a disaggregation dimension of this portfolio: %(codes)s.") % {
+                "codes": ", ".join(unknown)
+            }
         return None
 
     def clean(self):
@@ -248,11 +256,9 @@ class Indicator(StoredValues, models.Model):
         if problem:
             errors["disaggregations"] = problem
         if self.measure == Measure.QUALITATIVE and self.aggregation == Aggregation.CUMULATIVE:
-            errors["aggregation"] = (
-                "Scores on a scale do not add up; a qualitative indicator is non-cumulative."
-            )
+            errors["aggregation"] = words("indicator_qualitative_not_cumulative")
         if self.is_stored and self.changed("measure") and self.measurements.exists():
-            errors["measure"] = (
+            errors["measure"] = gettext(
                 "The measure cannot change once measurements are recorded; define a new indicator."
             )
         if errors:
@@ -317,7 +323,9 @@ class Target(StoredValues, models.Model):
         if self.changes_commitment() and not self.change_reason:
             raise ValidationError(
                 {
-                    "change_reason": "Say why the target's value or due date changes; the old one stays in its history."
+                    "change_reason": gettext(
+                        "Say why the target's value or due date changes; the old one stays in its history."
+                    )
                 }
             )
 
@@ -337,20 +345,20 @@ class Target(StoredValues, models.Model):
                     indicator.direction == Direction.INCREASE
                     and self.value <= indicator.baseline_value
                 ):
-                    errors["value"] = (
-                        f"The indicator should increase; its target must be above the baseline ({plain(indicator.baseline_value)})."
-                    )
+                    errors["value"] = gettext(
+                        "The indicator should increase; its target must be above the baseline (%(baseline)s)."
+                    ) % {"baseline": plain(indicator.baseline_value)}
                 if (
                     indicator.direction == Direction.DECREASE
                     and self.value >= indicator.baseline_value
                 ):
-                    errors["value"] = (
-                        f"The indicator should decrease; its target must be below the baseline ({plain(indicator.baseline_value)})."
-                    )
+                    errors["value"] = gettext(
+                        "The indicator should decrease; its target must be below the baseline (%(baseline)s)."
+                    ) % {"baseline": plain(indicator.baseline_value)}
             if self.due_on and indicator.baseline_date and self.due_on <= indicator.baseline_date:
-                errors["due_on"] = (
-                    f"A target falls due after the baseline date ({indicator.baseline_date})."
-                )
+                errors["due_on"] = gettext(
+                    "A target falls due after the baseline date (%(baseline_date)s)."
+                ) % {"baseline_date": indicator.baseline_date}
         try:
             self._check_change_reason()
         except ValidationError as error:
@@ -588,7 +596,7 @@ class Measurement(StoredValues, models.Model):
             self.derive_value()
             self._meta.get_field("value").run_validators(self.value)
         except (ValidationError, InvalidOperation):
-            errors["numerator"] = (
+            errors["numerator"] = gettext(
                 "Numerator divided by denominator, as a percentage, is too large to store "
                 "(at most 16 digits before the decimal point); check both."
             )
@@ -607,9 +615,11 @@ class Measurement(StoredValues, models.Model):
         errors = {}
         if self.period_start and self.period_end:
             if self.period_start > self.period_end:
-                errors["period_end"] = "The period cannot end before it starts."
+                errors["period_end"] = words("measurement_period_ordered")
             elif self.period_end > timezone.localdate():
-                errors["period_end"] = "A result can be reported only for a period that has ended."
+                errors["period_end"] = gettext(
+                    "A result can be reported only for a period that has ended."
+                )
         self.disaggregation = canonical_category(self.disaggregation)
         indicator = related_or_none(self, "indicator")
         if indicator is not None:
@@ -618,26 +628,30 @@ class Measurement(StoredValues, models.Model):
                 errors["disaggregation"] = problem
             if indicator.is_percentage:
                 if self.numerator is None:
-                    errors["numerator"] = "A percentage is reported as numerator and denominator."
+                    errors["numerator"] = gettext(
+                        "A percentage is reported as numerator and denominator."
+                    )
                 elif self.numerator < 0:
-                    errors["numerator"] = "The numerator cannot be negative."
+                    errors["numerator"] = gettext("The numerator cannot be negative.")
                 if self.denominator is None:
-                    errors["denominator"] = "A percentage is reported as numerator and denominator."
+                    errors["denominator"] = gettext(
+                        "A percentage is reported as numerator and denominator."
+                    )
                 elif self.denominator <= 0:
-                    errors["denominator"] = "The denominator must be above zero."
+                    errors["denominator"] = gettext("The denominator must be above zero.")
                 if "numerator" not in errors and "denominator" not in errors:
                     self._derive_storable_value(errors)
             else:
                 if self.numerator is not None or self.denominator is not None:
-                    errors["numerator"] = (
+                    errors["numerator"] = gettext(
                         "Only a percentage indicator takes a numerator and denominator."
                     )
                 if self.value is None:
-                    errors["value"] = "Give the observed value."
+                    errors["value"] = gettext("Give the observed value.")
         stored_status = self.stored("status")
         if stored_status in DECIDED_STATUSES and self.changed(*self.RECORDED_FIELDS):
-            errors[NON_FIELD_ERRORS] = (
-                f"A {stored_status} measurement cannot be changed; supersede it with a reason instead."
-            )
+            errors[NON_FIELD_ERRORS] = gettext(
+                "A %(status)s measurement cannot be changed; supersede it with a reason instead."
+            ) % {"status": MeasurementStatus(stored_status).label.lower()}
         if errors:
             raise ValidationError(errors)

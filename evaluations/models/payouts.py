@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -83,18 +84,18 @@ class PayoutTerms(models.Model):
         tranche = related_or_none(self, "tranche")
         if tranche is not None:
             if tranche.instrument != tranche.Instrument.RESULTS_BASED:
-                errors["tranche"] = "Payout terms belong to a results-based tranche."
+                errors["tranche"] = gettext("Payout terms belong to a results-based tranche.")
             elif self.eligible_amount > tranche.amount:
-                errors["tranche"] = (
-                    f"The tranche amount cannot fall below the {self.eligible_amount:,} already earned."
-                )
+                errors["tranche"] = gettext(
+                    "The tranche amount cannot fall below the %(earned)s already earned."
+                ) % {"earned": f"{self.eligible_amount:,}"}
             target = related_or_none(self, "target")
             if target is not None and target.indicator.project_id != tranche.project_id:
-                errors["target"] = (
+                errors["target"] = gettext(
                     "The target must belong to an indicator of the tranche's project."
                 )
         if self.minimum_achievement is not None and self.rule != PayoutRule.PRO_RATA:
-            errors["minimum_achievement"] = (
+            errors["minimum_achievement"] = gettext(
                 "All or nothing pays only once the target is met; a minimum applies to pro rata payouts."
             )
         if errors:

@@ -5,9 +5,11 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from portfolio.errors import words
 from portfolio.fields import FreeTextField
 
 from .. import portfolio_results
@@ -218,20 +220,20 @@ class StandardIndicator(models.Model):
         errors = {}
         if self.measure == Measure.QUALITATIVE:
             if self.aggregation == Aggregation.CUMULATIVE:
-                errors["aggregation"] = (
-                    "Scores on a scale do not add up; a qualitative indicator is non-cumulative."
-                )
+                errors["aggregation"] = words("standard_indicator_qualitative_not_cumulative")
             if self.across_projects == AcrossProjects.ADD:
-                errors["across_projects"] = "Scores on a scale are not added up across projects."
+                errors["across_projects"] = words("standard_indicator_scores_not_added")
         if self.sdg_indicator and not SDG_INDICATOR.match(self.sdg_indicator):
-            errors["sdg_indicator"] = "Write an SDG indicator as goal.target.number, e.g. 16.9.1."
+            errors["sdg_indicator"] = gettext(
+                "Write an SDG indicator as goal.target.number, e.g. 16.9.1."
+            )
         if self.iati_vocabulary and self.iati_vocabulary not in dict(IATI_VOCABULARY_CHOICES):
-            errors["iati_vocabulary"] = (
+            errors["iati_vocabulary"] = gettext(
                 "Not a code of IATI's IndicatorVocabulary list (1 to 9, or 99)."
             )
         elif bool(self.iati_vocabulary) != bool(self.iati_code):
             field = "iati_code" if self.iati_vocabulary else "iati_vocabulary"
-            errors[field] = "An IATI reference needs both the vocabulary and the code."
+            errors[field] = words("standard_indicator_iati_reference_complete")
         if errors:
             raise ValidationError(errors)
 

@@ -12,6 +12,7 @@ digest of whoever it concerns.
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from portfolio import access
 
@@ -72,7 +73,10 @@ def submit_measurement(measurement, user) -> Measurement:
     if locked.status not in (Status.DRAFT, Status.RETURNED):
         raise ValidationError(
             {
-                "status": f"Only a draft or returned measurement is submitted; this one is {locked.get_status_display().lower()}."
+                "status": _(
+                    "Only a draft or returned measurement is submitted; this one is %(status)s."
+                )
+                % {"status": locked.get_status_display().lower()}
             }
         )
     locked.status = Status.SUBMITTED
@@ -109,7 +113,10 @@ def verify_measurement(measurement, user, comment="") -> Measurement:
         if overlapping is not None:
             raise ValidationError(
                 {
-                    "period_start": f"The period overlaps the verified measurement for {overlapping.period_start}..{overlapping.period_end}; a cumulative indicator would count it twice."
+                    "period_start": _(
+                        "The period overlaps the verified measurement for %(start)s..%(end)s; a cumulative indicator would count it twice."
+                    )
+                    % {"start": overlapping.period_start, "end": overlapping.period_end}
                 }
             )
     _decide(locked, user, Status.VERIFIED, comment)
@@ -120,7 +127,7 @@ def verify_measurement(measurement, user, comment="") -> Measurement:
 @transaction.atomic
 def reject_measurement(measurement, user, reason) -> Measurement:
     """Mark a submitted measurement rejected, with the reason; it never counts."""
-    reason = _required(reason, "rejection_reason", "Say why the measurement is rejected.")
+    reason = _required(reason, "rejection_reason", _("Say why the measurement is rejected."))
     locked = _locked(measurement)
     access.check(user, access.REVIEW, locked)
     _check_awaits_review(locked)
@@ -133,7 +140,7 @@ def reject_measurement(measurement, user, reason) -> Measurement:
 @transaction.atomic
 def return_measurement(measurement, user, comment) -> Measurement:
     """Send a submitted measurement back to its reporter for revision, saying what to change."""
-    comment = _required(comment, "comment", "Say what the reporter should revise.")
+    comment = _required(comment, "comment", _("Say what the reporter should revise."))
     locked = _locked(measurement)
     access.check(user, access.REVIEW, locked)
     _check_awaits_review(locked)
@@ -150,12 +157,12 @@ def return_measurement(measurement, user, comment) -> Measurement:
 def supersede_measurement(measurement, user, reason, **changes) -> Measurement:
     """Correct a verified measurement: a new one, with `changes`, goes to review, and the old
     one stops counting at once, keeping the reason. Returns the new measurement."""
-    reason = _required(reason, "superseded_reason", "Say why the verified value is corrected.")
+    reason = _required(reason, "superseded_reason", _("Say why the verified value is corrected."))
     locked = _locked(measurement)
     access.check(user, access.CHANGE, locked)
     if locked.status != Status.VERIFIED:
         raise ValidationError(
-            {"status": "Only a verified measurement is superseded; an open one is edited."}
+            {"status": _("Only a verified measurement is superseded; an open one is edited.")}
         )
     replacement = Measurement(
         **{
@@ -195,7 +202,7 @@ def delete_measurement(measurement, user):
 @transaction.atomic
 def comment_on_measurement(measurement, user, text) -> MeasurementComment:
     """A remark from the reporter or a reviewer, kept with the measurement."""
-    text = _required(text, "text", "Write the comment.")
+    text = _required(text, "text", _("Write the comment."))
     access.check(user, access.COMMENT, measurement)
     comment = _comment(measurement, user, CommentKind.COMMENT, text)
     digests.measurement_changed(measurement, CommentKind.COMMENT)
@@ -209,7 +216,10 @@ def attach_evidence(measurement, user, file) -> Evidence:
     access.check(user, access.CHANGE, locked)
     if locked.status in DECIDED_STATUSES:
         raise ValidationError(
-            {"file": f"A {locked.get_status_display().lower()} measurement's evidence is final."}
+            {
+                "file": _("A %(status)s measurement's evidence is final.")
+                % {"status": locked.get_status_display().lower()}
+            }
         )
     evidence = Evidence(
         measurement=locked, file=file, name=(file.name or "evidence")[-200:], uploaded_by=user
@@ -267,7 +277,8 @@ def _check_awaits_review(measurement):
     if measurement.status != Status.SUBMITTED:
         raise ValidationError(
             {
-                "status": f"Only a submitted measurement can be reviewed; this one is {measurement.get_status_display().lower()}."
+                "status": _("Only a submitted measurement can be reviewed; this one is %(status)s.")
+                % {"status": measurement.get_status_display().lower()}
             }
         )
 

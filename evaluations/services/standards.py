@@ -3,6 +3,7 @@ and their values; and the check that a measurement's parts stay within its total
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from portfolio import access
 
@@ -48,11 +49,11 @@ def save_standard_indicator(standard, user) -> StandardIndicator:
         adopting = Indicator.objects.filter(standard=standard)
         if adopting.exclude(measure=standard.measure).exists():
             raise ValidationError(
-                {"measure": "Project indicators adopting this standard measure it the old way."}
+                {"measure": _("Project indicators adopting this standard measure it the old way.")}
             )
         if adopting.exclude(unit=standard.unit).exists():
             raise ValidationError(
-                {"unit": "Project indicators adopting this standard count in the old unit."}
+                {"unit": _("Project indicators adopting this standard count in the old unit.")}
             )
     standard.save()
     return standard
@@ -66,7 +67,11 @@ def save_dimension(dimension, user) -> DisaggregationDimension:
         stored = DisaggregationDimension.objects.select_for_update().get(pk=dimension.pk)
         if stored.code != dimension.code and dimension_in_use(stored):
             raise ValidationError(
-                {"code": "Indicators report by this dimension; its code stays (rename it instead)."}
+                {
+                    "code": _(
+                        "Indicators report by this dimension; its code stays (rename it instead)."
+                    )
+                }
             )
     dimension.full_clean()
     dimension.save()
@@ -81,7 +86,11 @@ def save_dimension_value(value, user) -> DisaggregationValue:
         stored = DisaggregationValue.objects.select_for_update().get(pk=value.pk)
         if stored.code != value.code and value_in_use(stored):
             raise ValidationError(
-                {"code": "Results are recorded for this value; its code stays (rename it instead)."}
+                {
+                    "code": _(
+                        "Results are recorded for this value; its code stays (rename it instead)."
+                    )
+                }
             )
     value.full_clean()
     value.save()
@@ -92,7 +101,7 @@ def save_dimension_value(value, user) -> DisaggregationValue:
 def delete_dimension_value(value, user):
     access.check(user, access.DELETE, value)
     if value_in_use(value):
-        raise ValidationError({"code": "Results or targets are recorded for this value."})
+        raise ValidationError({"code": _("Results or targets are recorded for this value.")})
     value.delete()
 
 
@@ -100,7 +109,7 @@ def delete_dimension_value(value, user):
 def delete_dimension(dimension, user):
     access.check(user, access.DELETE, dimension)
     if dimension_in_use(dimension):
-        raise ValidationError({"code": "Indicators of this portfolio report by this dimension."})
+        raise ValidationError({"code": _("Indicators of this portfolio report by this dimension.")})
     dimension.delete()
 
 

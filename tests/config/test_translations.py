@@ -2,6 +2,7 @@
 added without running makemessages left whole pages in English, and gettext ignores fuzzy
 entries at runtime, so a guess msgmerge made is as good as no translation."""
 
+import ast
 import hashlib
 import shutil
 from pathlib import Path
@@ -16,7 +17,10 @@ IGNORED = [".venv/*"]
 # What makemessages reads for the django domain, and the catalogues it merges into.
 READ = {".py", ".html", ".txt", ".po"}
 
-pytestmark = pytest.mark.slow
+# Serializer modules whose messages are still bare English: another change was rewriting
+# them when this test came in, so their messages are marked after that one is merged, and each
+# file leaves this set then.
+NOT_YET_MARKED = {"evaluations/api.py", "funding/api.py", "projects/api.py"}
 
 
 def leave_out(directory, names):
@@ -72,6 +76,7 @@ def unfinished(catalogue):
             yield f"untranslated: {msgid!r}"
 
 
+@pytest.mark.slow
 def test_every_message_is_translated_in_french_and_spanish(
     gettext, tmp_path, settings, monkeypatch
 ):
@@ -103,3 +108,100 @@ def test_every_message_is_translated_in_french_and_spanish(
         for language, messages in left.items()
         if messages
     )
+
+
+def is_bare(node) -> bool:
+    """A message written as plain English in the code: a string literal or an f-string (also
+    one formatted with %), which no catalogue can hold."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str) and bool(node.value.strip())
+    if isinstance(node, ast.JoinedStr):
+        return True
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+        return is_bare(node.left)
+    if isinstance(node, ast.IfExp):
+        return is_bare(node.body) or is_bare(node.orelse)
+    return False
+
+
+def bare_messages(node):
+    """The bare messages a ValidationError is given: as itself, in a list, or by field."""
+    if isinstance(node, ast.Dict):
+        for value in node.values:
+            yield from bare_messages(value)
+    elif isinstance(node, ast.List | ast.Tuple):
+        for item in node.elts:
+            yield from bare_messages(item)
+    elif is_bare(node):
+        yield node
+
+
+def is_validation_error(call: ast.Call) -> bool:
+    """django.core.exceptions.ValidationError or rest_framework's serializers.ValidationError,
+    however imported."""
+    function = call.func
+    name = function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", "")
+    return name == "ValidationError"
+
+
+def untranslated(tree):
+    """Lines where a person would read English whatever their language."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and is_validation_error(node):
+            given = node.args[:1] + [k.value for k in node.keywords if k.arg == "message"]
+            for message in given:
+                for found in bare_messages(message):
+                    yield found.lineno
+        # errors["field"] = "..." in a clean() that gathers its errors before raising them.
+        elif isinstance(node, ast.Assign) and is_bare(node.value):
+            for target in node.targets:
+                if (
+                    isinstance(target, ast.Subscript)
+                    and isinstance(target.value, ast.Name)
+                    and target.value.id == "errors"
+                ):
+                    yield node.lineno
+
+
+def sources(root):
+    """The project's own Python modules: not its tests, migrations or virtualenv."""
+    for path in sorted(root.rglob("*.py")):
+        parts = path.relative_to(root).parts
+        if parts[0] in ("tests", "var") or parts[0].startswith(".") or "migrations" in parts:
+            continue
+        yield path
+
+
+def test_validation_messages_are_marked_for_translation(settings):
+    """A validation message written as a bare string or f-string reaches French and Spanish
+    readers in English: makemessages never sees it, so the test above cannot catch it."""
+    root = settings.BASE_DIR
+    found = []
+    for path in sources(root):
+        name = path.relative_to(root).as_posix()
+        if name in NOT_YET_MARKED:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=name)
+        found += [f"{name}:{line}" for line in untranslated(tree)]
+    assert not found, (
+        "Validation messages not marked for translation (wrap them in gettext, with named "
+        "%(placeholders)s rather than an f-string):\n" + "\n".join(found)
+    )
+
+
+def test_the_guard_finds_bare_messages():
+    """The guard sees each way a bare message is written, and lets marked ones pass."""
+    code = """
+def clean(self):
+    errors = {}
+    errors["a"] = "Plain English."
+    errors["b"] = gettext("Marked.")
+    raise ValidationError({"c": f"Plain {self.x}.", "d": _("Marked.")})
+
+def check(value):
+    raise serializers.ValidationError("Plain English.")
+
+def marked(value):
+    raise ValidationError(_("%(value)s is marked.") % {"value": value})
+"""
+    assert list(untranslated(ast.parse(code))) == [4, 6, 9]

@@ -4,11 +4,14 @@ import re
 
 import pytest
 from django.apps import apps
+from django.core.exceptions import ValidationError
 from django.utils import translation
 from django.utils.functional import Promise
 from django_countries.fields import CountryField
 
 from funding.models import LoanTerms
+from portfolio.fields import validate_currency
+from tests.factories import TrancheFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -153,3 +156,33 @@ def test_a_targets_status_is_said_in_the_readers_language():
     with translation.override("es"):
         assert status_words("achieved") != "achieved"
     assert status_words("something else") == "no data yet"
+
+
+def test_a_models_validation_message_reaches_a_french_reader():
+    """clean() writes its sentences at call time, in the reader's language."""
+    tranche = TrancheFactory(maintenance=True)
+    tranche.covers_until = tranche.covers_from.replace(year=tranche.covers_from.year - 1)
+    with translation.override("fr"), pytest.raises(ValidationError) as refused:
+        tranche.full_clean()
+    assert (
+        "La période de couverture ne peut pas finir avant de commencer."
+        in (refused.value.message_dict["covers_until"])
+    )
+
+
+def test_a_validation_message_with_a_value_reaches_a_spanish_reader():
+    """A value goes into its named place in the translated sentence."""
+    with translation.override("es"), pytest.raises(ValidationError) as refused:
+        validate_currency("XYZ")
+    assert refused.value.messages == ["XYZ no es un código de moneda ISO 4217."]
+
+
+def test_a_services_refusal_reaches_a_french_reader_on_the_page(world, login):
+    client = login(world.users["officer"])
+    response = client.post(
+        f"/tranches/{world.maintenance.pk}/disburse/",
+        {"disbursed_on": "2026-02-01", "amount": "60000", "reference": "X"},
+        HTTP_ACCEPT_LANGUAGE="fr",
+    )
+    assert response.status_code == 400
+    assert "non décaissés sur cette tranche" in response.context["form"].errors["amount"][0]
