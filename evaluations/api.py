@@ -70,7 +70,9 @@ class IndicatorSerializer(ServiceModelSerializer):
             # What the request leaves out is the standard's: its title, unit, measure, rules.
             return self.persist(Indicator.adopting(standard, **validated_data))
         if not validated_data.get("name"):
-            raise serializers.ValidationError({"name": ["This field is required."]})
+            raise serializers.ValidationError(
+                {"name": [self.fields["name"].error_messages["required"]]}
+            )
         return self.persist(Indicator(**validated_data))
 
     def persist(self, indicator):

@@ -7,6 +7,7 @@ from io import BytesIO
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_countries.django_filters import CountryFilter
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -651,7 +652,7 @@ class AllocationSerializer(ServiceModelSerializer):
 
     def validate_tranche(self, tranche):
         if self.instance is not None and tranche.pk != self.instance.tranche_id:
-            raise serializers.ValidationError("An allocation cannot move to another tranche.")
+            raise serializers.ValidationError(_("An allocation cannot move to another tranche."))
         return tranche
 
 

@@ -1,5 +1,6 @@
 """REST API for projects."""
 
+from django.utils.translation import gettext as _
 from django_countries.django_filters import CountryFilter
 from django_countries.serializers import CountryFieldMixin
 from django_filters import rest_framework as filters
@@ -111,7 +112,7 @@ class CostLineSerializer(ServiceModelSerializer):
     def validate_project(self, project):
         if self.instance is not None and project.pk != self.instance.project_id:
             raise serializers.ValidationError(
-                "A cost line cannot move to another project; add it there and delete this one."
+                _("A cost line cannot move to another project; add it there and delete this one.")
             )
         return project
 
