@@ -113,20 +113,32 @@ def value_only(field):
     return True
 
 
+def built_on_first_use(name, field, parent):
+    """A function giving the field built for the request, as DRF's own get_fields() copies a
+    declared field, and bound to the serializer `parent()` gives: built the first time a row
+    needs DRF's own way, then kept."""
+    own = None
+
+    def built():
+        nonlocal own
+        if own is None:
+            own = copy.deepcopy(field)
+            own.bind(name, parent())
+        return own
+
+    return built
+
+
 def reader(name, field, parent, model):
     """How to write the field for rows of `model`: (name, the column of the row holding its
     value or None, the representation of that value (None: the value itself), a function of
     a row giving the field's representation the general way). Any field read DRF's way is
     first built for the request, as DRF's own get_fields() copies a declared field, and bound
     to the serializer `parent()` gives."""
-    own = None
+    built = built_on_first_use(name, field, parent)
 
     def drf(row):
-        nonlocal own
-        if own is None:
-            own = copy.deepcopy(field)
-            own.bind(name, parent())
-        return general(own, row)
+        return general(built(), row)
 
     attrs = field.source_attrs
     if one_row(field) and len(attrs) == 1:
@@ -232,14 +244,7 @@ def nested(name, field, parent, attr, model):
     """A related row (a tranche's loan terms), its fields read the same short ways. The
     serializer is built for the request (as DRF copies a declared field) only when a row
     needs DRF's own way."""
-    own = None
-
-    def built():
-        nonlocal own
-        if own is None:
-            own = copy.deepcopy(field)
-            own.bind(name, parent())
-        return own
+    built = built_on_first_use(name, field, parent)
 
     related = related_model(model, attr)
     readers = [reader(each, template, built, related) for each, template in readable(field)]
@@ -264,14 +269,7 @@ def nested_list(name, field, parent, attr, model):
     """A row's related rows that `prefetch()` read for the page (a measurement's files), each
     written the same short ways as a related row; a row without them read DRF's way, as
     `Prefetched` reads the relation itself."""
-    own = None
-
-    def built():
-        nonlocal own
-        if own is None:
-            own = copy.deepcopy(field)
-            own.bind(name, parent())
-        return own
+    built = built_on_first_use(name, field, parent)
 
     related = related_model(model, attr)
     readers = [
