@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.utils.translation import gettext as _
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
@@ -16,7 +18,8 @@ class NoRateError(LookupError):
     def __init__(self, currency, to_currency, on):
         self.currency, self.to_currency, self.on = currency, to_currency, on
         super().__init__(
-            f"No {currency} to {to_currency} exchange rate on or before {on.isoformat()}."
+            _("No %(currency)s to %(to_currency)s exchange rate on or before %(on)s.")
+            % {"currency": currency, "to_currency": to_currency, "on": on.isoformat()}
         )
 
 

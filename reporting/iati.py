@@ -15,6 +15,7 @@ from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 from lxml import etree
 
 from evaluations import disaggregation
@@ -166,31 +167,46 @@ def reporting_organisation(reporting_org=None) -> Organisation:
         organisation = Organisation.objects.filter(iati_identifier=reporting_org).first()
         if organisation is None:
             raise ExportError(
-                f"No organisation has the IATI identifier {reporting_org!r}.", "reporting_org"
+                _("No organisation has the IATI identifier %(identifier)r.")
+                % {"identifier": reporting_org},
+                "reporting_org",
             )
     else:
         managing = list(
             Organisation.objects.filter(memberships__role=Role.PORTFOLIO_MANAGER).distinct()[:2]
         )
         if len(managing) != 1:
-            found = "several organisations" if managing else "no organisation"
+            found = (
+                _("Portfolio managers work for several organisations")
+                if managing
+                else _("Portfolio managers work for no organisation")
+            )
             raise ExportError(
-                f"Portfolio managers work for {found}, so the reporting organisation is not "
-                "known; name it by its IATI identifier (--reporting-org, ?reporting_org=).",
+                _(
+                    "%(found)s, so the reporting organisation is not known; name it by its "
+                    "IATI identifier (--reporting-org, ?reporting_org=)."
+                )
+                % {"found": found},
                 "reporting_org",
             )
         organisation = managing[0]
     if not organisation.iati_identifier:
         raise ExportError(
-            f"The reporting organisation {organisation.name} has no IATI organisation "
-            "identifier; give it one, or name another reporting organisation.",
+            _(
+                "The reporting organisation %(name)s has no IATI organisation identifier; "
+                "give it one, or name another reporting organisation."
+            )
+            % {"name": organisation.name},
             "reporting_org",
         )
     if organisation.funder_type not in ORGANISATION_TYPE:
         raise ExportError(
-            f"The reporting organisation {organisation.name} has no funder type, so its IATI "
-            "organisation type is not known; set its funder type, or name another reporting "
-            "organisation.",
+            _(
+                "The reporting organisation %(name)s has no funder type, so its IATI "
+                "organisation type is not known; set its funder type, or name another "
+                "reporting organisation."
+            )
+            % {"name": organisation.name},
             "reporting_org",
         )
     return organisation
@@ -217,8 +233,8 @@ def write_activities(out, portfolio, reporting_org=None) -> int:
     reporter = reporting_organisation(reporting_org)
     if not portfolio.projects.exists():
         raise ExportError(
-            f"The portfolio {portfolio.name} has no projects; an IATI file needs at least one "
-            "activity."
+            _("The portfolio %(name)s has no projects; an IATI file needs at least one activity.")
+            % {"name": portfolio.name}
         )
     generated = timezone.now().replace(microsecond=0)
     today = timezone.localdate()

@@ -186,3 +186,16 @@ def test_a_services_refusal_reaches_a_french_reader_on_the_page(world, login):
     )
     assert response.status_code == 400
     assert "non décaissés sur cette tranche" in response.context["form"].errors["amount"][0]
+
+
+def test_a_missing_rate_is_said_in_the_readers_language():
+    from datetime import date
+
+    from portfolio.rates import NoRateError
+
+    with translation.override("fr"):
+        said = str(NoRateError("KES", "USD", date(2026, 3, 1)))
+    assert said == "Aucun taux de change de KES en USD au 2026-03-01 ou avant."
+    assert str(NoRateError("KES", "USD", date(2026, 3, 1))) == (
+        "No KES to USD exchange rate on or before 2026-03-01."
+    )
