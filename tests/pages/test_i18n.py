@@ -1,6 +1,7 @@
 """Pages in English, French and Spanish: a switcher, translated choice labels, local numbers."""
 
 import re
+from datetime import date
 
 import pytest
 from django.apps import apps
@@ -9,8 +10,10 @@ from django.utils import translation
 from django.utils.functional import Promise
 from django_countries.fields import CountryField
 
+from evaluations.templatetags.results import status_words
 from funding.models import LoanTerms
 from portfolio.fields import validate_currency
+from portfolio.rates import NoRateError
 from tests.factories import TrancheFactory
 
 pytestmark = pytest.mark.django_db
@@ -148,8 +151,6 @@ def test_the_site_has_a_favicon(client):
 
 
 def test_a_targets_status_is_said_in_the_readers_language():
-    from evaluations.templatetags.results import status_words
-
     with translation.override("fr"):
         assert status_words("on_track") == "en bonne voie"
         assert status_words("off_track") == "en retard"
@@ -189,10 +190,6 @@ def test_a_services_refusal_reaches_a_french_reader_on_the_page(world, login):
 
 
 def test_a_missing_rate_is_said_in_the_readers_language():
-    from datetime import date
-
-    from portfolio.rates import NoRateError
-
     with translation.override("fr"):
         said = str(NoRateError("KES", "USD", date(2026, 3, 1)))
     assert said == "Aucun taux de change de KES en USD au 2026-03-01 ou avant."
