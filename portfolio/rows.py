@@ -164,18 +164,7 @@ def reader(name, field, parent, model):
 
         return name, id_column(model, attr), None, read
 
-    def read(row):
-        try:
-            value = getattr(row, attr)
-        except AttributeError:
-            return drf(row)
-        if value is None:
-            return None
-        if callable(value):
-            return drf(row)
-        return represent(value)
-
-    return name, stored_column(model, attr), represent, read
+    return name, stored_column(model, attr), represent, through(attrs, represent, drf)
 
 
 # The descriptors through which a column reads as the value the row holds. (A country's
@@ -207,9 +196,9 @@ def stored_column(model, name):
 
 
 def through(attrs, represent, drf):
-    """A value read through related rows (a payment's `tranche.currency`): each step a plain
-    attribute; a step that is missing, empty or callable is left to DRF, which knows what
-    each of those means for the field."""
+    """A value read from the row, or through related rows (a payment's `tranche.currency`):
+    each step a plain attribute; a step that is missing, empty or callable is left to DRF,
+    which knows what each of those means for the field."""
     *steps, last = attrs
 
     def read(row):
