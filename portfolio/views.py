@@ -99,7 +99,7 @@ def _reporting_currency():
     return portfolio.reporting_currency if portfolio else "USD"
 
 
-def workbook_upload(request, *, label, run_import, succeeded, template_name, context=None):
+def workbook_upload(request, *, label, run_import, succeeded, template_name):
     """A page that imports a workbook all rows or none: the upload form, then the import's
     answer. Every refused cell is listed with a 400 and nothing is saved; when all rows are
     good, `succeeded(result)` is said and the page comes back empty.
@@ -119,7 +119,7 @@ def workbook_upload(request, *, label, run_import, succeeded, template_name, con
     return render(
         request,
         template_name,
-        {"form": form, "result": result, **(context or {})},
+        {"form": form, "result": result},
         status=400 if failed else 200,
     )
 
