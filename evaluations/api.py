@@ -13,7 +13,7 @@ from portfolio import access
 from portfolio.api import InputSerializer, RoleTableViewSet, ServiceModelSerializer, row_filter
 from portfolio.fields import TEXT_LENGTH
 from portfolio.models import Portfolio
-from portfolio.rows import Prefetched, prefetch
+from portfolio.rows import Prefetched, related_rows
 from projects.models import Project
 
 from . import services
@@ -310,13 +310,19 @@ class MeasurementViewSet(RoleTableViewSet):
 
     def get_queryset(self):
         # Each measurement's files and comments in their models' order, which within one
-        # measurement is by time and id (no join to order by the measurement's own order).
+        # measurement is by time and id.
         return (
             super()
             .get_queryset()
-            .prefetch_related(
-                prefetch("evidence", Evidence.objects.order_by("uploaded_at", "id")),
-                prefetch("comments", MeasurementComment.objects.order_by("created_at", "id")),
+            .annotate(
+                **related_rows(
+                    Measurement, "evidence", Evidence.objects.order_by("uploaded_at", "id")
+                ),
+                **related_rows(
+                    Measurement,
+                    "comments",
+                    MeasurementComment.objects.order_by("created_at", "id"),
+                ),
             )
         )
 

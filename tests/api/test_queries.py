@@ -96,9 +96,9 @@ MAKE = {
 
 # The token with its user and the user's roles in one, the savepoint the test's transaction
 # gives the request and its release, and the page: a page that is not full needs no count.
-# Evaluations add one query for all their recommendations; measurements two, for all their
-# evidence files and all their comments.
-QUERIES = dict.fromkeys(MAKE, 4) | {"evaluations": 5, "measurements": 6}
+# Evaluations add one query for all their recommendations. (Measurements read their files and
+# comments within their own query.)
+QUERIES = dict.fromkeys(MAKE, 4) | {"evaluations": 5}
 
 
 def queries_to_list(user, resource):

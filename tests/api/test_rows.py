@@ -42,8 +42,8 @@ def test_list_rows_are_what_drf_writes_for_them(api, world, prefix):
 
 
 def test_each_measurement_in_a_list_has_its_own_files_and_comments_in_time_order(api, world):
-    """The page reads every row's files and comments in one query each; each row still shows
-    its own, in the order its own page shows them (by time, not as they were added)."""
+    """The page reads every row's files and comments within the rows' own query; each row
+    still shows its own, in the order its own page shows them (by time, not as added)."""
     other = MeasurementFactory(
         indicator=world.indicator,
         reported_by=PersonFactory(),
