@@ -23,7 +23,17 @@ from operator import and_, or_
 
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import connections
-from django.db.models import F, Field, Func, Q, UniqueConstraint, Value, prefetch_related_objects
+from django.db.models import (
+    F,
+    Field,
+    Func,
+    IntegerField,
+    Q,
+    Subquery,
+    UniqueConstraint,
+    Value,
+    prefetch_related_objects,
+)
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.pagination import BasePagination
@@ -94,6 +104,17 @@ def _unique(opts, columns):
         and not constraint.expressions
     ]
     return any(unique <= fields for unique in unique_sets)
+
+
+class CappedCount(Subquery):
+    """How many rows a subquery sliced to a limit gives: the count stops at the limit, so it
+    reads no more than that many index entries however big the table."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) AS capped)"
+    output_field = IntegerField()
+
+
+COUNTED = "_page_count"  # the annotation carrying it on a page's rows
 
 
 class Row(Func):
@@ -217,19 +238,21 @@ class Pagination(BasePagination):
             raise exceptions.NotFound(_("No such page."))
         related = queryset._prefetch_related_lookups
         queryset = queryset.prefetch_related(None)
-        rows = list(queryset[offset : offset + self.size + 1])
+        # The capped count rides in the page's own query, worked out once by the database,
+        # rather than costing a query of its own.
+        counted = CappedCount(queryset.values("pk").order_by()[: self.count_limit + 1])
+        rows = list(queryset.annotate(**{COUNTED: counted})[offset : offset + self.size + 1])
         self.has_next = len(rows) > self.size
-        rows = with_related(rows[: self.size], related)
-        if not rows and self.number > 1:
-            raise exceptions.NotFound(_("No such page."))
         if self.has_next:
-            # Counting stops at the limit: a count of every row would read the whole table.
-            counted = queryset.values("pk").order_by()[: self.count_limit + 1].count()
+            counted = getattr(rows[0], COUNTED)
             self.count, self.count_is_exact = (
                 min(counted, self.count_limit),
                 counted <= self.count_limit,
             )
-        else:
+        rows = with_related(rows[: self.size], related)
+        if not rows and self.number > 1:
+            raise exceptions.NotFound(_("No such page."))
+        if not self.has_next:
             self.count, self.count_is_exact = offset + len(rows), True
         return rows
 

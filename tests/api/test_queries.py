@@ -95,7 +95,7 @@ MAKE = {
 
 
 # The token with its user and the user's roles in one, the savepoint the test's transaction
-# gives the request and its release, and the page: a page that is not full needs no count.
+# gives the request and its release, and the page with its count.
 # Evaluations add one query for all their recommendations. (Measurements read their files and
 # comments within their own query.)
 QUERIES = dict.fromkeys(MAKE, 4) | {"evaluations": 5}
