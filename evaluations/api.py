@@ -315,14 +315,8 @@ class MeasurementViewSet(RoleTableViewSet):
             super()
             .get_queryset()
             .annotate(
-                **related_rows(
-                    Measurement, "evidence", Evidence.objects.order_by("uploaded_at", "id")
-                ),
-                **related_rows(
-                    Measurement,
-                    "comments",
-                    MeasurementComment.objects.order_by("created_at", "id"),
-                ),
+                **related_rows(Measurement, "evidence", ["uploaded_at", "id"]),
+                **related_rows(Measurement, "comments", ["created_at", "id"]),
             )
         )
 
