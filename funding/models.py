@@ -21,6 +21,7 @@ from portfolio.fields import (
     date_in_calendar,
     validate_rate,
 )
+from portfolio.loading import QuickLoad
 from portfolio.tracking import StoredValues
 from projects.models import CostCategory
 
@@ -65,7 +66,7 @@ class TrancheQuerySet(models.QuerySet):
         return self.exclude(status=TrancheStatus.CANCELLED)
 
 
-class Tranche(StoredValues, models.Model):
+class Tranche(StoredValues, QuickLoad, models.Model):
     Instrument = Instrument
     Purpose = Purpose
     Status = TrancheStatus
@@ -261,7 +262,7 @@ class Tranche(StoredValues, models.Model):
             raise ValidationError(errors)
 
 
-class LoanTerms(models.Model):
+class LoanTerms(QuickLoad, models.Model):
     """The terms of a concessional loan tranche, from which its repayment schedule follows."""
 
     # What a person fills in; the API and the pages offer these fields.
@@ -351,7 +352,7 @@ class LoanTerms(models.Model):
                 raise ValidationError(str(error)) from error
 
 
-class Disbursement(models.Model):
+class Disbursement(QuickLoad, models.Model):
     tranche = models.ForeignKey(Tranche, on_delete=models.PROTECT, related_name="disbursements")
     disbursed_on = CalendarDateField()
     amount = MoneyField(validators=[MinValueValidator(Decimal("0.01"))])
@@ -536,7 +537,7 @@ class LapseFlagQuerySet(models.QuerySet):
         return self.filter(resolved_at__isnull=True)
 
 
-class LapseFlag(models.Model):
+class LapseFlag(QuickLoad, models.Model):
     """A warning that a project's money does not cover what it must; kept after it resolves."""
 
     Kind = FlagKind

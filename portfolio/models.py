@@ -20,6 +20,7 @@ from .fields import (
     date_in_calendar,
     validate_rate,
 )
+from .loading import QuickLoad
 from .rates import Conversion, NoRateError, RateTable
 
 __all__ = ["Conversion", "NoRateError"]
@@ -36,7 +37,7 @@ def validate_reminder_days(value):
         )
 
 
-class Portfolio(models.Model):
+class Portfolio(QuickLoad, models.Model):
     name = models.CharField(max_length=200, unique=True)
     reporting_currency = CurrencyField(default="USD")
     lapse_warning_days = models.PositiveSmallIntegerField(
@@ -78,7 +79,7 @@ def validate_iati_identifier(value):
         )
 
 
-class Organisation(models.Model):
+class Organisation(QuickLoad, models.Model):
     class FunderType(models.TextChoices):
         MULTILATERAL_BANK = "multilateral_bank", _("Multilateral development bank")
         BILATERAL_DONOR = "bilateral_donor", _("Bilateral donor")
@@ -165,7 +166,7 @@ class Membership(models.Model):
             )
 
 
-class ExchangeRate(models.Model):
+class ExchangeRate(QuickLoad, models.Model):
     """How many units of `to_currency` one unit of `currency` was worth on `valid_on`."""
 
     currency = CurrencyField()

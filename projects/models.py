@@ -22,6 +22,7 @@ from portfolio.fields import (
     currency_is_iso_shaped,
     date_in_calendar,
 )
+from portfolio.loading import QuickLoad
 from portfolio.tracking import StoredValues
 
 from . import obligation
@@ -101,7 +102,7 @@ class ProjectQuerySet(models.QuerySet):
         return self.filter(status=Status.LAUNCHED)
 
 
-class Project(StoredValues, models.Model):
+class Project(StoredValues, QuickLoad, models.Model):
     Status = Status
 
     portfolio = models.ForeignKey(

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from portfolio.fields import CalendarDateField, FreeTextField, date_in_calendar
+from portfolio.loading import QuickLoad
 
 from ..storage import private_storage
 from ..validators import validate_report_file
@@ -46,7 +47,7 @@ def _rating_field():
     )
 
 
-class Evaluation(models.Model):
+class Evaluation(QuickLoad, models.Model):
     Kind = EvaluationKind
 
     project = models.ForeignKey(
@@ -174,7 +175,7 @@ class RecommendationQuerySet(models.QuerySet):
         )
 
 
-class Recommendation(models.Model):
+class Recommendation(QuickLoad, models.Model):
     Status = FollowUp
     Response = ManagementResponse
 

@@ -13,6 +13,7 @@ from simple_history.models import HistoricalRecords
 
 from portfolio.errors import words
 from portfolio.fields import CalendarDateField, FreeTextField, date_in_calendar
+from portfolio.loading import QuickLoad
 from portfolio.models import Membership
 from portfolio.tracking import StoredValues
 
@@ -95,7 +96,7 @@ def category_problem(indicator, category):
     )
 
 
-class Indicator(StoredValues, models.Model):
+class Indicator(StoredValues, QuickLoad, models.Model):
     Level = Level
     Measure = Measure
     Direction = Direction
@@ -265,7 +266,7 @@ class Indicator(StoredValues, models.Model):
             raise ValidationError(errors)
 
 
-class Target(StoredValues, models.Model):
+class Target(StoredValues, QuickLoad, models.Model):
     """The value an indicator should reach by a date, for the total or one category."""
 
     # Changing one of these rewrites a commitment, so the change needs a reason.
@@ -391,7 +392,7 @@ class MeasurementQuerySet(models.QuerySet):
         return self.filter(status=MeasurementStatus.VERIFIED)
 
 
-class Measurement(StoredValues, models.Model):
+class Measurement(StoredValues, QuickLoad, models.Model):
     """An observed value of an indicator for a period. Only verified values count."""
 
     Status = MeasurementStatus

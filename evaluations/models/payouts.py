@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from portfolio.fields import MoneyField
+from portfolio.loading import QuickLoad
 
 from .. import progress
 from .common import related_or_none
@@ -23,7 +24,7 @@ class PayoutRule(models.TextChoices):
     PRO_RATA = progress.PRO_RATA, _("Pro rata to achievement (capped at 100%)")
 
 
-class PayoutTerms(models.Model):
+class PayoutTerms(QuickLoad, models.Model):
     """How a results-based tranche is earned: the target it pays for and the payout rule.
 
     ``eligible_amount`` is kept by ``services.payouts.recalculate_payouts()`` and read by

@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from portfolio.loading import QuickLoad
+
 from ..storage import private_storage
 from ..validators import validate_evidence_file
 from .indicators import Measurement
@@ -23,7 +25,7 @@ class CommentKind(models.TextChoices):
     SUPERSEDED = "superseded", _("Superseded")
 
 
-class MeasurementComment(models.Model):
+class MeasurementComment(QuickLoad, models.Model):
     """A remark on a measurement, or the why of one step of its review, by who made it."""
 
     Kind = CommentKind
@@ -50,7 +52,7 @@ def evidence_path(evidence, filename):
     )
 
 
-class Evidence(models.Model):
+class Evidence(QuickLoad, models.Model):
     """A file that backs a measurement's value: a registry extract, a survey report, photos."""
 
     measurement = models.ForeignKey(Measurement, on_delete=models.CASCADE, related_name="evidence")
