@@ -13,6 +13,7 @@ here) to DRF, built for the request as DRF builds it, so the answer is the same,
 field.
 """
 
+import contextvars
 import copy
 import functools
 import json
@@ -63,9 +64,41 @@ class Rows(serializers.ListSerializer):
     def to_representation(self, data):
         rows = list(data)
         model = type(rows[0]) if rows else None
-        child = self.child
-        readers = [reader(name, field, lambda: child, model) for name, field in readable(child)]
-        return [write(readers, model, row) for row in rows]
+        readers = readers_of(type(self.child), model)
+        answer = ANSWER.set(Answer(self.child))
+        try:
+            return [write(readers, model, row) for row in rows]
+        finally:
+            ANSWER.reset(answer)
+
+
+class Answer:
+    """The serializer a list is written with for one request, and the fields built for that
+    request from it (`built_on_first_use`)."""
+
+    def __init__(self, serializer):
+        self.serializer = serializer
+        self.built = {}
+
+
+ANSWER = contextvars.ContextVar("answer")  # the Answer being written in this thread
+
+
+def readers_of(serializer_class, model):
+    """How to write each field of a serializer of this class for rows of `model`, worked out
+    once: nothing in a reader belongs to a request (what does is built on first use for the
+    request being answered)."""
+    found = _readers.get((serializer_class, model))
+    if found is None:
+        found = [
+            reader(name, field, lambda: ANSWER.get().serializer, model)
+            for name, field in readable_fields(serializer_class)
+        ]
+        _readers[serializer_class, model] = found
+    return found
+
+
+_readers = {}  # (serializer class, model) -> readers
 
 
 MISSING = object()
@@ -95,9 +128,13 @@ _building = threading.Lock()
 
 
 def readable(serializer):
+    """The fields a serializer of this class writes (`readable_fields`)."""
+    return readable_fields(type(serializer))
+
+
+def readable_fields(cls):
     """The fields a serializer of this class writes, built once for the class (its fields are
     the same for every request: no serializer here chooses them by the request)."""
-    cls = type(serializer)
     found = _readable.get(cls)
     if found is None:
         with _building:
@@ -118,15 +155,16 @@ def value_only(field):
 
 
 def built_on_first_use(name, field, parent):
-    """A function giving the field built for the request, as DRF's own get_fields() copies a
-    declared field, and bound to the serializer `parent()` gives: built the first time a row
-    needs DRF's own way, then kept."""
-    own = None
+    """A function giving the field built for the request being answered, as DRF's own
+    get_fields() copies a declared field, and bound to the serializer `parent()` gives: built
+    the first time a row of the answer needs DRF's own way, then kept for the answer."""
+    key = object()
 
     def built():
-        nonlocal own
+        answer = ANSWER.get().built
+        own = answer.get(key)
         if own is None:
-            own = copy.deepcopy(field)
+            own = answer[key] = copy.deepcopy(field)
             own.bind(name, parent())
         return own
 

@@ -117,3 +117,16 @@ def test_a_related_rows_field_read_drfs_own_way_is_bound_to_its_own_serializer(w
     fast = Rows(rows, child=TrancheWithTermsInWords(context=context), context=context).data
 
     assert fast == TrancheWithTermsInWords(rows, many=True, context=context).data
+
+
+def test_a_field_read_drfs_own_way_answers_each_request_with_its_own_context(world):
+    rows = list(Tranche.objects.select_related("loan_terms").order_by("pk"))
+    answers = []
+
+    for unit in ("months", "mois"):
+        context = {"unit": unit}
+        answers.append(Rows(rows, child=TrancheWithTermsInWords(context=context)).data)
+
+    for unit, answer in zip(("months", "mois"), answers, strict=True):
+        words = [row["loan_terms"]["words"] for row in answer if row["loan_terms"]]
+        assert words and all(text.endswith(f" {unit}") for text in words)
