@@ -125,7 +125,8 @@ def test_a_field_read_drfs_own_way_answers_each_request_with_its_own_context(wor
 
     for unit in ("months", "mois"):
         context = {"unit": unit}
-        answers.append(Rows(rows, child=TrancheWithTermsInWords(context=context)).data)
+        child = TrancheWithTermsInWords(context=context)
+        answers.append(Rows(rows, child=child, context=context).data)
 
     for unit, answer in zip(("months", "mois"), answers, strict=True):
         words = [row["loan_terms"]["words"] for row in answer if row["loan_terms"]]
