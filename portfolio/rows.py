@@ -334,24 +334,36 @@ def representation(field):
     field's places (then rounding it to them changes nothing); a country's code."""
     if type(field) is fields.DecimalField:
         return decimal_representation(field)
-    if type(field) is CountryField:
+    if type(field) is CountryField and not (field.name_only or field.country_dict):
+        # A code, the same in every language (a name would be in the request's).
         return memo(field.to_representation, key=str)
     if type(field) is fields.DateTimeField:
         output_format = getattr(field, "format", api_settings.DATETIME_FORMAT)
-        zone = field.timezone if hasattr(field, "timezone") else field.default_timezone()
-        if isinstance(output_format, str) and output_format.lower() == fields.ISO_8601 and zone:
-
-            def iso(value):
-                if isinstance(value, str) or not timezone.is_aware(value):
-                    return field.to_representation(value)
-                try:
-                    text = value.astimezone(zone).isoformat()
-                except OverflowError:
-                    return field.to_representation(value)  # DRF's refusal
-                return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-            return iso
+        if isinstance(output_format, str) and output_format.lower() == fields.ISO_8601:
+            return iso_representation(field)
     return field.to_representation
+
+
+def iso_representation(field):
+    """A date and time in ISO 8601 in the field's time zone, as DRF writes it. The zone is
+    asked for each value, as DRF asks: one may be activated for a request."""
+    own_zone = getattr(field, "timezone", None)
+
+    def iso(value):
+        if type(value) is not datetime or (
+            value.tzinfo is not UTC and not timezone.is_aware(value)
+        ):
+            return field.to_representation(value)
+        zone = own_zone or field.default_timezone()
+        if zone is None:
+            return field.to_representation(value)
+        try:
+            text = value.astimezone(zone).isoformat()
+        except OverflowError:
+            return field.to_representation(value)  # DRF's refusal
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return iso
 
 
 def decimal_representation(field):

@@ -3,8 +3,10 @@ faster (portfolio.rows): each list of the API, compared row by row."""
 
 import json
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
@@ -131,3 +133,22 @@ def test_a_field_read_drfs_own_way_answers_each_request_with_its_own_context(wor
     for unit, answer in zip(("months", "mois"), answers, strict=True):
         words = [row["loan_terms"]["words"] for row in answer if row["loan_terms"]]
         assert words and all(text.endswith(f" {unit}") for text in words)
+
+
+class TrancheWithInstants(serializers.ModelSerializer):
+    class Meta:
+        model = Tranche
+        fields = ["id", "created_at", "updated_at"]
+
+
+def test_an_instant_is_written_in_the_time_zone_active_for_each_answer(world):
+    rows = list(Tranche.objects.order_by("pk"))
+
+    with timezone.override(ZoneInfo("Africa/Nairobi")):
+        in_nairobi = Rows(rows, child=TrancheWithInstants()).data
+        drf_in_nairobi = TrancheWithInstants(rows, many=True).data
+    in_utc = Rows(rows, child=TrancheWithInstants()).data
+
+    assert in_nairobi == drf_in_nairobi
+    assert in_nairobi[0]["created_at"].endswith("+03:00")
+    assert in_utc[0]["created_at"].endswith("Z")
