@@ -79,6 +79,8 @@ class Answer:
     def __init__(self, serializer):
         self.serializer = serializer
         self.built = {}
+        # An instant's zone, as DRF's DateTimeField.default_timezone() gives it, asked once.
+        self.zone = timezone.get_current_timezone() if settings.USE_TZ else None
 
 
 ANSWER = contextvars.ContextVar("answer")  # the Answer being written in this thread
@@ -345,8 +347,8 @@ def representation(field):
 
 
 def iso_representation(field):
-    """A date and time in ISO 8601 in the field's time zone, as DRF writes it. The zone is
-    asked for each value, as DRF asks: one may be activated for a request."""
+    """A date and time in ISO 8601 in the field's time zone, as DRF writes it: the zone is the
+    answer's (one may be activated for a request)."""
     own_zone = getattr(field, "timezone", None)
 
     def iso(value):
@@ -354,7 +356,7 @@ def iso_representation(field):
             value.tzinfo is not UTC and not timezone.is_aware(value)
         ):
             return field.to_representation(value)
-        zone = own_zone or field.default_timezone()
+        zone = own_zone or ANSWER.get().zone
         if zone is None:
             return field.to_representation(value)
         try:
@@ -370,13 +372,19 @@ def decimal_representation(field):
     as_text = getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
     if not as_text or field.decimal_places is None or field.normalize_output or field.localize:
         return field.to_representation
-    exponent, most = -field.decimal_places, field.max_digits
+    places, most = field.decimal_places, field.max_digits
+    if places < 1:
+        return field.to_representation
 
     def text(value):
-        if type(value) is Decimal and value.is_finite():
-            _, digits, found = value.as_tuple()
-            if found == exponent and (most is None or len(digits) <= most):
-                return f"{value:f}"
+        # A decimal holding exactly the field's places is written as it is: rounding it to
+        # them changes nothing. Its digits are counted from its text, already needed.
+        if type(value) is Decimal:
+            written = f"{value:f}"
+            dot = written.find(".")
+            digits = len(written) - 1 - written.startswith("-")
+            if dot >= 0 and len(written) - dot - 1 == places and (most is None or digits <= most):
+                return written
         return field.to_representation(value)
 
     return text

@@ -3,17 +3,20 @@ faster (portfolio.rows): each list of the API, compared row by row."""
 
 import json
 from datetime import UTC, date, datetime
+from decimal import InvalidOperation
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
 from config.api_urls import router
 from evaluations.models import Evidence, MeasurementComment
 from funding.models import LoanTerms, Tranche
-from portfolio.rows import Rows
+from portfolio.rows import Rows, decimal_representation
 from tests.evaluations.factories import (
     MeasurementFactory,
     PayoutTermsFactory,
@@ -152,3 +155,27 @@ def test_an_instant_is_written_in_the_time_zone_active_for_each_answer(world):
     assert in_nairobi == drf_in_nairobi
     assert in_nairobi[0]["created_at"].endswith("+03:00")
     assert in_utc[0]["created_at"].endswith("Z")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.decimals(allow_nan=False, allow_infinity=False, places=None)
+    | st.decimals(min_value=-(10**14), max_value=10**14, places=2)
+    | st.decimals(min_value=-1000, max_value=1000, places=4),
+    shape=st.sampled_from([(14, 2), (18, 2), (5, 2), (9, 4), (None, 2)]),
+)
+def test_a_decimal_is_written_as_drf_writes_it(value, shape):
+    most, places = shape
+    field = serializers.DecimalField(max_digits=most, decimal_places=places)
+
+    try:
+        expected = field.to_representation(value)
+    except InvalidOperation:
+        expected = InvalidOperation
+
+    try:
+        written = decimal_representation(field)(value)
+    except InvalidOperation:
+        written = InvalidOperation
+
+    assert written == expected
