@@ -25,7 +25,7 @@ from rest_framework.throttling import BaseThrottle
 from . import access, errors, logins, services
 from .models import ExchangeRate, Organisation, Portfolio
 from .pagination import Pagination
-from .rows import Rows
+from .rows import ReadQuickly, Rows
 
 NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY
 
@@ -261,7 +261,7 @@ class InputSerializer(KnownFieldsOnly, serializers.Serializer):
     """A request body that is not a row (an acknowledgement, a rejection, an export request)."""
 
 
-class ServiceModelSerializer(KnownFieldsOnly, serializers.ModelSerializer):
+class ServiceModelSerializer(KnownFieldsOnly, ReadQuickly, serializers.ModelSerializer):
     """A row's resource: builds the row from the request and hands it to the service the
     concrete serializer names, `service(row, user)`, which asks the role table, validates and
     saves (`service = services.save_exchange_rate`). A serializer whose write takes more than

@@ -16,7 +16,7 @@ from rest_framework.renderers import JSONRenderer
 from config.api_urls import router
 from evaluations.models import Evidence, MeasurementComment
 from funding.models import LoanTerms, Tranche
-from portfolio.rows import Rows, decimal_representation
+from portfolio.rows import ReadQuickly, Rows, decimal_representation
 from tests.evaluations.factories import (
     MeasurementFactory,
     PayoutTermsFactory,
@@ -30,20 +30,47 @@ pytestmark = pytest.mark.django_db
 LISTS = {prefix: viewset for prefix, viewset, _ in router.registry}
 
 
+@pytest.fixture
+def drf_own_way(monkeypatch):
+    """Serializers write one row DRF's own way, field by field (no `ReadQuickly`)."""
+
+    def own(self, instance):
+        return serializers.Serializer.to_representation(self, instance)
+
+    monkeypatch.setattr(ReadQuickly, "to_representation", own)
+
+
 @pytest.mark.parametrize("prefix", list(LISTS))
-def test_list_rows_are_what_drf_writes_for_them(api, world, prefix):
+def test_list_rows_are_what_drf_writes_for_them(api, world, prefix, request):
     PayoutTermsFactory()  # a results-based tranche beside the loan and the grants
     RecommendationFactory(evaluation=world.evaluation)
     StandardIndicatorFactory(portfolio=world.project.portfolio)
     viewset = LISTS[prefix]
 
     body = api("manager").get(f"/api/v1/{prefix}/", {"page_size": 500}).json()
+    request.getfixturevalue("drf_own_way")
 
     ids = [row["id"] for row in body["results"]]
     assert ids, "the world has rows of every kind"
     found = viewset.queryset.in_bulk(ids)
     written = viewset.serializer_class([found[i] for i in ids], many=True, context={})
     assert body["results"] == json.loads(JSONRenderer().render(written.data))
+
+
+@pytest.mark.parametrize("prefix", list(LISTS))
+def test_one_row_is_written_as_drf_writes_it(api, world, prefix, request):
+    PayoutTermsFactory()
+    RecommendationFactory(evaluation=world.evaluation)
+    StandardIndicatorFactory(portfolio=world.project.portfolio)
+    client = api("manager")
+    ids = [row["id"] for row in client.get(f"/api/v1/{prefix}/").json()["results"]]
+    assert ids, "the world has rows of every kind"
+
+    quick = [client.get(f"/api/v1/{prefix}/{pk}/").json() for pk in ids]
+    request.getfixturevalue("drf_own_way")
+    own = [client.get(f"/api/v1/{prefix}/{pk}/").json() for pk in ids]
+
+    assert quick == own
 
 
 def test_each_measurement_in_a_list_has_its_own_files_and_comments_in_time_order(api, world):
