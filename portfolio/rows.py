@@ -19,7 +19,7 @@ import functools
 import json
 import threading
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -98,8 +98,10 @@ class Answer:
         self.built = {}
         # An instant's zone, as DRF's DateTimeField.default_timezone() gives it, asked once.
         self.zone = timezone.get_current_timezone() if settings.USE_TZ else None
+        self.zone_is_utc = self.zone is UTC or getattr(self.zone, "key", None) in UTC_NAMES
 
 
+UTC_NAMES = {"UTC", "Etc/UTC"}  # zones that are UTC itself, whatever the date
 ANSWER = contextvars.ContextVar("answer")  # the Answer being written in this thread
 
 
@@ -352,10 +354,16 @@ def related_model(model, name):
 
 def representation(field):
     """The field's to_representation(), with what DRF works out for every value worked out
-    once for the page: a date and time's time zone; whether a decimal already has the
-    field's places (then rounding it to them changes nothing); a country's code."""
+    once: a date and time's time zone; whether a decimal already has the field's places
+    (then rounding it to them changes nothing); a country's code; a choice's value."""
     if type(field) is fields.DecimalField:
         return decimal_representation(field)
+    if type(field) is fields.ChoiceField:
+        return choice_representation(field)
+    if type(field) is fields.DateField:
+        output_format = getattr(field, "format", api_settings.DATE_FORMAT)
+        if isinstance(output_format, str) and output_format.lower() == fields.ISO_8601:
+            return date_representation(field)
     if type(field) is CountryField and not (field.name_only or field.country_dict):
         # A code, the same in every language (a name would be in the request's).
         return memo(field.to_representation, key=str)
@@ -364,6 +372,28 @@ def representation(field):
         if isinstance(output_format, str) and output_format.lower() == fields.ISO_8601:
             return iso_representation(field)
     return field.to_representation
+
+
+def choice_representation(field):
+    """A choice as DRF writes it: the choice whose text the value is (from the field's own
+    table), looked up at once for a text among them."""
+    table = field.choice_strings_to_values
+
+    def choice(value):
+        if type(value) is str and value in table:
+            return table[value]
+        return field.to_representation(value)
+
+    return choice
+
+
+def date_representation(field):
+    """A date in ISO 8601, as DRF writes it."""
+
+    def iso_date(value):
+        return value.isoformat() if type(value) is date else field.to_representation(value)
+
+    return iso_date
 
 
 def iso_representation(field):
@@ -376,9 +406,13 @@ def iso_representation(field):
             value.tzinfo is not UTC and not timezone.is_aware(value)
         ):
             return field.to_representation(value)
-        zone = own_zone or ANSWER.get().zone
+        answer = ANSWER.get()
+        zone = own_zone or answer.zone
         if zone is None:
             return field.to_representation(value)
+        if value.tzinfo is UTC and zone is answer.zone and answer.zone_is_utc:
+            text = value.isoformat()  # already in the zone
+            return text[:-6] + "Z" if text.endswith("+00:00") else text
         try:
             text = value.astimezone(zone).isoformat()
         except OverflowError:
