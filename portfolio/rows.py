@@ -380,8 +380,10 @@ def choice_representation(field):
     table = field.choice_strings_to_values
 
     def choice(value):
-        if type(value) is str and value in table:
-            return table[value]
+        if isinstance(value, str):  # a text, or a choice of a TextChoices (its text)
+            found = table.get(str(value), MISSING)
+            if found is not MISSING:
+                return found
         return field.to_representation(value)
 
     return choice
@@ -431,14 +433,19 @@ def decimal_representation(field):
         return field.to_representation
 
     def text(value):
-        # A decimal holding exactly the field's places is written as it is: rounding it to
-        # them changes nothing. Its digits are counted from its text, already needed.
-        if type(value) is Decimal:
+        # A decimal holding no more than the field's places is written as it is, with zeros
+        # for the places it lacks: rounding it to them changes nothing else. Its digits are
+        # counted from its text (leading zeros too, so a near miss is left to DRF).
+        if type(value) is Decimal and value.is_finite():
             written = f"{value:f}"
             dot = written.find(".")
-            digits = len(written) - 1 - written.startswith("-")
-            if dot >= 0 and len(written) - dot - 1 == places and (most is None or digits <= most):
-                return written
+            shown = 0 if dot < 0 else len(written) - dot - 1
+            if shown <= places:
+                if shown < places:
+                    written += ("." if dot < 0 else "") + "0" * (places - shown)
+                digits = len(written) - 1 - written.startswith("-")
+                if most is None or digits <= most:
+                    return written
         return field.to_representation(value)
 
     return text

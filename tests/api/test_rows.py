@@ -3,7 +3,7 @@ faster (portfolio.rows): each list of the API, compared row by row."""
 
 import json
 from datetime import UTC, date, datetime
-from decimal import InvalidOperation
+from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -187,6 +187,9 @@ def test_an_instant_is_written_in_the_time_zone_active_for_each_answer(world):
 @settings(max_examples=300, deadline=None)
 @given(
     value=st.decimals(allow_nan=False, allow_infinity=False, places=None)
+    | st.sampled_from([Decimal("NaN"), Decimal("Infinity"), Decimal("-0"), Decimal("1E+2")])
+    | st.decimals(min_value=-(10**6), max_value=10**6, places=1)
+    | st.integers(min_value=-(10**9), max_value=10**9).map(Decimal)
     | st.decimals(min_value=-(10**14), max_value=10**14, places=2)
     | st.decimals(min_value=-1000, max_value=1000, places=4),
     shape=st.sampled_from([(14, 2), (18, 2), (5, 2), (9, 4), (None, 2)]),
