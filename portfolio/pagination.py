@@ -2,9 +2,10 @@
 
 Two ways through a list, in the same order:
 
-- numbered pages (`?page=N`, the default): the total is counted only when the page is full,
-  and then only up to `count_limit` rows; past it `count` is that limit and `count_is_exact`
-  is false. A deep page still skips the rows before it, so walk big lists by cursor;
+- numbered pages (`?page=N`, the default): the total is counted within the page's own query,
+  up to `count_limit` rows (a page that is not full tells it by its rows); past the limit
+  `count` is that limit and `count_is_exact` is false. A deep page still skips the rows
+  before it, so walk big lists by cursor;
 - cursor pages (`?cursor=`, empty for the first page, then the `next` and `previous` links):
   each page starts where the last one ended (keyset pagination), so the thousandth page reads
   the same few index entries as the first. No count.
