@@ -44,7 +44,7 @@ def _loaded_as_given(model):
     if model not in _names:
         fields = model._meta.concrete_fields
         plain = model.__init__ is Model.__init__ and all(
-            _stores_as_given(_descriptor(model, field.attname), field) for field in fields
+            _stores_as_given(descriptor_of(model, field.attname), field) for field in fields
         )
         _names[model] = [field.attname for field in fields] if plain else None
     return _names[model]
@@ -56,5 +56,6 @@ def _stores_as_given(descriptor, field):
     return type(descriptor) in AS_GIVEN
 
 
-def _descriptor(model, name):
+def descriptor_of(model, name):
+    """What the model's class (or a class it derives from) holds under `name`."""
     return next((klass.__dict__[name] for klass in model.__mro__ if name in klass.__dict__), None)

@@ -13,6 +13,7 @@ here) to DRF, built for the request as DRF builds it, so the answer is the same,
 field.
 """
 
+import contextlib
 import contextvars
 import copy
 import functools
@@ -33,6 +34,8 @@ from django_countries import fields as country_fields
 from django_countries.serializer_fields import CountryField
 from rest_framework import fields, relations, serializers
 from rest_framework.settings import api_settings
+
+from .loading import descriptor_of
 
 # Fields whose representation depends on the value alone (never on the request, the context
 # or the parent), so one instance a serializer class serves every request. Exact classes: a
@@ -65,11 +68,8 @@ class Rows(serializers.ListSerializer):
         rows = list(data)
         model = type(rows[0]) if rows else None
         readers = readers_of(type(self.child), model)
-        answer = ANSWER.set(Answer(self.child))
-        try:
+        with answering(self.child):
             return [write(readers, model, row) for row in rows]
-        finally:
-            ANSWER.reset(answer)
 
 
 class ReadQuickly:
@@ -82,11 +82,8 @@ class ReadQuickly:
             return super().to_representation(instance)
         model = type(instance)
         readers = readers_of(type(self), model)
-        answer = ANSWER.set(Answer(self))
-        try:
+        with answering(self):
             return write(readers, model, instance)
-        finally:
-            ANSWER.reset(answer)
 
 
 class Answer:
@@ -103,6 +100,17 @@ class Answer:
 
 UTC_NAMES = {"UTC", "Etc/UTC"}  # zones that are UTC itself, whatever the date
 ANSWER = contextvars.ContextVar("answer")  # the Answer being written in this thread
+
+
+@contextlib.contextmanager
+def answering(serializer):
+    """Write an answer with `serializer` (readers find it, and the request's own fields, in
+    `ANSWER`); an answer written inside another (a nested list) gives it back after."""
+    token = ANSWER.set(Answer(serializer))
+    try:
+        yield
+    finally:
+        ANSWER.reset(token)
 
 
 def readers_of(serializer_class, model):
@@ -146,11 +154,6 @@ def write(readers, model, row):
 
 _readable = {}  # serializer class -> [(name, field built once)]
 _building = threading.Lock()
-
-
-def readable(serializer):
-    """The fields a serializer of this class writes (`readable_fields`)."""
-    return readable_fields(type(serializer))
 
 
 def readable_fields(cls):
@@ -248,10 +251,7 @@ def stored_column(model, name):
         return None
     if not found.concrete or found.is_relation or found.attname != name:
         return None
-    descriptor = next(
-        (klass.__dict__[name] for klass in model.__mro__ if name in klass.__dict__), None
-    )
-    if type(descriptor) in PLAIN_DESCRIPTORS:
+    if type(descriptor_of(model, name)) in PLAIN_DESCRIPTORS:
         return name
     if isinstance(found, country_fields.CountryField) and not found.multiple:
         return name
@@ -302,7 +302,9 @@ def nested(name, field, parent, attr, model):
     built = built_on_first_use(name, field, parent)
 
     related = related_model(model, attr)
-    readers = [reader(each, template, built, related) for each, template in readable(field)]
+    readers = [
+        reader(each, template, built, related) for each, template in readable_fields(type(field))
+    ]
 
     def read(row):
         try:
@@ -329,7 +331,7 @@ def nested_list(name, field, parent, attr, model):
     related = related_model(model, attr)
     readers = [
         reader(each, template, lambda: built().child, related)
-        for each, template in readable(field.child)
+        for each, template in readable_fields(type(field.child))
     ]
     stash = PREFETCHED.format(attr)
 
@@ -412,13 +414,12 @@ def iso_representation(field):
         zone = own_zone or answer.zone
         if zone is None:
             return field.to_representation(value)
-        if value.tzinfo is UTC and zone is answer.zone and answer.zone_is_utc:
-            text = value.isoformat()  # already in the zone
-            return text[:-6] + "Z" if text.endswith("+00:00") else text
-        try:
-            text = value.astimezone(zone).isoformat()
-        except OverflowError:
-            return field.to_representation(value)  # DRF's refusal
+        if not (value.tzinfo is UTC and zone is answer.zone and answer.zone_is_utc):
+            try:
+                value = value.astimezone(zone)
+            except OverflowError:
+                return field.to_representation(value)  # DRF's refusal
+        text = value.isoformat()
         return text[:-6] + "Z" if text.endswith("+00:00") else text
 
     return iso
@@ -556,23 +557,18 @@ class RowsField(Field):
 
     def from_db_value(self, value, expression, connection):
         if isinstance(value, str):  # SQLite: one JSON array of the rows
-            value = [json.dumps(row) for row in json.loads(value)]
-        if not value:
-            return []
+            rows = json.loads(value, parse_float=Decimal)
+        else:  # PostgreSQL: a JSON array a row
+            rows = [json.loads(row, parse_float=Decimal) for row in value or ()]
         columns = self.related._meta.concrete_fields
         names = [column.attname for column in columns]
         return [
             self.related.from_db(
                 connection.alias,
                 names,
-                [
-                    column_value(column, each)
-                    for column, each in zip(
-                        columns, json.loads(row, parse_float=Decimal), strict=True
-                    )
-                ],
+                [column_value(column, each) for column, each in zip(columns, row, strict=True)],
             )
-            for row in value
+            for row in rows
         ]
 
 
