@@ -16,6 +16,7 @@ field.
 import contextlib
 import contextvars
 import copy
+import decimal
 import functools
 import json
 import threading
@@ -436,8 +437,11 @@ def decimal_representation(field):
     def text(value):
         # A decimal holding no more than the field's places is written as it is, with zeros
         # for the places it lacks: rounding it to them changes nothing else. Its digits are
-        # counted from its text (leading zeros too, so a near miss is left to DRF).
+        # counted from its text (leading zeros too, so a near miss is left to DRF), against
+        # the field's most, or with none the decimal context's precision, which DRF's
+        # rounding then refuses to pass.
         if type(value) is Decimal and value.is_finite():
+            limit = most if most is not None else decimal.getcontext().prec
             written = f"{value:f}"
             dot = written.find(".")
             shown = 0 if dot < 0 else len(written) - dot - 1
@@ -445,7 +449,7 @@ def decimal_representation(field):
                 if shown < places:
                     written += ("." if dot < 0 else "") + "0" * (places - shown)
                 digits = len(written) - 1 - written.startswith("-")
-                if most is None or digits <= most:
+                if digits <= limit:
                     return written
         return field.to_representation(value)
 
