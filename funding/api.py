@@ -78,13 +78,6 @@ class PayoutTermsSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PayableField(serializers.DecimalField):
-    """What may still be disbursed on the tranche now (`selectors.payable_amount`)."""
-
-    def get_attribute(self, tranche):
-        return selectors.payable_amount(tranche)
-
-
 class TrancheSerializer(ServiceModelSerializer):
     reference = serializers.CharField(
         source="funder_reference",
@@ -100,7 +93,7 @@ class TrancheSerializer(ServiceModelSerializer):
     )
     payout_terms = PayoutTermsSerializer(read_only=True, allow_null=True)
     undisbursed_amount = serializers.DecimalField(**MONEY_DIGITS, read_only=True)
-    payable_amount = PayableField(
+    payable_amount = serializers.DecimalField(
         **MONEY_DIGITS,
         read_only=True,
         help_text="What may still be disbursed now: zero unless the tranche is committed; for "

@@ -213,6 +213,29 @@ class Tranche(StoredValues, QuickLoad, models.Model):
     def is_secured(self):
         return self.status == TrancheStatus.COMMITTED
 
+    @property
+    def disbursable_limit(self) -> Decimal:
+        """The most that may ever be disbursed on this tranche.
+
+        A results-based tranche pays only what verified results have earned (its payout
+        terms' earned amount, kept by the evaluations' payout recalculation); any other
+        tranche pays up to its amount. `services.disburse()` holds a payment to it under the
+        tranche's row lock.
+        """
+        if self.instrument != Instrument.RESULTS_BASED:
+            return self.amount
+        terms = getattr(self, "payout_terms", None)
+        earned = terms.eligible_amount if terms is not None else ZERO
+        return min(self.amount, earned)
+
+    @property
+    def payable_amount(self) -> Decimal:
+        """What may still be disbursed on this tranche now: its disbursable limit less what
+        has been paid. Zero for a tranche that is not committed, which cannot be disbursed."""
+        if not self.is_secured:
+            return ZERO
+        return max(self.disbursable_limit - self.disbursed_amount, ZERO)
+
     def clean(self):
         errors = {}
         if self.purpose == Purpose.MAINTENANCE:

@@ -66,31 +66,6 @@ def usual_currencies(project, funder=None) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-# --- What a tranche may pay ------------------------------------------------------------------
-
-
-def disbursable_limit(tranche) -> Decimal:
-    """The most that may ever be disbursed on this tranche.
-
-    A results-based tranche pays only what verified results have earned (its payout terms'
-    earned amount, kept by the evaluations' payout recalculation); any other tranche pays up
-    to its amount. `services.disburse()` holds a payment to it under the tranche's row lock.
-    """
-    if tranche.instrument != Instrument.RESULTS_BASED:
-        return tranche.amount
-    terms = getattr(tranche, "payout_terms", None)
-    earned = terms.eligible_amount if terms is not None else ZERO
-    return min(tranche.amount, earned)
-
-
-def payable_amount(tranche) -> Decimal:
-    """What may still be disbursed on this tranche now: its disbursable limit less what has
-    been paid. Zero for a tranche that is not committed, which cannot be disbursed at all."""
-    if not tranche.is_secured:
-        return ZERO
-    return max(disbursable_limit(tranche) - tranche.disbursed_amount, ZERO)
-
-
 # --- Coverage --------------------------------------------------------------------------------
 
 

@@ -13,7 +13,6 @@ from django.utils.translation import gettext as _
 from portfolio import access
 from portfolio.bulk import copy_to_history, update_rows
 
-from . import selectors
 from .models import (
     Allocation,
     Disbursement,
@@ -180,9 +179,9 @@ def disburse(tranche, amount, disbursed_on: date, reference="", recorded_by=None
                 % {"committed_on": locked.committed_on}
             }
         )
-    remaining = selectors.payable_amount(locked)
+    remaining = locked.payable_amount
     if amount > remaining:
-        limit = selectors.disbursable_limit(locked)
+        limit = locked.disbursable_limit
         if locked.instrument == Instrument.RESULTS_BASED and limit < locked.amount:
             reason = _(
                 "Verified results have earned %(earned)s %(currency)s; only %(remaining)s remains payable."

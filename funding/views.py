@@ -128,7 +128,7 @@ def disburse(request, pk):
         "form": form,
         "tranche": tranche,
         "project": tranche.project,
-        "remaining": selectors.payable_amount(tranche),
+        "remaining": tranche.payable_amount,
         "disbursements": tranche.disbursements.select_related("recorded_by"),
     }
     return render(request, "funding/disburse.html", context, status=form_status(form))

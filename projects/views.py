@@ -182,7 +182,7 @@ def project_detail(request, pk):
     )
     for tranche in tranches:
         tranche.can_change = access.may(user, access.CHANGE, tranche)
-        tranche.can_disburse = selectors.payable_amount(tranche) > 0 and access.may(
+        tranche.can_disburse = tranche.payable_amount > 0 and access.may(
             user, access.ADD, Disbursement(tranche=tranche)
         )
         terms = getattr(tranche, "loan_terms", None)

@@ -28,7 +28,7 @@ class PayoutTerms(QuickLoad, models.Model):
     """How a results-based tranche is earned: the target it pays for and the payout rule.
 
     ``eligible_amount`` is kept by ``services.payouts.recalculate_payouts()`` and read by
-    ``funding.services.disbursable_limit()``.
+    ``Tranche.disbursable_limit``.
     """
 
     Rule = PayoutRule

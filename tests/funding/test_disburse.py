@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
-from funding import selectors, services
+from funding import services
 from funding.models import Disbursement, DisbursementState, Tranche, TrancheQuerySet
 from tests.factories import MembershipFactory, TrancheFactory
 
@@ -276,13 +276,13 @@ def assert_exactly_one_paid(tranche, outcomes):
 def widened_race_window(monkeypatch):
     """Hold each contender for a moment between reading the tranche and checking the limit,
     so that without a lock both would certainly read the same running total."""
-    check = selectors.payable_amount
+    check = Tranche.payable_amount.fget
 
     def slow_check(tranche):
         time.sleep(0.3)
         return check(tranche)
 
-    monkeypatch.setattr(selectors, "payable_amount", slow_check)
+    monkeypatch.setattr(Tranche, "payable_amount", property(slow_check))
 
 
 @pytest.mark.django_db(transaction=True)

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 
 from funding import services
 from funding.models import DisbursementState, LoanTerms, Tranche
+from tests.evaluations.factories import PayoutTermsFactory
 from tests.factories import (
     DisbursementFactory,
     FunderFactory,
@@ -381,3 +382,68 @@ def test_loan_terms_that_cannot_make_a_schedule_are_refused():
 def test_database_refuses_impossible_loan_terms(terms):
     with pytest.raises(IntegrityError), transaction.atomic():
         LoanTermsFactory(**terms)
+
+
+# --- what a tranche may still pay -----------------------------------------------------------
+
+
+def paid(tranche, amount):
+    DisbursementFactory(tranche=tranche, amount=amount)  # the row and the stored total
+    return Tranche.objects.select_related("payout_terms").get(pk=tranche.pk)
+
+
+def test_a_committed_grant_may_pay_what_is_left_of_its_amount():
+    grant = paid(TrancheFactory(amount=D("100000.00")), D("60000.00"))
+
+    assert grant.disbursable_limit == D("100000.00")
+    assert grant.payable_amount == D("40000.00")
+
+
+def test_a_fully_paid_tranche_has_nothing_payable():
+    grant = paid(TrancheFactory(amount=D("100000.00")), D("100000.00"))
+
+    assert grant.payable_amount == D("0.00")
+
+
+@pytest.mark.parametrize("status", [Tranche.Status.PLANNED, Tranche.Status.CANCELLED])
+def test_a_tranche_that_is_not_committed_has_nothing_payable(status):
+    tranche = TrancheFactory(status=status, committed_on=None)
+
+    assert tranche.undisbursed_amount == D("100000.00")
+    assert tranche.payable_amount == D("0.00")
+
+
+def test_results_based_funding_with_nothing_earned_has_nothing_payable():
+    terms = PayoutTermsFactory()  # no verified result yet: nothing earned
+
+    tranche = Tranche.objects.select_related("payout_terms").get(pk=terms.tranche_id)
+
+    assert tranche.undisbursed_amount == D("100000.00")
+    assert tranche.disbursable_limit == D("0.00")
+    assert tranche.payable_amount == D("0.00")
+
+
+def test_results_based_funding_without_payout_terms_has_nothing_payable():
+    tranche = TrancheFactory(instrument=Tranche.Instrument.RESULTS_BASED)
+
+    assert tranche.payable_amount == D("0.00")
+
+
+def test_results_based_funding_pays_what_results_earned_less_what_was_paid():
+    terms = PayoutTermsFactory()
+    terms.eligible_amount = D("25000.00")
+    terms.save()
+
+    tranche = paid(terms.tranche, D("10000.00"))
+
+    assert tranche.disbursable_limit == D("25000.00")
+    assert tranche.payable_amount == D("15000.00")
+
+
+def test_results_based_funding_never_pays_past_its_amount():
+    terms = PayoutTermsFactory(tranche__amount=D("20000.00"))
+    type(terms).objects.filter(pk=terms.pk).update(eligible_amount=D("25000.00"))
+
+    tranche = Tranche.objects.select_related("payout_terms").get(pk=terms.tranche_id)
+
+    assert tranche.payable_amount == D("20000.00")

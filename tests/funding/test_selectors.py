@@ -1,4 +1,4 @@
-"""Read models of money: what a tranche may still pay, and one project's coverage on a date."""
+"""Read models of money: one project's coverage on a date."""
 
 from datetime import date
 from decimal import Decimal
@@ -6,79 +6,12 @@ from decimal import Decimal
 import pytest
 
 from funding import coverage, selectors
-from funding.models import Tranche
 from projects.models import Project
-from tests.evaluations.factories import PayoutTermsFactory
-from tests.factories import DisbursementFactory, ProjectFactory, TrancheFactory
+from tests.factories import ProjectFactory, TrancheFactory
 
 pytestmark = pytest.mark.django_db
 
 D = Decimal
-
-
-def paid(tranche, amount):
-    DisbursementFactory(tranche=tranche, amount=amount)  # the row and the stored total
-    return Tranche.objects.select_related("payout_terms").get(pk=tranche.pk)
-
-
-# --- payable amount ---------------------------------------------------------------------------
-
-
-def test_a_committed_grant_may_pay_what_is_left_of_its_amount():
-    grant = paid(TrancheFactory(amount=D("100000.00")), D("60000.00"))
-
-    assert selectors.disbursable_limit(grant) == D("100000.00")
-    assert selectors.payable_amount(grant) == D("40000.00")
-
-
-def test_a_fully_paid_tranche_has_nothing_payable():
-    grant = paid(TrancheFactory(amount=D("100000.00")), D("100000.00"))
-
-    assert selectors.payable_amount(grant) == D("0.00")
-
-
-@pytest.mark.parametrize("status", [Tranche.Status.PLANNED, Tranche.Status.CANCELLED])
-def test_a_tranche_that_is_not_committed_has_nothing_payable(status):
-    tranche = TrancheFactory(status=status, committed_on=None)
-
-    assert tranche.undisbursed_amount == D("100000.00")
-    assert selectors.payable_amount(tranche) == D("0.00")
-
-
-def test_results_based_funding_with_nothing_earned_has_nothing_payable():
-    terms = PayoutTermsFactory()  # no verified result yet: nothing earned
-
-    tranche = Tranche.objects.select_related("payout_terms").get(pk=terms.tranche_id)
-
-    assert tranche.undisbursed_amount == D("100000.00")
-    assert selectors.disbursable_limit(tranche) == D("0.00")
-    assert selectors.payable_amount(tranche) == D("0.00")
-
-
-def test_results_based_funding_without_payout_terms_has_nothing_payable():
-    tranche = TrancheFactory(instrument=Tranche.Instrument.RESULTS_BASED)
-
-    assert selectors.payable_amount(tranche) == D("0.00")
-
-
-def test_results_based_funding_pays_what_results_earned_less_what_was_paid():
-    terms = PayoutTermsFactory()
-    terms.eligible_amount = D("25000.00")
-    terms.save()
-
-    tranche = paid(terms.tranche, D("10000.00"))
-
-    assert selectors.disbursable_limit(tranche) == D("25000.00")
-    assert selectors.payable_amount(tranche) == D("15000.00")
-
-
-def test_results_based_funding_never_pays_past_its_amount():
-    terms = PayoutTermsFactory(tranche__amount=D("20000.00"))
-    type(terms).objects.filter(pk=terms.pk).update(eligible_amount=D("25000.00"))
-
-    tranche = Tranche.objects.select_related("payout_terms").get(pk=terms.tranche_id)
-
-    assert selectors.payable_amount(tranche) == D("20000.00")
 
 
 # --- one project's coverage -------------------------------------------------------------------
