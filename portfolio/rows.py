@@ -28,7 +28,12 @@ from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db import NotSupportedError
 from django.db.models import F, Field, Func, Model
-from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+from django.db.models.fields.related_descriptors import (
+    ForeignKeyDeferredAttribute,
+    ForwardManyToOneDescriptor,
+    ForwardOneToOneDescriptor,
+    ReverseOneToOneDescriptor,
+)
 from django.db.models.query_utils import DeferredAttribute
 from django.utils import timezone
 from django_countries import fields as country_fields
@@ -307,7 +312,17 @@ def nested(name, field, parent, attr, model):
         reader(each, template, built, related) for each, template in readable_fields(type(field))
     ]
 
+    relation = cached_relation(model, attr)
+
     def read(row):
+        if relation is not None and type(row) is model:
+            # What select_related() read: None for no related row, which the descriptor
+            # would raise as an exception for DRF to catch, for most tranches twice a row.
+            value = relation.get_cached_value(row, MISSING)
+            if value is None:
+                return None
+            if value is not MISSING:
+                return write(readers, related, value)
         try:
             value = getattr(row, attr)
         except ObjectDoesNotExist:
@@ -321,6 +336,27 @@ def nested(name, field, parent, attr, model):
         return write(readers, related, value)
 
     return read
+
+
+# The descriptors through which a related row is what select_related() cached for it.
+CACHING_DESCRIPTORS = (
+    ForwardManyToOneDescriptor,
+    ForwardOneToOneDescriptor,
+    ReverseOneToOneDescriptor,
+)
+
+
+@functools.cache
+def cached_relation(model, name):
+    """The relation whose cache on a row of `model` holds the related row `name` (a tranche's
+    loan terms, or None for none), when its descriptor reads it from there; else None."""
+    if model is None or type(descriptor_of(model, name)) not in CACHING_DESCRIPTORS:
+        return None
+    try:
+        found = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+    return found if found.one_to_one or found.many_to_one else None
 
 
 def nested_list(name, field, parent, attr, model):
