@@ -600,6 +600,8 @@ class RowsField(Field):
             rows = json.loads(value, parse_float=Decimal)
         else:  # PostgreSQL: a JSON array a row
             rows = [json.loads(row, parse_float=Decimal) for row in value or ()]
+        if not rows:  # most rows of a page (a measurement with no files)
+            return []
         columns = self.related._meta.concrete_fields
         names = [column.attname for column in columns]
         return [
