@@ -254,6 +254,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's JSON, written by orjson (portfolio.renderers); the browsable API as usual.
+    "DEFAULT_RENDERER_CLASSES": [
+        "portfolio.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     # JSON refused past a sane nesting depth (a 400, not a RecursionError); forms as usual.
     "DEFAULT_PARSER_CLASSES": [
         "portfolio.parsers.DepthLimitedJSONParser",

@@ -16,6 +16,7 @@ from rest_framework.renderers import JSONRenderer
 from config.api_urls import router
 from evaluations.models import Evidence, MeasurementComment
 from funding.models import LoanTerms, Tranche
+from portfolio import renderers
 from portfolio.rows import ReadQuickly, Rows, decimal_representation
 from tests.evaluations.factories import (
     MeasurementFactory,
@@ -38,6 +39,14 @@ def drf_own_way(monkeypatch):
         return serializers.Serializer.to_representation(self, instance)
 
     monkeypatch.setattr(ReadQuickly, "to_representation", own)
+
+
+def test_an_answer_is_the_bytes_drfs_json_renderer_writes(api, world):
+    response = api("manager").get("/api/v1/tranches/", {"page_size": 500})
+
+    assert response.status_code == 200
+    assert isinstance(response.accepted_renderer, renderers.JSONRenderer)
+    assert response.content == JSONRenderer().render(response.data)
 
 
 @pytest.mark.parametrize("prefix", list(LISTS))
