@@ -143,3 +143,26 @@ def test_a_scan_stopped_after_its_scans_keeps_their_figures(monkeypatch):
 
     assert cmd.after["scan"] == "56.9 s at 100,000 projects"
     assert cmd.held["scan"] is True
+
+
+def test_each_list_is_judged_against_the_floor_measured_either_side_of_it(monkeypatch):
+    cmd, out = command()
+    # The machine speeds up through the block: the floor goes 100, 200, 300 requests a second.
+    rates = iter([100, 60, 200, 90, 300])
+
+    def load(port, token, path, clients, seconds):
+        return bench.Run(path, clients, seconds=1.0, latencies=[10.0] * next(rates))
+
+    monkeypatch.setattr(bench, "load", load)
+    monkeypatch.setattr(bench, "LISTS", {"projects": None, "tranches": None})
+    monkeypatch.setattr(cmd, "details", list)
+    monkeypatch.setattr(cmd, "check_time", lambda what: None)
+
+    cmd.load_block(port=0, token="", clients=16)
+
+    # 60 beside (100 + 200) / 2 = 0.40; 90 beside (200 + 300) / 2 = 0.36; against the mean
+    # of all the floor runs (200) they would have been 0.30 and 0.45.
+    assert "0.40x the floor beside it (150 req/s)" in out.getvalue()
+    assert "0.36x the floor beside it (250 req/s)" in out.getvalue()
+    assert cmd.after["ratio_16"] == "0.36 (/api/v1/tranches/)"
+    assert cmd.held["ratio_16"] is False
