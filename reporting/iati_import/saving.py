@@ -38,36 +38,6 @@ FUNDER_TYPE = {
 }
 # A new project must start in one of these; the import then takes it where the file says.
 FIRST_STATUS = {Status.CLOSED: Status.LAUNCHED, Status.CANCELLED: Status.PIPELINE}
-PROJECT_FIELDS = [
-    "code",
-    "title",
-    "description",
-    "country",
-    "sector_code",
-    "implementing_partner",
-    "status",
-    "planned_launch_date",
-    "launch_date",
-    "sustainability_months",
-    "target_groups",
-    "gender_marker",
-    "disability_marker",
-    "sdg_goals",
-    "admin_regions",
-]
-TRANCHE_FIELDS = [
-    "project_id",
-    "instrument",
-    "purpose",
-    "status",
-    "amount",
-    "currency",
-    "committed_on",
-    "expected_disbursement_on",
-    "covers_from",
-    "covers_until",
-    "fixed_rate",
-]
 
 
 class Rollback(Exception):
