@@ -18,8 +18,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from openpyxl.utils import get_column_letter
 
-from funding.tranche_import import CellError, ImportResult
 from portfolio import access
+from portfolio.sheet_import import CellError, ImportResult, header_columns
 from portfolio.xlsx import DATE, Book, Column, Sheet, key
 from portfolio.xlsx_upload import BLANK, Refused, distrusted_sheet
 
@@ -121,32 +121,15 @@ def import_measurements(fileobj, user) -> ImportResult:
 def _read(fileobj, result):
     with distrusted_sheet(fileobj, SHEET, MAX_ROWS + 1, MAX_COLUMNS) as lines:
         number, header = next(lines, (1, {}))
-        columns = {}
-        for column, cell in sorted(header.items()):
-            title = str(cell.value or "").strip()
-            if title in HEADERS:
-                columns[HEADERS[title]] = column
-            elif title:
-                result.errors.append(
-                    CellError(
-                        SHEET,
-                        number,
-                        get_column_letter(column),
-                        _("%(title)r is not a column of the measurement sheet.") % {"title": title},
-                        title,
-                    )
-                )
-        for title in REQUIRED:
-            if HEADERS[title] not in columns:
-                result.errors.append(
-                    CellError(
-                        SHEET,
-                        1,
-                        "",
-                        _("The column %(title)r is missing.") % {"title": title},
-                        title,
-                    )
-                )
+        columns, errors = header_columns(
+            header,
+            HEADERS,
+            sheet=SHEET,
+            row=number,
+            required=REQUIRED,
+            unknown=_("%(title)r is not a column of the measurement sheet."),
+        )
+        result.errors += errors
         rows = []
         for number, cells in lines:
             read = {name: cells.get(column, BLANK) for name, column in columns.items()}

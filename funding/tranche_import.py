@@ -28,6 +28,7 @@ from openpyxl.utils import get_column_letter
 from portfolio import access, errors
 from portfolio.codelists import currencies
 from portfolio.models import Organisation, Portfolio
+from portfolio.sheet_import import CellError, ImportResult, header_columns
 from portfolio.xlsx import DATE, MONEY_FORMAT, RATE, REPORTING, Book, Column, Sheet, key
 from portfolio.xlsx_upload import BLANK, Refused, distrusted_sheet
 from projects.models import Project
@@ -122,44 +123,6 @@ MAX_COLUMNS = 50
 CENT = Decimal("0.01")
 TEMPLATE_ROWS = 2000
 IMPORT_LOCK = 7_310_002  # PostgreSQL advisory locks (IMPORT_LOCK, funder id): one import a funder
-
-
-@dataclass(frozen=True)
-class CellError:
-    sheet: str
-    row: int | None
-    column: str  # column letter; blank when the error is about the file or a whole row
-    reason: str
-    header: str = ""
-
-    def as_dict(self):
-        return {
-            "sheet": self.sheet,
-            "row": self.row,
-            "column": self.column,
-            "header": self.header,
-            "reason": self.reason,
-        }
-
-
-@dataclass
-class ImportResult:
-    errors: list[CellError] = field(default_factory=list)
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-
-    @property
-    def ok(self):
-        return not self.errors
-
-    def as_dict(self):
-        return {
-            "created": self.created,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "errors": [error.as_dict() for error in self.errors],
-        }
 
 
 def tranche_template(out):
@@ -367,7 +330,16 @@ def read_rows(fileobj, result) -> list[Row]:
     so one answer lists both; with a column missing, no rows come back."""
     with distrusted_sheet(fileobj, SHEET, MAX_SHEET_ROWS, MAX_COLUMNS) as lines:
         number, header = next(lines, (1, {}))
-        columns = _columns(header if number == 1 else {}, result)
+        columns, errors = header_columns(
+            header if number == 1 else {},
+            HEADERS,
+            sheet=SHEET,
+            row=1,
+            required=[column.header for column in IMPORT_COLUMNS],
+            unknown=_("%(title)r is not a column of the tranche template."),
+            ignored=EXPORT_ONLY,
+        )
+        result.errors += errors
         if len(columns) < len(IMPORT_COLUMNS):
             return []  # a column is missing: its cells cannot be read, so no row is judged
         letters = {name: get_column_letter(column) for name, column in columns.items()}
@@ -382,50 +354,6 @@ def _row(number, cells, columns, letters):
     if all(cell.is_blank for cell in read.values()):
         return None  # blank for the import: cells only elsewhere, or the export's totals row
     return parse_row(number, read, letters)
-
-
-def _columns(header, result) -> dict:
-    """field name -> column number, from the header row; unknown or missing headers refused."""
-    columns = {}
-    for column, cell in sorted(header.items()):
-        if cell.value is None:
-            continue
-        letter = get_column_letter(column)
-        title = str(cell.value).strip()
-        if title in HEADERS:
-            if HEADERS[title] in columns:
-                result.errors.append(
-                    CellError(
-                        SHEET,
-                        1,
-                        letter,
-                        _("The column %(title)r appears twice.") % {"title": title},
-                        title,
-                    )
-                )
-            columns[HEADERS[title]] = column
-        elif title not in EXPORT_ONLY:
-            result.errors.append(
-                CellError(
-                    SHEET,
-                    1,
-                    letter,
-                    _("%(title)r is not a column of the tranche template.") % {"title": title},
-                    title,
-                )
-            )
-    for column in IMPORT_COLUMNS:
-        if column.field not in columns:
-            result.errors.append(
-                CellError(
-                    SHEET,
-                    1,
-                    "",
-                    _("The column %(title)r is missing.") % {"title": column.header},
-                    column.header,
-                )
-            )
-    return columns
 
 
 # --- Checking against the stored portfolio ------------------------------------------------

@@ -123,6 +123,29 @@ def test_a_bad_row_saves_nothing_and_is_named_by_row_and_column(people, device):
     assert not Measurement.objects.exists()
 
 
+def test_a_column_named_twice_is_refused_and_saves_nothing(people, device):
+    # Two "Value" columns: which one is meant cannot be told, and the import used to take the
+    # second without a word.
+    file = workbook(
+        (device.project.code, "OUT-7", "2025-01-01", "2025-03-31", "", 100, "Registry", 7),
+        header=[*HEADER, "Value"],
+    )
+
+    response = upload(people, file)
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {
+            "sheet": "Measurements",
+            "row": 1,
+            "column": "H",
+            "header": "Value",
+            "reason": "The column 'Value' appears twice.",
+        }
+    ]
+    assert not Measurement.objects.exists()
+
+
 def test_a_formula_is_refused_by_its_cell_though_the_file_keeps_its_value(people, device):
     # As Excel saves it: the formula and the value it last worked out (200), which the import
     # used to take without a word.

@@ -19,9 +19,10 @@ from openpyxl.utils import get_column_letter
 
 from funding import services, tranche_import
 from funding.models import Tranche
-from funding.tranche_import import IMPORT_COLUMNS, CellError, import_tranches, tranche_template
+from funding.tranche_import import IMPORT_COLUMNS, import_tranches, tranche_template
 from portfolio import access, xlsx_upload
 from portfolio.models import OutboxMessage, Role
+from portfolio.sheet_import import CellError, ImportResult
 from reporting.workbook import ExportFilters, write_workbook
 from tests.factories import (
     FunderFactory,
@@ -677,7 +678,7 @@ def test_parallel_identical_imports_answer_unchanged(postgres):
     for thread in threads:
         thread.join(timeout=120)
 
-    assert all(isinstance(o, tranche_import.ImportResult) for o in outcomes), outcomes
+    assert all(isinstance(o, ImportResult) for o in outcomes), outcomes
     assert sorted((o.created, o.unchanged, len(o.errors)) for o in outcomes) == [(0, 40, 0)] * (
         contenders - 1
     ) + [(40, 0, 0)]
