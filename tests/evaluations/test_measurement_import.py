@@ -54,6 +54,14 @@ def device(people):
     return indicator
 
 
+def only_error(response):
+    """The one error of an upload that was refused and saved nothing."""
+    assert response.status_code == 400
+    assert not Measurement.objects.exists()
+    (error,) = response.json()["errors"]
+    return error
+
+
 def upload(people, file, role="evaluator"):
     client = APIClient()
     client.force_authenticate(people[role])
@@ -131,19 +139,13 @@ def test_a_column_named_twice_is_refused_and_saves_nothing(people, device):
         header=[*HEADER, "Value"],
     )
 
-    response = upload(people, file)
-
-    assert response.status_code == 400
-    assert response.json()["errors"] == [
-        {
-            "sheet": "Measurements",
-            "row": 1,
-            "column": "H",
-            "header": "Value",
-            "reason": "The column 'Value' appears twice.",
-        }
-    ]
-    assert not Measurement.objects.exists()
+    assert only_error(upload(people, file)) == {
+        "sheet": "Measurements",
+        "row": 1,
+        "column": "H",
+        "header": "Value",
+        "reason": "The column 'Value' appears twice.",
+    }
 
 
 def test_a_formula_is_refused_by_its_cell_though_the_file_keeps_its_value(people, device):
@@ -162,19 +164,13 @@ def test_a_formula_is_refused_by_its_cell_though_the_file_keeps_its_value(people
     out.seek(0)
     out.name = "measurements.xlsx"
 
-    response = upload(people, out)
-
-    assert response.status_code == 400
-    assert response.json()["errors"] == [
-        {
-            "sheet": "Measurements",
-            "row": 3,
-            "column": "F",
-            "header": "Value",
-            "reason": "Formulas are not accepted; type the value.",
-        }
-    ]
-    assert not Measurement.objects.exists()
+    assert only_error(upload(people, out)) == {
+        "sheet": "Measurements",
+        "row": 3,
+        "column": "F",
+        "header": "Value",
+        "reason": "Formulas are not accepted; type the value.",
+    }
 
 
 def test_only_who_records_results_imports_them(people, device):
