@@ -52,6 +52,7 @@ from .models import (
     Tranche,
 )
 from .tranche_import import import_tranches, tranche_template
+from .tranche_terms import tranches_with_terms
 
 MONEY_DIGITS = {"max_digits": 18, "decimal_places": 2}
 
@@ -250,7 +251,7 @@ def as_of_from(request) -> date:
 class TrancheViewSet(RoleTableViewSet):
     """Slices of money from one funder to one project; a donor officer writes its own organisation's."""
 
-    queryset = Tranche.objects.select_related("loan_terms", "payout_terms")
+    queryset = tranches_with_terms()
     serializer_class = TrancheSerializer
     filterset_class = TrancheFilter
     search_fields = ["project__code", "project__title", "funder_reference"]
