@@ -599,21 +599,31 @@ class RowsField(Field):
 
     def from_db_value(self, value, expression, connection):
         if isinstance(value, str):  # SQLite: one JSON array of the rows
-            rows = json.loads(value, parse_float=Decimal)
+            rows = JSON.decode(value)
         else:  # PostgreSQL: a JSON array a row
-            rows = [json.loads(row, parse_float=Decimal) for row in value or ()]
+            rows = [JSON.decode(row) for row in value or ()]
         if not rows:  # most rows of a page (a measurement with no files)
             return []
-        columns = self.related._meta.concrete_fields
-        names = [column.attname for column in columns]
-        return [
-            self.related.from_db(
-                connection.alias,
-                names,
-                [column_value(column, each) for column, each in zip(columns, row, strict=True)],
-            )
-            for row in rows
-        ]
+        return [row_from_json(self.related, row, connection.alias) for row in rows]
+
+
+JSON = json.JSONDecoder(parse_float=Decimal)  # a JSON number as exact as the column it copies
+
+
+def row_from_json(model, values, alias):
+    """An instance of `model` from its columns' JSON values, in the model's column order, each
+    made the field's Python value as Django's own read of the column would make it."""
+    columns = model._meta.concrete_fields
+    return model.from_db(
+        alias,
+        column_names(model),
+        [column_value(column, each) for column, each in zip(columns, values, strict=True)],
+    )
+
+
+@functools.cache
+def column_names(model):
+    return [column.attname for column in model._meta.concrete_fields]
 
 
 def column_value(column, value):
