@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.db.models import OuterRef, Subquery
 from rest_framework.test import APIClient
 
 from evaluations import services as evaluation_services
@@ -157,3 +158,12 @@ def test_elsewhere_than_postgresql_the_terms_are_read_by_a_join(monkeypatch):
     monkeypatch.setattr(tranche_terms.connection, "vendor", "sqlite")
     query = tranches_with_terms().query
     assert set(query.select_related) == set(COPIES)
+
+
+def test_a_copy_read_within_another_query_names_that_querys_own_table(postgres):
+    terms = LoanTermsFactory()
+    grant = TrancheFactory()
+    inner = tranches_with_terms().filter(pk=OuterRef("pk")).values("loan_terms_copy")[:1]
+    found = Tranche.objects.filter(pk__in=[terms.tranche_id, grant.pk])
+    found = found.annotate(copy=Subquery(inner)).filter(copy__isnull=False)
+    assert [tranche.pk for tranche in found] == [terms.tranche_id]
