@@ -5,44 +5,58 @@ Python time and a quarter of PostgreSQL's. The copy is written by a trigger in t
 that writes the terms, whoever writes them (a service, a bulk insert, a cascade), so it never
 lags the terms. It is the terms row as JSON (`row_to_json`, so a column added later is copied
 too). It is not a model field: Django never writes it, so a tranche saved from an instance
-read earlier cannot put back old terms. `funding.selectors.tranches_with_terms()` reads it;
-other databases read the terms with a join.
+read earlier cannot put back old terms. `funding.tranche_terms.tranches_with_terms()` reads
+it; other databases read the terms with a join.
+
+`funding_copy_to_tranche` serves any table of rows that belong one to a tranche (its
+`tranche_id`): the trigger names the tranche's column that holds the copy. Evaluations 0012
+copies payout terms with it.
 """
 
 from django.db import migrations
 
 COPY = """
-ALTER TABLE funding_tranche ADD COLUMN loan_terms_copy text NULL;
-
-CREATE FUNCTION funding_copy_loan_terms() RETURNS trigger AS $$
+CREATE FUNCTION funding_copy_to_tranche() RETURNS trigger AS $$
+DECLARE
+    copy_column text := quote_ident(TG_ARGV[0]);
 BEGIN
     IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND OLD.tranche_id <> NEW.tranche_id) THEN
-        UPDATE funding_tranche SET loan_terms_copy = NULL WHERE id = OLD.tranche_id;
+        EXECUTE format('UPDATE funding_tranche SET %s = NULL WHERE id = $1', copy_column)
+            USING OLD.tranche_id;
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        UPDATE funding_tranche SET loan_terms_copy = row_to_json(NEW)::text
-            WHERE id = NEW.tranche_id;
+        EXECUTE format('UPDATE funding_tranche SET %s = $1 WHERE id = $2', copy_column)
+            USING row_to_json(NEW)::text, NEW.tranche_id;
     END IF;
     RETURN NULL;
 END
 $$ LANGUAGE plpgsql;
-
-CREATE TRIGGER loan_terms_copied
-    AFTER INSERT OR UPDATE OR DELETE ON funding_loanterms
-    FOR EACH ROW EXECUTE FUNCTION funding_copy_loan_terms();
-
-UPDATE funding_tranche SET loan_terms_copy = row_to_json(terms)::text
-    FROM funding_loanterms AS terms WHERE terms.tranche_id = funding_tranche.id;
 """
 
-DROP = """
-DROP TRIGGER IF EXISTS loan_terms_copied ON funding_loanterms;
-DROP FUNCTION IF EXISTS funding_copy_loan_terms();
-ALTER TABLE funding_tranche DROP COLUMN IF EXISTS loan_terms_copy;
-"""
+DROP = "DROP FUNCTION IF EXISTS funding_copy_to_tranche();"
 
 
-def run(sql):
+def copy_into_tranche(table, column):
+    """The SQL that adds `column` to the tranche table, fills it with a copy of each tranche's
+    row of `table`, and keeps it so; and the SQL that takes it away again."""
+    trigger = f"{column}_kept"
+    # Names written in these migrations, never input.
+    return (
+        f"""
+        ALTER TABLE funding_tranche ADD COLUMN {column} text NULL;
+        CREATE TRIGGER {trigger} AFTER INSERT OR UPDATE OR DELETE ON {table}
+            FOR EACH ROW EXECUTE FUNCTION funding_copy_to_tranche('{column}');
+        UPDATE funding_tranche SET {column} = row_to_json(copied)::text
+            FROM {table} AS copied WHERE copied.tranche_id = funding_tranche.id;
+        """,  # noqa: S608
+        f"""
+        DROP TRIGGER IF EXISTS {trigger} ON {table};
+        ALTER TABLE funding_tranche DROP COLUMN IF EXISTS {column};
+        """,
+    )
+
+
+def on_postgresql(sql):
     def operation(apps, schema_editor):
         if schema_editor.connection.vendor != "postgresql":
             return
@@ -52,7 +66,13 @@ def run(sql):
     return operation
 
 
+LOAN_TERMS, NO_LOAN_TERMS = copy_into_tranche("funding_loanterms", "loan_terms_copy")
+
+
 class Migration(migrations.Migration):
     dependencies = [("funding", "0010_allocations_and_line_flags")]
 
-    operations = [migrations.RunPython(run(COPY), run(DROP))]
+    operations = [
+        migrations.RunPython(on_postgresql(COPY), on_postgresql(DROP)),
+        migrations.RunPython(on_postgresql(LOAN_TERMS), on_postgresql(NO_LOAN_TERMS)),
+    ]
