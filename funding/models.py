@@ -182,8 +182,9 @@ class Tranche(StoredValues, QuickLoad, models.Model):
     def __str__(self):
         return f"{self.get_instrument_display()} {self.currency} {self.amount:,} to {self.project.code}"
 
-    # The project a row was stored under is remembered (StoredValues): a tranche never moves.
-    TRACKED_FIELDS = ("project_id",)
+    # What a row was stored with is remembered (StoredValues): a tranche never moves to
+    # another project, and keeps the currency its payments were made in.
+    TRACKED_FIELDS = ("project_id", "currency")
 
     def save(self, *args, **kwargs):
         if not self._state.adding and kwargs.get("update_fields") is None:
@@ -236,6 +237,17 @@ class Tranche(StoredValues, QuickLoad, models.Model):
             return ZERO
         return max(self.disbursable_limit - self.disbursed_amount, ZERO)
 
+    def currency_refused(self, stored_currency) -> str | None:
+        """Why this tranche may not change from `stored_currency` to its currency, or None.
+        Its disbursements, and the repayments and allocations that follow, are amounts in
+        the currency they were made in: a new currency would restate them all."""
+        if self.disbursed_amount > 0 and stored_currency != self.currency:
+            return gettext(
+                "A tranche with disbursements keeps its currency (%(currency)s); undo them "
+                "first, or cancel the tranche and create a new one."
+            ) % {"currency": stored_currency}
+        return None
+
     def clean(self):
         errors = {}
         if self.purpose == Purpose.MAINTENANCE:
@@ -279,6 +291,10 @@ class Tranche(StoredValues, QuickLoad, models.Model):
             errors["project"] = gettext(
                 "A tranche cannot move to another project; cancel it and create a new one."
             )
+        if self.is_stored:
+            refused = self.currency_refused(self.stored("currency", self.currency))
+            if refused:
+                errors["currency"] = refused
         if self.funder_id and not self.funder.is_funder:
             errors["funder"] = gettext("The funder must be an organisation marked as a funder.")
         if errors:

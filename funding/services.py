@@ -90,7 +90,7 @@ def save_tranches(tranches, user=None):
     changed = [t for t in tranches if t.pk is not None]
     stored = (
         Tranche.objects.select_for_update()
-        .only("id", "funder_id", "project_id", "disbursed_amount")
+        .only("id", "funder_id", "project_id", "currency", "disbursed_amount")
         .in_bulk([t.pk for t in changed])
     )
     for tranche in changed:
@@ -100,6 +100,9 @@ def save_tranches(tranches, user=None):
         if user is not None:
             access.check(user, access.CHANGE, previous)
         tranche.disbursed_amount = previous.disbursed_amount
+        refused = tranche.currency_refused(previous.currency)  # paid since the file was read
+        if refused:
+            raise ValidationError({"currency": refused})
     if user is not None:
         for tranche in tranches:
             access.check(user, access.CHANGE if tranche.pk else access.ADD, tranche)

@@ -151,6 +151,16 @@ def test_a_planned_tranche_has_nothing_payable(api, world):
     assert (body["undisbursed_amount"], body["payable_amount"]) == (body["amount"], "0.00")
 
 
+def test_a_tranche_with_disbursements_keeps_its_currency(api, world):
+    response = api("officer").patch(
+        f"/api/v1/tranches/{world.tranche.pk}/", {"currency": "EUR"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "keeps its currency (USD)" in response.json()["currency"][0]
+    assert Tranche.objects.get(pk=world.tranche.pk).currency == "USD"
+
+
 def test_a_tranche_with_disbursements_cannot_be_deleted(api, world):
     response = api("officer").delete(f"/api/v1/tranches/{world.tranche.pk}/")
 

@@ -156,6 +156,25 @@ def test_created_tranche_cannot_move_to_another_project_without_being_read_again
     assert "project" in errors_of(tranche)
 
 
+def test_tranche_with_disbursements_keeps_its_currency():
+    tranche = TrancheFactory(currency="EUR", amount=D("10000.00"))
+    DisbursementFactory(tranche=tranche, amount=D("2500.00"))
+    tranche = stored(tranche)
+    tranche.currency = "USD"
+
+    assert errors_of(tranche)["currency"] == [
+        "A tranche with disbursements keeps its currency (EUR); undo them first, or cancel "
+        "the tranche and create a new one."
+    ]
+
+
+def test_tranche_without_disbursements_may_change_its_currency():
+    tranche = stored(TrancheFactory(currency="EUR"))
+    tranche.currency = "USD"
+
+    tranche.full_clean()
+
+
 # --- funder reference -------------------------------------------------------------------------
 
 

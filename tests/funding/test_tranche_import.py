@@ -10,7 +10,7 @@ from io import BytesIO
 import openpyxl
 import pytest
 import xlsxwriter
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
@@ -25,6 +25,7 @@ from portfolio.models import OutboxMessage, Role
 from portfolio.sheet_import import CellError, ImportResult
 from reporting.workbook import ExportFilters, write_workbook
 from tests.factories import (
+    DisbursementFactory,
     FunderFactory,
     MembershipFactory,
     PortfolioFactory,
@@ -36,6 +37,7 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 HEADERS = [column.header for column in IMPORT_COLUMNS]
+PAID_ON = date(2026, 2, 1)  # after the rows' commitment
 
 
 @pytest.fixture
@@ -150,6 +152,37 @@ def test_a_changed_row_updates_its_tranche_with_history(project, officer):
         Decimal("125000.50"),
         Decimal("130000.00"),
     ]
+
+
+def test_a_row_changing_the_currency_of_a_paid_tranche_is_refused(project, officer):
+    import_tranches(workbook_file([row()]), officer)
+    tranche = Tranche.objects.get(funder_reference="D-100")
+    DisbursementFactory(tranche=tranche, amount=Decimal("1000.00"), disbursed_on=PAID_ON)
+
+    result = import_tranches(workbook_file([row(Currency="USD")]), officer)
+
+    assert [(e.column, e.reason) for e in result.errors] == [
+        (
+            "I",
+            "A tranche with disbursements keeps its currency (EUR); undo them first, or "
+            "cancel the tranche and create a new one.",
+        )
+    ]
+    assert Tranche.objects.get(pk=tranche.pk).currency == "EUR"
+
+
+def test_a_payment_made_after_the_file_was_read_still_keeps_the_currency(project, officer):
+    import_tranches(workbook_file([row()]), officer)
+    read = Tranche.objects.get(funder_reference="D-100")
+    read.currency = "USD"
+    read.full_clean()  # as the import checked it, before the payment
+    DisbursementFactory(tranche=read, amount=Decimal("1000.00"), disbursed_on=PAID_ON)
+
+    with pytest.raises(ValidationError) as refused:
+        services.save_tranches([read], officer)
+
+    assert "keeps its currency (EUR)" in refused.value.message_dict["currency"][0]
+    assert Tranche.objects.get(pk=read.pk).currency == "EUR"
 
 
 @pytest.mark.parametrize(
