@@ -60,6 +60,16 @@ def test_donor_officer_acknowledges_a_flag_logs_a_tranche_and_disburses(page):
     assert Disbursement.objects.get(tranche=tranche).recorded_by.username == "officer"
     shot(page, "officer-3-project")
 
+    # Money has been paid in dollars: the tranche's currency stays, said next to the field.
+    page.get_by_role("link", name="Edit RDB-E2E-1").click()
+    page.get_by_label("Currency").select_option("EUR")
+    page.get_by_role("button", name="Save tranche").click()
+    expect(
+        page.get_by_text("A tranche with disbursements keeps its currency (USD)")
+    ).to_be_visible()
+    shot(page, "officer-4-currency-kept")
+    assert Tranche.objects.get(pk=tranche.pk).currency == "USD"
+
 
 def test_evaluator_records_and_verifies_results(page):
     log_in(page, "evaluator")
