@@ -13,6 +13,8 @@ it; other databases read the terms with a join.
 copies payout terms with it.
 """
 
+import importlib
+
 from django.db import migrations
 
 COPY = """
@@ -56,15 +58,9 @@ def copy_into_tranche(table, column):
     )
 
 
-def on_postgresql(sql):
-    def operation(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        with schema_editor.connection.cursor() as cursor:
-            cursor.execute(sql)
-
-    return operation
-
+# Funding 0007's runner of SQL on PostgreSQL alone; a migration is history that does not
+# change, so its helpers may be borrowed (evaluations 0012 borrows this module's).
+on_postgresql = importlib.import_module("funding.migrations.0007_disbursed_total_matches_rows").run
 
 LOAN_TERMS, NO_LOAN_TERMS = copy_into_tranche("funding_loanterms", "loan_terms_copy")
 
