@@ -23,8 +23,8 @@ def command(**options):
         "import_rows": "2000,20000",
         "load_seconds": 6.0,
         "clients": "4,16",
-        "web_workers": 2,
-        "web_threads": 4,
+        "web_workers": None,
+        "web_threads": None,
     }
     cmd.options = cmd.sized(defaults | options)
     cmd.quick = cmd.options["quick"]
@@ -65,6 +65,22 @@ def test_a_failed_part_leaves_the_other_parts_figures(monkeypatch):
     closing = out.getvalue().split("Budgets, before and now:")[1]
     assert "3.0 s at 100,000 projects" in closing and "holds" in closing
     assert "4 min 16 s" in closing  # the export's figure before, beside "not measured"
+
+
+def test_the_load_runs_against_productions_gunicorn_unless_told_otherwise(monkeypatch):
+    started = []
+    monkeypatch.setattr(bench.subprocess, "Popen", lambda argv, **kw: started.append(argv))
+
+    cmd, out = command()
+    cmd.gunicorn(8123)
+    asked, _ = command(web_workers=2, web_threads=4)
+    asked.gunicorn(8124)
+
+    production, issue = started
+    assert "--workers" not in production and "--threads" not in production
+    assert f"{bench.production_workers()} workers, sync" in out.getvalue()
+    assert production[production.index("--bind") + 1] == "127.0.0.1:8123"
+    assert issue[-4:] == ["--workers", "2", "--threads", "4"]
 
 
 def test_every_budget_is_in_the_opening_table():

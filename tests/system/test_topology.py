@@ -27,7 +27,7 @@ def test_donor_officer_commits_sees_flags_come_and_go_and_downloads_a_large_expo
         synthetic.build(250)  # more projects than are exported during the request
         membership = MembershipFactory(user__password="pw")
         project = ProjectFactory(portfolio=PortfolioFactory(), launched=True, launch_date=launch)
-    stack.web(workers=2)
+    stack.web()
     stack.worker("worker1")
     stack.worker("worker2")
     beat = stack.beat()

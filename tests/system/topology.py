@@ -269,15 +269,19 @@ class Stack:
         self.processes[name] = process
         return process.start()
 
-    def web(self, workers=2, threads=4):
+    def web(self, workers=None, threads=None):
+        """gunicorn with production's settings (gunicorn.conf.py), or the workers and threads
+        a test asks for."""
+        chosen = [
+            *(["--workers", str(workers)] if workers else []),
+            *(["--threads", str(threads)] if threads else []),
+        ]
         process = self.add(
             "gunicorn",
             [
                 str(BIN / "gunicorn"), "config.wsgi",
                 "--bind", f"127.0.0.1:{self.port}",
-                "--workers", str(workers),
-                "--threads", str(threads),
-                "--timeout", "30",
+                *chosen,
                 "--graceful-timeout", "5",
             ],
         )  # fmt: skip

@@ -10,7 +10,7 @@ smoke test and judges no budget):
 - export: a synthetic portfolio of 10,000 projects and 100,000 tranches, then bench_export
   on it (kept for the next part);
 - api: on the same portfolio, the queries and the query plan of each list page, then each
-  endpoint under load (gunicorn, 2 workers x 4 threads, on loopback) at 4 and 16 clients,
+  endpoint under load (gunicorn with production's gunicorn.conf.py, on loopback) at 4 and 16 clients,
   beside the 1-row /api/v1/portfolios/ list, the framework's own floor (at 16 clients
   measured between every two lists, each list judged against the floor either side of it);
 - import: bench_import at 2,000 and 20,000 rows;
@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import re
+import runpy
 import secrets
 import signal
 import socket
@@ -152,8 +153,16 @@ class Command(BaseCommand):
         parser.add_argument("--import-rows", default="2000,20000", help="Comma-separated sizes.")
         parser.add_argument("--load-seconds", type=float, default=6.0, help="Per endpoint.")
         parser.add_argument("--clients", default="4,16", help="Comma-separated client counts.")
-        parser.add_argument("--web-workers", type=int, default=2)
-        parser.add_argument("--web-threads", type=int, default=4)
+        parser.add_argument(
+            "--web-workers",
+            type=int,
+            help="gunicorn workers (default: production's, from gunicorn.conf.py).",
+        )
+        parser.add_argument(
+            "--web-threads",
+            type=int,
+            help="Threads a worker (default: production's sync workers); issue 23 measured 2 x 4.",
+        )
 
     # --- the run --------------------------------------------------------------------------
 
@@ -517,18 +526,27 @@ class Command(BaseCommand):
             "SECURE_SSL_REDIRECT": "0",
             "LOG_LEVEL": "WARNING",
         }
+        # Production's settings (gunicorn.conf.py, which gunicorn reads from the project's
+        # folder) unless the run asks for others.
         workers, threads = self.options["web_workers"], self.options["web_threads"]
-        self.say(f"   gunicorn: {workers} workers x {threads} threads on 127.0.0.1:{port}")
+        chosen = [
+            *(["--workers", str(workers)] if workers else []),
+            *(["--threads", str(threads)] if threads else []),
+        ]
+        if workers is None:
+            workers = production_workers()
+        how = f"{threads} threads each" if threads and threads > 1 else "sync"
+        self.say(
+            f"   gunicorn: {workers} workers, {how} "
+            f"({' '.join(chosen) or 'gunicorn.conf.py, as production runs'}) on 127.0.0.1:{port}"
+        )
         return subprocess.Popen(  # noqa: S603 - our own gunicorn, fixed arguments
             [
                 str(Path(sys.executable).parent / "gunicorn"),
                 "config.wsgi",
                 "--bind",
                 f"127.0.0.1:{port}",
-                "--workers",
-                str(workers),
-                "--threads",
-                str(threads),
+                *chosen,
             ],
             cwd=settings.BASE_DIR,
             env=env,
@@ -679,6 +697,11 @@ def load(port, token, path, clients, seconds, max_requests=20_000):
         thread.join(timeout=seconds + 60)
     run.seconds = time.monotonic() - started
     return run
+
+
+def production_workers() -> int:
+    """How many workers production's gunicorn.conf.py starts on this machine."""
+    return runpy.run_path(str(Path(settings.BASE_DIR) / "gunicorn.conf.py"))["workers"]
 
 
 def one(port, path, headers):
