@@ -355,18 +355,20 @@ def _loans_on(tranches, as_of, whole=True):
     }
     if not terms:
         return []  # no loan: nothing more to read
+    # The loans are known now: their payments are read by tranche id alone, through its index.
+    # Joined to the tranches again, a planner whose statistics lag a bulk insert chose a
+    # nested loop of sequential scans: 8.6 s for one chunk of an export of 3,000 projects.
+    loan_ids = list(terms)
     paid = defaultdict(list)
     for tranche_id, on, amount in rows(
-        Disbursement.objects.filter(
-            tranche__in=ids, tranche__instrument=Instrument.LOAN, disbursed_on__lte=as_of
-        )
+        Disbursement.objects.filter(tranche_id__in=loan_ids, disbursed_on__lte=as_of)
         .order_by()
         .values_list("tranche_id", "disbursed_on", "amount")
     ):
         paid[tranche_id].append((on, amount))
     received = defaultdict(list)
     for tranche_id, on, principal, interest in rows(
-        Repayment.objects.filter(tranche__in=ids, received_on__lte=as_of)
+        Repayment.objects.filter(tranche_id__in=loan_ids, received_on__lte=as_of)
         .order_by()
         .values_list("tranche_id", "received_on", "principal", "interest")
     ):

@@ -210,6 +210,23 @@ def test_one_loans_status_is_read_without_server_side_cursors():
 
 
 @pytest.mark.django_db
+def test_a_loans_payments_are_read_by_tranche_id_without_joining_the_tranches_again():
+    tranche = loan()
+    services.record_repayment(tranche, TODAY, D("100.00"), D("5.00"))
+    with CaptureQueriesContext(connection) as read:
+        status = selectors.loan_statuses([tranche.pk], TODAY)[tranche.pk]
+    assert status.principal_outstanding == D("59900.00")
+    payments = [
+        q["sql"]
+        for q in read.captured_queries
+        if "funding_disbursement" in q["sql"] or "funding_repayment" in q["sql"]
+    ]
+    # A join back to the tranches let stale statistics pick a nested loop of table scans.
+    assert len(payments) == 2
+    assert not any("funding_tranche" in sql for sql in payments)
+
+
+@pytest.mark.django_db
 def test_a_loan_in_arrears_goes_into_the_digests_of_finance_staff_and_managers(cast):
     tranche = loan(cast.funder_a)
     result = scan.scan_lapses(TODAY, dry_run=True)
