@@ -355,10 +355,11 @@ def _loans_on(tranches, as_of, whole=True):
     }
     if not terms:
         return []  # no loan: nothing more to read
-    # The loans are known now: their payments are read by tranche id alone, through its index.
-    # Joined to the tranches again, a planner whose statistics lag a bulk insert chose a
-    # nested loop of sequential scans: 8.6 s for one chunk of an export of 3,000 projects.
-    loan_ids = list(terms)
+    # Payments are read by tranche id alone, through its index: joined to the tranches again,
+    # a planner whose statistics lagged a bulk insert chose a nested loop of sequential scans
+    # (8.6 s for one chunk of an export of 3,000 projects). A queryset's loans stay a subquery
+    # (a scan's tens of thousands); a list's are the loans just read.
+    loan_ids = ids if isinstance(ids, models.QuerySet) else list(terms)
     paid = defaultdict(list)
     for tranche_id, on, amount in rows(
         Disbursement.objects.filter(tranche_id__in=loan_ids, disbursed_on__lte=as_of)
