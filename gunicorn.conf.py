@@ -9,4 +9,3 @@ import os
 # under half (80-130 ms, not 190-310): threads of one process take turns on one interpreter
 # lock, so each request also waits on the others' Python work.
 workers = int(os.environ.get("WEB_CONCURRENCY", 2 * len(os.sched_getaffinity(0)) + 1))
-timeout = 30

@@ -30,7 +30,6 @@ def test_gunicorn_runs_sync_workers_two_a_core_and_one_more():
     assert found["worker_class"] == "sync"
     assert found["threads"] == "1"
     assert found["workers"] == str(2 * len(os.sched_getaffinity(0)) + 1)
-    assert found["timeout"] == "30"
 
 
 def test_web_concurrency_sets_the_number_of_workers():
